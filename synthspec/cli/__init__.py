@@ -1,0 +1,1 @@
+"""The command line: thin wrappers that call one library function each."""

@@ -1,0 +1,189 @@
+"""`synthspec` console script. Each command parses, calls one library function, renders the
+result and maps it to an exit code; errors become one line each, tracebacks need --debug."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from synthspec import __version__
+from synthspec.errors import ExitCode, SynthspecError
+
+
+class Settings:
+    def __init__(self) -> None:
+        self.project_dir: Path = Path(os.environ.get("SYNTHSPEC_PROJECT_DIR", "."))
+        self.select: tuple[str, ...] = ()
+        self.exclude: tuple[str, ...] = ()
+        self.format: str = "text"
+        self.quiet: bool = False
+        self.debug: bool = False
+
+
+def _merge(ctx: click.Context, **given: Any) -> Settings:
+    settings: Settings = ctx.ensure_object(Settings)
+    for key, value in given.items():
+        if value not in (None, ()):
+            setattr(settings, key, Path(value) if key == "project_dir" else value)
+    return settings
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The global options, accepted both before and after the command name."""
+
+    @click.option("--project-dir", type=click.Path(file_okay=False), default=None, help="Project directory (default: cwd; env SYNTHSPEC_PROJECT_DIR).")
+    @click.option("-s", "--select", multiple=True, help="Only these tables (name or tag:x); repeatable.")
+    @click.option("--exclude", multiple=True, help="Skip these tables (name or tag:x); repeatable.")
+    @click.option("--format", "format_", type=click.Choice(["text", "json"]), default=None, help="Output format.")
+    @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress bars or informational output.")
+    @click.option("--debug", is_flag=True, default=None, help="Show tracebacks.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, project_dir: Any, select: Any, exclude: Any, format_: Any, quiet: Any, debug: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        _merge(ctx, project_dir=project_dir, select=select, exclude=exclude, format=format_, quiet=quiet, debug=debug)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def error_handler(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        settings: Settings = click.get_current_context().ensure_object(Settings)
+        try:
+            code = func(*args, **kwargs)
+        except SynthspecError as exc:
+            if settings.debug:
+                raise
+            _report_error(settings, exc.lines())
+            sys.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            _report_error(settings, ["interrupted; nothing was published by the interrupted table"])
+            sys.exit(130)
+        except Exception as exc:  # the last resort: never a traceback without --debug
+            if settings.debug:
+                raise
+            _report_error(settings, [f"internal error: {exc.__class__.__name__} (run with --debug for details)"])
+            sys.exit(int(ExitCode.ENVIRONMENT))
+        sys.exit(int(code or 0))
+
+    return wrapper
+
+
+def _report_error(settings: Settings, lines: list[str]) -> None:
+    if settings.format == "json":
+        click.echo(json.dumps({"status": "error", "errors": lines}, indent=2))
+        return
+    for line in lines:
+        click.secho(f"error: {line}" if ":" not in line.split(" ")[0] else line, fg="red", err=True)
+
+
+def _load(settings: Settings):  # noqa: ANN202
+    from synthspec.engine.select import select_specs
+    from synthspec.spec.project import load_project
+
+    project = load_project(settings.project_dir)
+    return project, select_specs(project.specs, settings.select, settings.exclude)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="synthspec")
+@common_options
+def cli() -> None:
+    """synthspec: synthetic data as code."""
+
+
+@cli.command()
+@common_options
+@error_handler
+def validate() -> int:
+    """Parse and lint every spec, offline (no database access)."""
+    settings = click.get_current_context().ensure_object(Settings)
+    project, specs = _load(settings)
+    if settings.format == "json":
+        click.echo(json.dumps({"status": "ok", "tables": [s.table for s in specs]}, indent=2))
+    elif not settings.quiet:
+        click.echo(f"{len(specs)} spec(s) valid: {', '.join(s.table for s in specs) or 'none'}")
+    return ExitCode.OK
+
+
+@cli.command()
+@common_options
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 4 when changes are pending.")
+@error_handler
+def plan(detailed_exitcode: bool) -> int:
+    """What apply would do per table, and why."""
+    from synthspec.cli.render import render_plan
+    from synthspec.engine.plan import plan as make_plan
+
+    settings = click.get_current_context().ensure_object(Settings)
+    project, specs = _load(settings)
+    plans = make_plan(project, specs)
+    render_plan(plans, settings.format)
+    code = max((p.exit_code for p in plans), default=ExitCode.OK)
+    if code == ExitCode.OK and detailed_exitcode and any(p.action != "none" for p in plans):
+        return ExitCode.CHANGES_PENDING
+    return code
+
+
+@cli.command()
+@common_options
+@click.option("--force", is_flag=True, help="Retrain every selected table, ignoring the cache.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first table that fails or errors.")
+@error_handler
+def apply(force: bool, fail_fast: bool) -> int:
+    """Train (reusing cached models), sample, check and publish."""
+    from synthspec.cli.render import render_run
+    from synthspec.engine.apply import ApplyOptions
+    from synthspec.engine.apply import apply as run_apply
+
+    settings = click.get_current_context().ensure_object(Settings)
+    project, specs = _load(settings)
+    result = run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet))
+    render_run(result, settings.format, quiet=settings.quiet)
+    return result.exit_code
+
+
+@cli.command()
+@common_options
+@click.option("--from-duckdb", "from_duckdb", type=click.Path(dir_okay=False), help="Draft specs for the tables of this DuckDB file.")
+@click.option("--schema", "schema_name", default="main", show_default=True, help="Schema to read with --from-duckdb.")
+@click.option("--from-path", "from_path", help="Draft one spec per Parquet/CSV file matching this glob.")
+@error_handler
+def init(from_duckdb: str | None, schema_name: str, from_path: str | None) -> int:
+    """Scaffold a project: project file and one draft spec per table."""
+    from synthspec.engine.init import init_project
+
+    settings = click.get_current_context().ensure_object(Settings)
+    written = init_project(settings.project_dir, from_duckdb=from_duckdb, schema=schema_name, from_path=from_path)
+    if settings.format == "json":
+        click.echo(json.dumps({"status": "ok", "written": [str(p) for p in written]}, indent=2))
+    elif not settings.quiet:
+        for path in written:
+            click.echo(f"wrote {path}")
+    return ExitCode.OK
+
+
+@cli.command()
+@click.option("--project", "which", flag_value="project", help="The project file's schema instead of the table spec's.")
+@click.option("--table", "which", flag_value="table", default=True, hidden=True)
+def schema(which: str) -> None:
+    """Print the JSON Schema of the spec format (for editor autocompletion)."""
+    from synthspec.spec.schema import project_schema, render, table_spec_schema
+
+    click.echo(render(project_schema() if which == "project" else table_spec_schema()), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="synthspec")
+
+
+if __name__ == "__main__":
+    main()

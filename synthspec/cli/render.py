@@ -1,0 +1,57 @@
+"""Text and JSON rendering of plans and run results."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from synthspec.engine.plan import TablePlan
+    from synthspec.engine.results import RunResult
+
+_COLOUR = {"passed": "green", "up_to_date": "green", "failed": "red", "error": "red", "warn": "yellow"}
+
+
+def render_plan(plans: list[TablePlan], fmt: str) -> None:
+    from synthspec.engine.plan import ACTION_TEXT
+
+    if fmt == "json":
+        click.echo(json.dumps({"tables": [p.to_dict() for p in plans]}, indent=2))
+        return
+    for p in plans:
+        if p.action == "error":
+            for line in p.reasons:
+                click.secho(line, fg="red", err=True)
+            continue
+        why = "" if p.action == "none" else f" ({'; '.join(p.reasons)})"
+        colour = "green" if p.action == "none" else "yellow"
+        click.echo(f"{p.table}: " + click.style(ACTION_TEXT[p.action], fg=colour) + f"{why} [model {p.model}, {p.rows} rows]")
+    pending = sum(p.action not in ("none", "error") for p in plans)
+    click.echo(f"{pending} of {len(plans)} table(s) with changes pending")
+
+
+def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    for t in result.tables:
+        if t.status == "error":
+            click.secho(t.message or "error", fg="red", err=True)
+            continue
+        if quiet and t.status in ("passed", "up_to_date"):
+            continue
+        total = sum(t.timings.values())
+        line = f"{t.table}: " + click.style(t.status, fg=_COLOUR.get(t.status, "white"))
+        if t.status != "up_to_date":
+            line += f" ({t.action}, model {t.model}, {t.rows} rows, {total:.1f}s)"
+        click.echo(line)
+        for c in t.checks:
+            value = "n/a" if c.value is None else f"{c.value:.4f}"
+            bounds = " ".join(f"{k} {v}" for k, v in (("min", c.min), ("max", c.max)) if v is not None)
+            click.echo(f"  {c.metric:<20} {value:>8}  {bounds:<16} " + click.style(c.outcome.value, fg=_COLOUR.get(c.outcome.value, "white")))
+        if t.message and t.status == "failed":
+            click.secho(f"  {t.message}", fg="red")
+    if not quiet:
+        click.echo(f"status: {result.status}")

@@ -1,0 +1,1 @@
+"""Plan and apply: wires spec, io, models and metrics together."""

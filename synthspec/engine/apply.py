@@ -1,0 +1,158 @@
+"""`synthspec apply`: per table, train (or reuse), sample, check, and publish only if every
+error-severity check passes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from synthspec import __version__
+from synthspec.engine import codec
+from synthspec.engine.checks import run_checks
+from synthspec.engine.prepare import Prepared, prepare
+from synthspec.engine.progress import progress_bar
+from synthspec.engine.results import RunResult, TableResult, utc_now, write_reports
+from synthspec.errors import EnvironmentError_, ExitCode, SpecError, SynthspecError
+from synthspec.io import history, state, warehouse
+from synthspec.io.warehouse import Connections
+from synthspec.metrics.checks import Outcome
+from synthspec.models.registry import get_model
+from synthspec.spec.project import LoadedSpec, Project
+
+
+@dataclass
+class ApplyOptions:
+    force: bool = False
+    fail_fast: bool = False
+    show_progress: bool = True
+
+
+def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> RunResult:
+    result = RunResult()
+    salt = state.salt(project.state_dir)
+    try:
+        with warehouse.open_project(project, write=True) as cons:
+            for loaded in specs:
+                table = _apply_table(cons, project, loaded, salt, options)
+                result.tables.append(table)
+                if options.fail_fast and table.exit_code != ExitCode.OK:
+                    break
+    finally:
+        result.finished_at = utc_now()
+        write_reports(result, project.target_dir)
+    return result
+
+
+@contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
+
+
+def _apply_table(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes, options: ApplyOptions) -> TableResult:
+    out = TableResult(table=loaded.table)
+    started = utc_now()
+    try:
+        with _timed(out.timings, "read_s"):
+            prepared = prepare(cons, project, loaded, salt, force=options.force)
+        out.model, out.fingerprint, out.action = prepared.model, prepared.fps.training, prepared.action
+        if prepared.action == "none":
+            out.status, out.rows, out.published = "up_to_date", prepared.rows, True
+            return out
+        _run(cons, project, prepared, out, options, started)
+    except SpecError as exc:
+        out.status, out.exit_code, out.message = "error", exc.exit_code, "; ".join(exc.lines())
+    except SynthspecError as exc:
+        out.status, out.exit_code, out.message = "error", exc.exit_code, str(exc)
+    except MemoryError:
+        out.status, out.exit_code, out.message = "error", ExitCode.ENVIRONMENT, "out of memory"
+    return out
+
+
+def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, options: ApplyOptions, started) -> None:  # noqa: ANN001
+    spec = p.loaded.spec
+    assert cons.target is not None
+    with _timed(out.timings, "read_s"):
+        source = warehouse.read_source(cons, p.loaded, project, [c for c, _ in p.source_columns])
+        real = codec.encode(source, p.plans)
+        train, holdout = split(real, spec.holdout, spec.model.seed)
+    columns = codec.model_columns(p.plans)
+    cls = get_model(p.model)
+    params = cls.Params.model_validate(spec.model.params)
+
+    if p.action == "recheck":
+        assert p.published is not None
+        with _timed(out.timings, "sample_s"):
+            synthetic = codec.encode(history.read_published(cons.target, p.table, p.published.version), p.plans)
+    else:
+        model = None
+        if p.action == "resample":
+            expected = history.recorded_artifact(cons.target, p.table, p.fps.training)
+            directory = state.verified_model_dir(project.state_dir, p.table, p.fps.training, expected)
+            if directory is not None:
+                model = cls.load(directory, columns, params, spec.model.seed)
+            else:
+                p.action, p.reasons = "train", ["no cached model"]
+                out.action = "train"
+        if model is None:
+            model = cls(columns, params, spec.model.seed)
+            with _timed(out.timings, "fit_s"), progress_bar(f"{p.table}: training {p.model}", enabled=options.show_progress) as bar:
+                model.fit(train.reset_index(drop=True), progress=bar)
+            _, digest = state.store_model(project.state_dir, p.table, p.fps.training, model.save)
+            history.record_model(cons.target, p.table, p.fps.training, p.model, digest)
+        with _timed(out.timings, "sample_s"), progress_bar(f"{p.table}: sampling", enabled=options.show_progress) as bar:
+            sampled = model.sample(p.rows, seed=spec.model.seed) if columns else pd.DataFrame(index=range(p.rows))
+            bar(1, 1)
+            synthetic = codec.enforce(sampled, p.plans, spec.constraints)
+
+    kinds = {c.name: c.kind for c in columns}
+    with _timed(out.timings, "checks_s"):
+        out.metrics, out.checks = run_checks(train, holdout, synthetic, kinds, p.checks, seed=spec.model.seed)
+    out.rows = p.rows
+    failed = any(c.outcome == Outcome.FAILED for c in out.checks)
+    version = p.published.version if p.action == "recheck" and p.published else history.next_version(cons.target, p.table)
+    record = history.RunRecord(
+        run_id=uuid.uuid4().hex, table=p.table, version=version, status="failed" if failed else "passed",
+        published=not failed, started_at=started, finished_at=utc_now(), model=p.model, rows=p.rows,
+        training_fp=p.fps.training, sampling_fp=p.fps.sampling, checks_fp=p.fps.checks,
+        synthspec_version=__version__, metrics=out.metrics, message=None, training_parts=p.fps.parts,
+    )
+    if failed:
+        out.status, out.exit_code = "failed", ExitCode.CHECK_FAILED
+        names = ", ".join(c.metric for c in out.checks if c.outcome == Outcome.FAILED)
+        out.message = f"checks failed: {names}; nothing published, the previous version is unchanged"
+        record.version = None
+        history.record_run(cons.target, record)
+        return
+    with _timed(out.timings, "publish_s"):
+        frame = None
+        if p.action != "recheck":
+            rng = np.random.default_rng(spec.model.seed)
+            frame = codec.decode(synthetic, p.plans, source, p.rows, rng)
+        history.publish(
+            cons.target, schema=project.config.target.schema_, table=p.table, frame=frame,
+            column_types=p.source_columns, record=record, keep_versions=project.config.keep_versions,
+            reuse_version=version if p.action == "recheck" else None,
+        )
+    out.status, out.published = "passed", True
+
+
+def split(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training and holdout rows; the holdout never reaches a model."""
+    n = len(frame)
+    order = np.random.default_rng([seed, 0x5EED]).permutation(n)
+    k = int(round(n * fraction)) if n > 1 else 0
+    k = min(max(k, 1 if n > 1 else 0), n - 1) if n > 1 else 0
+    return frame.iloc[order[k:]].reset_index(drop=True), frame.iloc[order[:k]].reset_index(drop=True)
+
+
+__all__ = ["ApplyOptions", "EnvironmentError_", "apply", "split"]

@@ -1,0 +1,82 @@
+"""Three fingerprints per table, so that each kind of change redoes only what it must.
+
+* training: the source data (independent of row order), the model-relevant spec keys and the
+  versions of synthspec and the libraries that shape a model;
+* sampling: the training fingerprint plus row count, seed and constraints;
+* checks: the sampling fingerprint plus the thresholds.
+
+All are salted with a per-project secret, so a published fingerprint cannot be used to test
+whether a guessed dataset is the real one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from typing import Any
+
+from synthspec import __version__
+from synthspec.spec.models import TableSpec
+
+_LIBRARIES = ("duckdb", "numpy", "pandas", "scikit-learn", "sdv", "sdmetrics", "torch")
+
+
+@cache
+def library_versions() -> dict[str, str]:
+    versions = {"synthspec": __version__}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def _digest(salt: bytes, payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(salt + text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    training: str
+    sampling: str
+    checks: str
+    #: The training fingerprint's components, so `plan` can say *what* changed.
+    parts: dict[str, str]
+
+
+def fingerprints(
+    *,
+    salt: bytes,
+    spec: TableSpec,
+    model: str,
+    columns: list[tuple[str, str]],
+    row_count: int,
+    data_hash: str,
+    rows: int,
+    checks: dict[str, Any],
+) -> Fingerprints:
+    parts = {
+        "data": _digest(salt, {"rows": row_count, "hash": data_hash, "columns": columns}),
+        "spec": _digest(salt, {
+            "source": spec.source.model_dump(exclude_none=True),
+            "columns": {name: c.model_dump(exclude={"description"}, exclude_none=True) for name, c in spec.columns.items()},
+            "model": {"type": model, "seed": spec.model.seed, "params": spec.model.params},
+            "holdout": spec.holdout,
+            "privacy": spec.privacy.model_dump(exclude_none=True),
+        }),
+        "versions": _digest(salt, library_versions()),
+    }
+    training = _digest(salt, parts)
+    sampling = _digest(salt, {
+        "training": training,
+        "rows": rows,
+        "seed": spec.model.seed,
+        "constraints": [c.model_dump() for c in spec.constraints],
+    })
+    checks_fp = _digest(salt, {"sampling": sampling, "checks": checks})
+    return Fingerprints(training, sampling, checks_fp, parts)

@@ -1,0 +1,39 @@
+"""`synthspec plan`: what `apply` would do per table, and why, without training anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from synthspec.engine.prepare import prepare
+from synthspec.errors import ExitCode, SynthspecError
+from synthspec.io import state, warehouse
+from synthspec.spec.project import LoadedSpec, Project
+
+ACTION_TEXT = {"train": "will train", "resample": "will resample", "recheck": "will re-check", "none": "up to date"}
+
+
+@dataclass
+class TablePlan:
+    table: str
+    action: str  # train | resample | recheck | none | error
+    reasons: list[str] = field(default_factory=list)
+    model: str | None = None
+    rows: int | None = None
+    exit_code: ExitCode = ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "action": self.action, "reasons": self.reasons, "model": self.model, "rows": self.rows}
+
+
+def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
+    salt = state.salt(project.state_dir)
+    plans: list[TablePlan] = []
+    with warehouse.open_project(project, write=False) as cons:
+        for loaded in specs:
+            try:
+                p = prepare(cons, project, loaded, salt, force=False)
+                plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows))
+            except SynthspecError as exc:
+                plans.append(TablePlan(loaded.table, "error", exc.lines(), exit_code=exc.exit_code))
+    return plans

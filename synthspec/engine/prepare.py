@@ -1,0 +1,127 @@
+"""Everything `plan` and `apply` decide before touching a model: the source's schema checked
+against the spec, the fingerprints, and what must happen to each table and why."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from synthspec.engine.codec import ColumnPlan, type_mismatch
+from synthspec.engine.fingerprint import Fingerprints, fingerprints
+from synthspec.errors import Problem, SpecError
+from synthspec.io import history, warehouse
+from synthspec.io.warehouse import Connections
+from synthspec.models.registry import choose_model
+from synthspec.spec.models import CheckSpec
+from synthspec.spec.project import LoadedSpec, Project
+
+#: Checks every table gets unless its spec (or the project defaults) says otherwise.
+BUILTIN_CHECKS: dict[str, dict[str, Any]] = {"quality_score": {"min": 0.8}, "dcr_share": {"max": 0.6}}
+
+
+@dataclass
+class Prepared:
+    loaded: LoadedSpec
+    plans: list[ColumnPlan]
+    source_columns: list[tuple[str, str]]
+    row_count: int
+    data_hash: str
+    model: str
+    rows: int
+    checks: dict[str, CheckSpec]
+    fps: Fingerprints
+    published: history.PublishedVersion | None
+    action: str = "train"  # train | resample | recheck | none
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def table(self) -> str:
+        return self.loaded.table
+
+
+def effective_checks(loaded: LoadedSpec, project: Project) -> dict[str, CheckSpec]:
+    """Built-in defaults < project defaults and spec (already merged) < guardrails (floors)."""
+    checks = {name: CheckSpec(**value) for name, value in BUILTIN_CHECKS.items()}
+    checks.update(dict(loaded.spec.checks.items()))
+    for name, floor in project.config.guardrails.checks.items():
+        checks.setdefault(name, floor)
+    return checks
+
+
+def verify_columns(loaded: LoadedSpec, source_columns: list[tuple[str, str]]) -> list[ColumnPlan]:
+    """The strictness rules: every source column declared, every declared column present,
+    types supported and compatible. Violations are spec errors located in the spec."""
+    spec = loaded.spec
+    problems: list[Problem] = []
+
+    def at(path: tuple[Any, ...], message: str) -> None:
+        loc = loaded.doc.locate(path, prefer_key=True)
+        problems.append(Problem(loc.file, loc.line, loc.col, message))
+
+    types = dict(source_columns)
+    for name, duckdb_type in source_columns:
+        if name not in spec.columns:
+            hint = difflib.get_close_matches(name, [c for c in spec.columns if c not in types], n=1)
+            at(("columns",), f"source column '{name}' ({duckdb_type}) is not declared in the spec" + (f"; is '{hint[0]}' a misspelling?" if hint else ""))
+    for name, column in spec.columns.items():
+        if name not in types:
+            hint = difflib.get_close_matches(name, list(types), n=1)
+            at(("columns", name), f"column '{name}' is declared but missing from the source" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+            continue
+        if warehouse.unsupported_type(types[name]):
+            at(("columns", name), f"column '{name}': source type {types[name]} is not supported yet (declare it `pii: drop` to publish it as NULLs)" if column.pii != "drop" else "")
+            if column.pii != "drop":
+                continue
+        if column.pii != "drop" and (why := type_mismatch(column, types[name])):
+            at(("columns", name, "type"), f"column '{name}': {why}")
+    problems = [p for p in problems if p.message]
+    if problems:
+        raise SpecError(problems)
+    return [ColumnPlan(name, duckdb_type, spec.columns[name]) for name, duckdb_type in source_columns]
+
+
+def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes, *, force: bool) -> Prepared:
+    spec = loaded.spec
+    source_columns = warehouse.describe(cons, loaded, project)
+    plans = verify_columns(loaded, source_columns)
+    row_count, data_hash = warehouse.data_fingerprint(cons, loaded, project)
+    model = choose_model(spec.model.type, differentially_private=spec.privacy.epsilon is not None)
+    rows = spec.rows or (max(1, round(spec.scale * row_count)) if spec.scale else row_count)
+    checks = effective_checks(loaded, project)
+    fps = fingerprints(
+        salt=salt, spec=spec, model=model, columns=source_columns, row_count=row_count, data_hash=data_hash,
+        rows=rows, checks={k: v.model_dump() for k, v in sorted(checks.items())},
+    )
+    published = history.current(cons.target, spec.table)
+    prepared = Prepared(loaded, plans, source_columns, row_count, data_hash, model, rows, checks, fps, published)
+    _decide(prepared, force)
+    return prepared
+
+
+def _decide(p: Prepared, force: bool) -> None:
+    last = p.published
+    if force:
+        p.action, p.reasons = "train", ["--force"]
+    elif last is None:
+        p.action, p.reasons = "train", ["never published"]
+    elif last.training_fp != p.fps.training:
+        p.action, p.reasons = "train", _training_reasons(p, last)
+    elif last.sampling_fp != p.fps.sampling:
+        p.action, p.reasons = "resample", ["row count, seed or constraints changed"]
+    elif last.checks_fp != p.fps.checks:
+        p.action, p.reasons = "recheck", ["check thresholds changed"]
+    else:
+        p.action, p.reasons = "none", ["up to date"]
+
+
+def _training_reasons(p: Prepared, last: history.PublishedVersion) -> list[str]:
+    parts = last.parts or {}
+    reasons = []
+    if parts.get("data") != p.fps.parts.get("data"):
+        reasons.append("source data changed")
+    if parts.get("spec") != p.fps.parts.get("spec"):
+        reasons.append("model-relevant spec keys changed")
+    if parts.get("versions") != p.fps.parts.get("versions"):
+        reasons.append("synthspec or library versions changed")
+    return reasons or ["training fingerprint changed"]

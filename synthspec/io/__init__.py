@@ -1,0 +1,1 @@
+"""All DuckDB and file I/O lives here."""

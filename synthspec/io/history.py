@@ -1,0 +1,195 @@
+"""The `_synthspec` schema of the target database: published data tables, run history, model
+hashes. Publishing is one transaction, so a failed or killed apply leaves the previous view."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from synthspec.errors import EnvironmentError_
+from synthspec.io.warehouse import quote, sql_string
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+META = "_synthspec"
+
+_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {META};
+CREATE TABLE IF NOT EXISTS {META}.runs (
+    run_id VARCHAR, table_name VARCHAR, version INTEGER, status VARCHAR, published BOOLEAN,
+    started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, model VARCHAR, rows BIGINT,
+    training_fp VARCHAR, sampling_fp VARCHAR, checks_fp VARCHAR,
+    synthspec_version VARCHAR, metrics VARCHAR, message VARCHAR, training_parts VARCHAR);
+CREATE TABLE IF NOT EXISTS {META}.models (
+    table_name VARCHAR, training_fp VARCHAR, model VARCHAR, artifact_sha256 VARCHAR,
+    created_at TIMESTAMPTZ);
+"""
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """What the target database says is currently published for a table."""
+
+    table: str
+    version: int
+    training_fp: str
+    sampling_fp: str
+    checks_fp: str
+    model: str
+    rows: int
+    parts: dict[str, str] | None = None
+
+
+def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL)
+
+
+def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'runs'", [META]).fetchone()
+    return bool(row and row[0])
+
+
+def data_table(table: str, version: int) -> str:
+    return f"{META}.{quote(f'{table}__v{version}')}"
+
+
+def current(con: duckdb.DuckDBPyConnection | None, table: str) -> PublishedVersion | None:
+    """The last published run of ``table`` whose data table still exists."""
+    if con is None or not _has_meta(con):
+        return None
+    row = con.execute(
+        f"SELECT version, training_fp, sampling_fp, checks_fp, model, rows, training_parts FROM {META}.runs "
+        "WHERE table_name = ? AND published ORDER BY finished_at DESC, version DESC LIMIT 1",
+        [table],
+    ).fetchone()
+    if row is None:
+        return None
+    return PublishedVersion(table, int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), json.loads(row[6] or "{}"))
+
+
+def recorded_artifact(con: duckdb.DuckDBPyConnection | None, table: str, training_fp: str) -> str | None:
+    if con is None or not _has_meta(con):
+        return None
+    row = con.execute(
+        f"SELECT artifact_sha256 FROM {META}.models WHERE table_name = ? AND training_fp = ? ORDER BY created_at DESC LIMIT 1",
+        [table, training_fp],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def record_model(con: duckdb.DuckDBPyConnection, table: str, training_fp: str, model: str, sha256: str) -> None:
+    ensure_meta(con)
+    con.execute(f"INSERT INTO {META}.models VALUES (?, ?, ?, ?, now())", [table, training_fp, model, sha256])
+
+
+def read_published(con: duckdb.DuckDBPyConnection, table: str, version: int) -> pd.DataFrame:
+    return con.execute(f"SELECT * FROM {data_table(table, version)}").df()
+
+
+def next_version(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    if not _has_meta(con):
+        return 1
+    row = con.execute(f"SELECT coalesce(max(version), 0) FROM {META}.runs WHERE table_name = ?", [table]).fetchone()
+    return int(row[0]) + 1
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    table: str
+    version: int | None
+    status: str
+    published: bool
+    started_at: Any
+    finished_at: Any
+    model: str | None
+    rows: int | None
+    training_fp: str | None
+    sampling_fp: str | None
+    checks_fp: str | None
+    synthspec_version: str
+    metrics: dict[str, Any]
+    message: str | None
+    training_parts: dict[str, str] | None = None
+
+    def values(self) -> list[Any]:
+        return [self.run_id, self.table, self.version, self.status, self.published, self.started_at,
+                self.finished_at, self.model, self.rows, self.training_fp, self.sampling_fp, self.checks_fp,
+                self.synthspec_version, json.dumps(self.metrics, sort_keys=True), self.message,
+                json.dumps(self.training_parts or {}, sort_keys=True)]
+
+
+def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    ensure_meta(con)
+    con.execute(f"INSERT INTO {META}.runs VALUES ({', '.join('?' * 16)})", record.values())
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    schema: str,
+    table: str,
+    frame: pd.DataFrame | None,
+    column_types: list[tuple[str, str]],
+    record: RunRecord,
+    keep_versions: int,
+    reuse_version: int | None = None,
+) -> None:
+    """Create the new data table and point the view at it, in one transaction.
+
+    ``frame`` holds publish-ready values; each column is CAST to the source's exact DuckDB
+    type. ``reuse_version`` re-points the view at an existing data table (a re-check)."""
+    import duckdb
+
+    assert record.version is not None
+    name = data_table(table, record.version)
+    columns = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in column_types)
+    try:
+        ensure_meta(con)
+        con.execute("BEGIN TRANSACTION")
+        if reuse_version is None:
+            assert frame is not None
+            con.register("_synthspec_frame", frame)
+            con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM _synthspec_frame")
+            con.unregister("_synthspec_frame")
+        view_source = data_table(table, reuse_version) if reuse_version is not None else name
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        select = ", ".join(quote(c) for c, _ in column_types)
+        con.execute(f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(table)} AS SELECT {select} FROM {view_source}")
+        con.execute(f"INSERT INTO {META}.runs VALUES ({', '.join('?' * 16)})", record.values())
+        _prune(con, table, keep_versions)
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise EnvironmentError_(f"cannot publish {schema}.{table}: {str(exc).splitlines()[0][:200]}") from exc
+
+
+def _prune(con: duckdb.DuckDBPyConnection, table: str, keep: int) -> None:
+    """Drop data tables beyond the newest ``keep`` published versions (the view's and rollbacks)."""
+    published = [r[0] for r in con.execute(
+        f"SELECT DISTINCT version FROM {META}.runs WHERE table_name = ? AND published ORDER BY version DESC", [table]
+    ).fetchall()]
+    keep_set = set(published[:keep])
+    existing = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND starts_with(table_name, ?)",
+        [META, f"{table}__v"],
+    ).fetchall()
+    for (name,) in existing:
+        suffix = name[len(table) + 3:]
+        if suffix.isdigit() and int(suffix) not in keep_set:
+            con.execute(f"DROP TABLE {META}.{quote(name)}")
+
+
+def published_tables(con: duckdb.DuckDBPyConnection | None) -> list[str]:
+    if con is None or not _has_meta(con):
+        return []
+    return [r[0] for r in con.execute(f"SELECT DISTINCT table_name FROM {META}.runs WHERE published ORDER BY 1").fetchall()]
+
+
+__all__ = ["META", "PublishedVersion", "RunRecord", "current", "publish", "record_run", "sql_string"]

@@ -1,0 +1,307 @@
+"""Distance- and identity-based privacy metrics: ``dcr_share`` and ``exact_match_rate``.
+
+Both compare the synthetic table with the rows the model was trained on *and* with the holdout
+rows it never saw. The holdout is the baseline that makes the numbers interpretable: a
+synthesizer that generalises produces rows that are no closer to (and no more often identical
+to) its training rows than to fresh rows from the same population.
+
+Pure functions on DataFrames following the model frame contract (see ``_frames``); nothing here
+reads or writes anything, and results never contain cell values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synthspec.metrics._frames import check_kinds, normalise
+
+#: Synthetic rows per distance block. 256 rows x 2*5000 reference rows x 4 bytes = 10 MB per
+#: buffer: large enough that numpy's per-call overhead vanishes, small enough to stay modest.
+_CHUNK_ROWS = 256
+#: Two summed distances closer than this (in column units) are a tie; float32 sums of the same
+#: terms in a different order may differ by a few ulps and must not decide the outcome.
+_TIE_TOLERANCE = 1e-5
+#: Scaled numerical values are clipped to +-this many training ranges (float32 spacing there is
+#: ~1e-3, far below the clip at 1 that the distance applies anyway).
+_CLIP = 1e4
+#: Categorical columns with at most this many categories (null included) are one-hot encoded.
+_MAX_ONEHOT = 128
+
+
+@dataclass(frozen=True)
+class DcrResult:
+    """Outcome of :func:`dcr_share`. Distances are Gower distances in [0, 1]."""
+
+    share: float
+    n_synthetic: int
+    n_reference: int
+    median_dcr_train: float
+    median_dcr_holdout: float
+
+
+@dataclass(frozen=True)
+class ExactMatchResult:
+    """Outcome of :func:`exact_match_rate`; ``holdout_rate`` is the real-data baseline."""
+
+    rate: float
+    holdout_rate: float
+    n_synthetic: int
+    n_holdout: int
+
+
+def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of ``size`` rows out of ``n`` (all rows when ``size >= n``)."""
+    if size >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+def _single_threaded_blas() -> AbstractContextManager[object]:
+    """Limit BLAS to one thread for the kernel's many small matrix products.
+
+    Measured on 2 cores: with a second busy process, multi-threaded OpenBLAS spin-waits and the
+    5000 x 5000 Adult case goes from ~0.5 s to ~1.5 s; single-threaded it is stable. The engine
+    may also run several tables at once (``--jobs``), where BLAS threads only oversubscribe.
+    """
+    try:
+        from threadpoolctl import threadpool_limits  # scikit-learn's dependency
+    except ImportError:  # pragma: no cover - keep working without it, only slower
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """One frame's rows encoded for the distance kernel (see ``_encode``)."""
+
+    num: np.ndarray  # float32 (rows, numerical columns), scaled; nulls at a far sentinel
+    codes: np.ndarray  # int32 (rows, high-cardinality categorical columns)
+    onehot: np.ndarray  # float32 (rows, sum of categories of low-cardinality columns)
+    n_onehot_columns: int
+
+
+def _encode(frames: list[pd.DataFrame], kinds: Mapping[str, str]) -> list[_Encoded]:
+    """Encode frames (the training sample first) on shared scales and category codes.
+
+    Numerical values are scaled by the training sample's range, so ``|a - b|`` is the Gower term
+    before clipping at 1. Values are clipped to ``[-_CLIP, _CLIP]`` ranges so float32 keeps
+    precision (only two values both that far out of range could compare wrongly), and nulls (and
+    infinities) get a sentinel 2 beyond that: null vs null is then 0 and null vs value clips to 1. A zero-range column is encoded by exact
+    value (codes 0, 2, 4, ...) so equal values contribute 0 and unequal ones 1.
+
+    Categorical columns treat null as one more category. Those with few categories are one-hot
+    encoded, so the number of matching columns between two rows is one matrix product (BLAS,
+    both cores); wide ones keep integer codes compared element-wise, so a near-unique column
+    cannot blow the one-hot matrix up to rows x distinct values.
+    """
+    sizes = [len(f) for f in frames]
+    bounds = np.cumsum([0, *sizes])
+    total = int(bounds[-1])
+    numeric: list[np.ndarray] = []
+    codes_cols: list[np.ndarray] = []
+    onehots: list[np.ndarray] = []
+    for name, kind in kinds.items():
+        if kind == "categorical":
+            joined = pd.concat([f[name] for f in frames], ignore_index=True)
+            codes, uniques = pd.factorize(joined, use_na_sentinel=False)
+            if len(uniques) <= _MAX_ONEHOT:
+                block = np.zeros((total, len(uniques)), dtype=np.float32)
+                block[np.arange(total), codes] = 1.0
+                onehots.append(block)
+            else:
+                codes_cols.append(codes.astype(np.int32))
+            continue
+        values = [f[name].to_numpy(dtype=np.float64) for f in frames]
+        finite = values[0][np.isfinite(values[0])]
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
+        joined = np.concatenate(values)
+        ok = np.isfinite(joined)
+        if hi > lo:
+            scaled = (joined - lo) / (hi - lo)
+        else:
+            scaled = np.zeros_like(joined)
+            scaled[ok] = 2.0 * pd.factorize(joined[ok])[0]
+        np.clip(scaled, -_CLIP, _CLIP, out=scaled)
+        scaled[~ok] = _CLIP + 2.0
+        numeric.append(scaled.astype(np.float32))
+
+    def stack(cols: list[np.ndarray], dtype: type, axis_concat: bool = False) -> np.ndarray:
+        if not cols:
+            return np.zeros((total, 0), dtype=dtype)
+        return np.concatenate(cols, axis=1) if axis_concat else np.stack(cols, axis=1)
+
+    num = stack(numeric, np.float32)
+    codes_all = stack(codes_cols, np.int32)
+    onehot = stack(onehots, np.float32, axis_concat=True)
+    return [
+        _Encoded(
+            num=num[bounds[i] : bounds[i + 1]],
+            codes=codes_all[bounds[i] : bounds[i + 1]],
+            onehot=onehot[bounds[i] : bounds[i + 1]],
+            n_onehot_columns=len(onehots),
+        )
+        for i in range(len(frames))
+    ]
+
+
+def _nearest(query: _Encoded, ref: _Encoded) -> np.ndarray:
+    """Distance from each query row to its nearest reference row, as summed column distances.
+
+    Brute force in blocks of ``_CHUNK_ROWS`` query rows. The one-hot part is one matrix product
+    giving ``-matches`` (the constant number of one-hot columns is added after the minimum);
+    each numerical column then adds ``min(|a - b|, 1)`` in place and each wide categorical
+    column adds ``a != b``, reusing scratch buffers, so peak memory is a few
+    ``chunk x n_ref`` blocks regardless of table size.
+    """
+    n_query, n_ref = len(query.num), len(ref.num)
+    out = np.empty(n_query, dtype=np.float32)
+    neg_onehot_t = np.ascontiguousarray(-ref.onehot.T)
+    ref_num = [np.ascontiguousarray(ref.num[:, j]) for j in range(ref.num.shape[1])]
+    ref_codes = [np.ascontiguousarray(ref.codes[:, j]) for j in range(ref.codes.shape[1])]
+    acc = np.empty((_CHUNK_ROWS, n_ref), dtype=np.float32)
+    buf = np.empty((_CHUNK_ROWS, n_ref), dtype=np.float32)
+    neq = np.empty((_CHUNK_ROWS, n_ref), dtype=bool) if ref_codes else None
+    for start in range(0, n_query, _CHUNK_ROWS):
+        stop = min(start + _CHUNK_ROWS, n_query)
+        a, b = acc[: stop - start], buf[: stop - start]
+        if query.n_onehot_columns:
+            np.matmul(query.onehot[start:stop], neg_onehot_t, out=a)
+        else:
+            a.fill(0.0)
+        for j, col in enumerate(ref_num):
+            np.subtract(query.num[start:stop, j, None], col[None, :], out=b)
+            np.abs(b, out=b)
+            np.minimum(b, 1.0, out=b)
+            a += b
+        if neq is not None:
+            m = neq[: stop - start]
+            for j, col in enumerate(ref_codes):
+                np.not_equal(query.codes[start:stop, j, None], col[None, :], out=m)
+                a += m
+        a.min(axis=1, out=out[start:stop])
+    out += query.n_onehot_columns
+    return out
+
+
+def dcr_share(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    kinds: Mapping[str, str],
+    *,
+    seed: int,
+    max_rows: int = 5000,
+) -> DcrResult:
+    """Share of synthetic rows closer to a training row than to a holdout row (0.5 is ideal).
+
+    If the model memorised its training rows, synthetic rows sit next to them and the share tends
+    to 1; a model that learnt the distribution is as close to unseen holdout rows as to training
+    rows. Because train and holdout are compared through equal-size samples, chance alone gives
+    0.5. A synthetic row equally close to both counts half (ties are common with discrete data).
+
+    Sampling: up to ``max_rows`` synthetic rows; ``n_ref = min(len(train), len(holdout),
+    max_rows)`` rows each from train and holdout, drawn with ``numpy.random.default_rng(seed)``,
+    so the result is deterministic given ``seed``.
+
+    Distance (Gower-style): the mean over columns of a per-column term in [0, 1]:
+
+    * numerical: ``min(|a - b| / range, 1)`` with ``range = max - min`` of the training sample
+      (clipped at 1 so one out-of-range value cannot outweigh other columns); a zero-range
+      column contributes 0 when equal and 1 otherwise;
+    * categorical: 0 if equal, 1 otherwise;
+    * null vs null: 0; null vs non-null: 1 (both kinds).
+
+    Nearest neighbours are found by exact brute force in float32 (see ``_nearest``).
+    """
+    if max_rows < 1:
+        raise ValueError("max_rows must be at least 1")
+    columns = check_kinds(
+        kinds, ("training", train), ("holdout", holdout), ("synthetic", synthetic)
+    )
+    if len(train) == 0 or len(holdout) == 0 or len(synthetic) == 0:
+        raise ValueError("dcr_share needs non-empty training, holdout and synthetic frames")
+    if not columns:
+        raise ValueError("dcr_share needs at least one column")
+    rng = np.random.default_rng(seed)
+    n_ref = min(len(train), len(holdout), max_rows)
+    picks = [
+        (train, _sample(len(train), n_ref, rng)),
+        (holdout, _sample(len(holdout), n_ref, rng)),
+        (synthetic, _sample(len(synthetic), max_rows, rng)),
+    ]
+    tr, ho, sy = (normalise(f.iloc[idx], columns, kinds) for f, idx in picks)
+    enc_train, enc_hold, enc_syn = _encode([tr, ho, sy], kinds)
+    with _single_threaded_blas():
+        d_train = _nearest(enc_syn, enc_train)
+        d_hold = _nearest(enc_syn, enc_hold)
+    diff = d_hold.astype(np.float64) - d_train.astype(np.float64)
+    closer = np.where(np.abs(diff) <= _TIE_TOLERANCE, 0.5, (diff > 0).astype(np.float64))
+    n_cols = len(columns)
+    return DcrResult(
+        share=float(closer.mean()),
+        n_synthetic=len(sy),
+        n_reference=n_ref,
+        median_dcr_train=float(np.median(d_train)) / n_cols,
+        median_dcr_holdout=float(np.median(d_hold)) / n_cols,
+    )
+
+
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One uint64 per row, equal for rows equal in every column (nulls equal to nulls).
+
+    Frames are normalised first (float64 numerics, str categoricals) so the same row hashes the
+    same whichever frame it comes from. ``-0.0`` is folded into ``0.0`` and every NaN hashes
+    alike, matching the "nulls equal nulls" rule.
+    """
+    if frame.shape[1] == 0:
+        return np.zeros(len(frame), dtype=np.uint64)
+    frame = frame.copy()
+    for name in frame.columns:
+        if frame[name].dtype == np.float64:
+            frame[name] = frame[name] + 0.0  # -0.0 + 0.0 == +0.0
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def exact_match_rate(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    kinds: Mapping[str, str] | None = None,
+) -> ExactMatchResult:
+    """Share of synthetic rows identical to some training row, with the holdout baseline.
+
+    Real tables contain duplicate rows (Adult has a few dozen), so some exact matches are
+    expected even from a perfect generator; ``holdout_rate`` (holdout rows found in training)
+    is that baseline. A rate far above it means the model copies training rows.
+
+    Rows are compared on every column in ``kinds`` (default: the training frame's columns, with
+    float64 columns numerical and the rest categorical) via 64-bit row hashes, which is linear
+    time; a hash collision (probability ~n^2 / 2^64) could only overstate the rate.
+    """
+    if kinds is None:
+        kinds = {
+            str(c): ("numerical" if train[c].dtype.kind in "fiu" else "categorical")
+            for c in train.columns
+        }
+    columns = check_kinds(
+        kinds, ("training", train), ("holdout", holdout), ("synthetic", synthetic)
+    )
+    known = np.unique(_row_hashes(normalise(train, columns, kinds)))
+
+    def rate(frame: pd.DataFrame) -> float:
+        if len(frame) == 0:
+            return float("nan")
+        hashes = _row_hashes(normalise(frame, columns, kinds))
+        return float(np.isin(hashes, known, assume_unique=False).mean())
+
+    return ExactMatchResult(
+        rate=rate(synthetic),
+        holdout_rate=rate(holdout),
+        n_synthetic=len(synthetic),
+        n_holdout=len(holdout),
+    )

@@ -1,0 +1,80 @@
+"""The synthesizer interface every model implements, and the frame contract it receives.
+
+The engine hands a model a pandas DataFrame whose columns are already reduced to two kinds:
+
+* ``numerical``: float64, NaN for nulls. Datetimes arrive as seconds since the epoch,
+  integers as floats (``ModelColumn.integer`` says to round them back).
+* ``categorical``: object dtype holding str/bool values, ``None`` for nulls.
+
+Identifiers, dropped PII columns and anything else that must not be learnt never reach a model.
+A model returns the same columns, same kinds, from ``sample``. It does not need to clip or round:
+the engine enforces declared bounds, integer-ness and source types afterwards.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+Kind = Literal["numerical", "categorical"]
+
+
+@dataclass(frozen=True)
+class ModelColumn:
+    """What a model may know about one column (all of it comes from the spec, never the data)."""
+
+    name: str
+    kind: Kind
+    integer: bool = False
+    datetime: bool = False
+
+
+class ModelParams(BaseModel):
+    """Base of every model's ``params`` schema; unknown keys are spec errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Synthesizer(ABC):
+    """A trainable generator of synthetic rows.
+
+    Subclasses are registered by name with ``@register("name")`` and declare capability flags.
+    ``save`` writes plain files into a directory; ``load`` reads them back. Artifacts are hashed
+    by the engine, so a model need not verify its own files.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type[ModelParams]] = ModelParams
+    differentially_private: ClassVar[bool] = False
+    #: Rough relative cost used by ``auto`` (lower is cheaper).
+    cost: ClassVar[int] = 10
+    #: Short human description shown by ``synthspec`` docs and ``auto``.
+    description: ClassVar[str] = ""
+
+    def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int) -> None:
+        self.columns = columns
+        self.params = params
+        self.seed = seed
+
+    @abstractmethod
+    def fit(self, data: pd.DataFrame, progress: Any = None) -> None:
+        """Learn from ``data`` (columns as in ``self.columns``). ``progress`` is an optional
+        callable ``progress(done: int, total: int)`` for progress bars."""
+
+    @abstractmethod
+    def sample(self, n: int, seed: int) -> pd.DataFrame:
+        """Draw ``n`` rows. The same fitted model and seed must give identical rows."""
+
+    @abstractmethod
+    def save(self, directory: Path) -> None:
+        """Write the fitted model as files under ``directory`` (which exists and is empty)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int) -> Synthesizer:
+        """Read a model written by ``save``."""

@@ -1,0 +1,317 @@
+"""Sequential CART synthesizer in the style of synthpop.
+
+Columns are visited in a fixed order. The first is drawn from its empirical marginal; every later
+column has a decision tree on the columns visited before it. A synthetic row is routed down that
+tree and takes the value of a random training row (a "donor") from the leaf it lands in, so leaves
+are the unit of disclosure: ``min_samples_leaf`` bounds how specific a donor pool can be, and
+numerical donors are blurred with a kernel scaled to their leaf's spread.
+
+Fitting uses scikit-learn; the fitted trees are then flattened into numpy arrays, and sampling
+uses our own vectorised traversal so a saved model (plain ``.npz`` + JSON, no pickle) samples
+byte-identically without sklearn objects.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from synthspec.models.base import ModelColumn, ModelParams, Synthesizer
+from synthspec.models.registry import register
+
+_FORMAT = 1
+_LEAF = -1
+# A value holding at least this share of its leaf is a point mass (capital_gain == 0,
+# hours_per_week == 40): it is donated exactly, never blurred, so spikes survive smoothing.
+_ATOM_SHARE = 0.1
+# Fewer continuous donors than this give no usable spread estimate; they are donated exactly.
+_MIN_SMOOTH_DONORS = 10
+_NPZ_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+class Params(ModelParams):
+    min_samples_leaf: int = Field(
+        default=100,
+        ge=1,
+        description="Minimum training rows per tree leaf. Every synthetic value is drawn from a "
+        "leaf's donor pool, so larger leaves mean less memorisation and smoother output.",
+    )
+    max_depth: int | None = Field(
+        default=None, ge=1, description="Optional cap on tree depth (None: limited by leaf size)."
+    )
+    smoothing: float = Field(
+        default=1.0,
+        ge=0.0,
+        description="Multiplier on the Gaussian kernel bandwidth (Silverman's rule within each "
+        "leaf) added to numerical donors; 0 donates exact training values.",
+    )
+    visit_sequence: list[str] | None = Field(
+        default=None,
+        description="Columns to synthesise first, in this order; the remaining columns follow in "
+        "the default order (fewest distinct values first, ties in spec order).",
+    )
+
+
+@dataclass
+class _Tree:
+    """A fitted tree flattened to arrays, plus the donor values of each leaf.
+
+    Donors of node ``k`` are ``donors[offsets[k]:offsets[k + 1]]`` (empty for inner nodes);
+    ``bandwidth`` holds per-donor kernel noise scales (0 for exact donation).
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    offsets: np.ndarray
+    donors: np.ndarray
+    bandwidth: np.ndarray
+
+    @classmethod
+    def single_leaf(cls) -> _Tree:
+        # Marginals are a tree without splits, so the first column shares all the donor logic.
+        return cls(
+            left=np.array([_LEAF], np.int64), right=np.array([_LEAF], np.int64),
+            feature=np.array([-2], np.int64), threshold=np.array([-2.0]),
+            missing_left=np.zeros(1, bool), offsets=np.zeros(2, np.int64),
+            donors=np.zeros(0), bandwidth=np.zeros(0),
+        )  # fmt: skip
+
+    @classmethod
+    def from_sklearn(cls, tree: Any) -> _Tree:
+        t = tree.tree_
+        return cls(
+            left=t.children_left.astype(np.int64), right=t.children_right.astype(np.int64),
+            feature=t.feature.astype(np.int64), threshold=t.threshold.astype(np.float64),
+            missing_left=t.missing_go_to_left.astype(bool), offsets=np.zeros(t.node_count + 1, np.int64),
+            donors=np.zeros(0), bandwidth=np.zeros(0),
+        )  # fmt: skip
+
+    def route(self, x: np.ndarray) -> np.ndarray:
+        """Leaf index of every row of float32 ``x``, exactly as sklearn's ``apply`` would."""
+        node = np.zeros(len(x), np.int64)
+        active = np.arange(len(x)) if self.left[0] != _LEAF else np.zeros(0, np.int64)
+        while active.size:
+            nd = node[active]
+            # float32 feature vs float64 threshold, NaN routed by the learnt side: as in sklearn.
+            v = x[active, self.feature[nd]]
+            go_left = np.where(np.isnan(v), self.missing_left[nd], v <= self.threshold[nd])
+            nd = np.where(go_left, self.left[nd], self.right[nd])
+            node[active] = nd
+            active = active[self.left[nd] != _LEAF]
+        return node
+
+    def set_donors(self, leaves: np.ndarray, values: np.ndarray, smoothing: float) -> None:
+        order = np.lexsort((values, leaves))
+        leaves, values = leaves[order], values[order]
+        self.donors = values.astype(np.float64)
+        self.offsets = np.searchsorted(leaves, np.arange(len(self.left) + 1)).astype(np.int64)
+        self.bandwidth = _donor_bandwidth(leaves, self.donors, smoothing)
+
+    def draw(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        leaf = self.route(x)
+        start = self.offsets[leaf]
+        idx = start + rng.integers(0, self.offsets[leaf + 1] - start)
+        # Always consume the normals so a column's RNG use is independent of the data.
+        return self.donors[idx] + rng.standard_normal(len(x)) * self.bandwidth[idx]
+
+
+def _donor_bandwidth(leaves: np.ndarray, values: np.ndarray, smoothing: float) -> np.ndarray:
+    """Per-donor kernel scale; ``leaves``/``values`` sorted by (leaf, value)."""
+    bw = np.zeros(len(values))
+    if smoothing <= 0 or len(values) == 0:
+        return bw
+    new_run = np.r_[True, (leaves[1:] != leaves[:-1]) | (values[1:] != values[:-1])]
+    run_id = np.cumsum(new_run) - 1
+    run_len = np.bincount(run_id)[run_id]
+    leaf_size = np.bincount(leaves)[leaves]
+    cont = run_len < _ATOM_SHARE * leaf_size
+    if not cont.any():
+        return bw
+    # Spread of the continuous (non-atom) donors of each leaf: contiguous groups, still sorted.
+    cl, cv = leaves[cont], values[cont]
+    uniq, start, m = np.unique(cl, return_index=True, return_counts=True)
+    mean = np.add.reduceat(cv, start) / m
+    sd = np.sqrt(np.add.reduceat((cv - np.repeat(mean, m)) ** 2, start) / np.maximum(m - 1, 1))
+    iqr = cv[start + ((m - 1) * 3) // 4] - cv[start + (m - 1) // 4]
+    spread = np.where(iqr > 0, np.minimum(sd, iqr / 1.34), sd)
+    leaf_bw = np.where(m >= _MIN_SMOOTH_DONORS, smoothing * 0.9 * spread * m**-0.2, 0.0)
+    bw[cont] = np.repeat(leaf_bw, m)
+    return bw
+
+
+@dataclass
+class _ColumnModel:
+    kind: str
+    vocab: list[Any]  # categorical: values by code, None (null) last if present
+    lo: float
+    hi: float
+    null_tree: _Tree | None  # numerical only: donors are 1.0 where the value is null
+    value_tree: _Tree | None  # None when a numerical column is entirely null
+
+
+def _category_key(value: Any) -> tuple[str, str]:
+    return (type(value).__name__, str(value))
+
+
+def _clean_category(value: Any) -> Any:
+    # JSON must reproduce vocabularies exactly; the contract allows only str and bool.
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return value if isinstance(value, str) else str(value)
+
+
+@register("cart")
+class CartSynthesizer(Synthesizer):
+    description = "Sequential decision trees with leaf donor sampling (synthpop-style); fast default."
+    cost = 1
+    differentially_private = False
+    Params: ClassVar[type[ModelParams]] = Params
+
+    def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int) -> None:
+        super().__init__(columns, params, seed)
+        self._order: list[str] = []
+        self._models: dict[str, _ColumnModel] = {}
+
+    def _visit_order(self, data: pd.DataFrame) -> list[str]:
+        names = [c.name for c in self.columns]
+        first = list(self.params.visit_sequence or [])  # type: ignore[attr-defined]
+        unknown = [n for n in first if n not in names]
+        if unknown or len(set(first)) != len(first):
+            raise ValueError(f"visit_sequence has unknown or repeated columns: {first}")
+        # Low-cardinality columns first: their trees are cheap and they make good early splits.
+        rest = sorted((n for n in names if n not in first), key=lambda n: data[n].nunique(dropna=False))
+        return first + rest
+
+    def fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None = None) -> None:
+        from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+        p: Params = self.params  # type: ignore[assignment]
+        if len(data) == 0:
+            raise ValueError("cannot fit the cart model on an empty table")
+        kinds = {c.name: c.kind for c in self.columns}
+        self._order = self._visit_order(data)
+        x = np.empty((len(data), len(self._order)), np.float64)
+        self._models = {}
+
+        def grow(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> _Tree:
+            xj = x[rows, :j].astype(np.float32)
+            if j == 0:
+                tree = _Tree.single_leaf()
+            else:
+                cls = DecisionTreeClassifier if classify else DecisionTreeRegressor
+                est = cls(min_samples_leaf=p.min_samples_leaf, max_depth=p.max_depth,
+                          random_state=(self.seed + j) % 2**32)  # fmt: skip
+                tree = _Tree.from_sklearn(est.fit(xj, y))
+            tree.set_donors(tree.route(xj), y.astype(np.float64), smooth)
+            return tree
+
+        everyone = np.arange(len(data))
+        for j, name in enumerate(self._order):
+            col = data[name]
+            if kinds[name] == "categorical":
+                raw = [None if v is None or (isinstance(v, float) and np.isnan(v)) else _clean_category(v)
+                       for v in col]  # fmt: skip
+                vocab: list[Any] = sorted({v for v in raw if v is not None}, key=_category_key)
+                vocab += [None] if any(v is None for v in raw) else []
+                code_of = {v: i for i, v in enumerate(vocab)}
+                y = np.array([code_of[v] for v in raw], np.int64)
+                value_tree = grow(j, everyone, y, True, 0.0)
+                self._models[name] = _ColumnModel("categorical", vocab, 0.0, 0.0, None, value_tree)
+                # Predictors see nulls as NaN (sklearn trees learn which side missing goes to).
+                x[:, j] = np.where(y == code_of.get(None, -1), np.nan, y)
+            else:
+                v = col.to_numpy(np.float64)
+                null = np.isnan(v)
+                null_tree = grow(j, everyone, null.astype(np.int64), True, 0.0) if null.any() else None
+                nonnull = np.flatnonzero(~null)
+                value_tree = grow(j, nonnull, v[nonnull], False, p.smoothing) if nonnull.size else None
+                lo, hi = (float(v[nonnull].min()), float(v[nonnull].max())) if nonnull.size else (0.0, 0.0)
+                self._models[name] = _ColumnModel("numerical", [], lo, hi, null_tree, value_tree)
+                x[:, j] = v
+            if progress is not None:
+                progress(j + 1, len(self._order))
+
+    def sample(self, n: int, seed: int) -> pd.DataFrame:
+        if not self._models:
+            raise RuntimeError("the cart model has not been fitted")
+        rng = np.random.default_rng(seed)
+        x = np.empty((n, len(self._order)), np.float32)
+        out: dict[str, np.ndarray] = {}
+        for j, name in enumerate(self._order):
+            m = self._models[name]
+            xj = x[:, :j]
+            if m.kind == "categorical":
+                assert m.value_tree is not None
+                codes = m.value_tree.draw(xj, rng).astype(np.int64)
+                out[name] = np.array(m.vocab, dtype=object)[codes]
+                null_code = len(m.vocab) - 1 if m.vocab and m.vocab[-1] is None else -1
+                x[:, j] = np.where(codes == null_code, np.nan, codes)
+            else:
+                values = np.full(n, np.nan)
+                if m.value_tree is not None:
+                    # Reflect kernel noise at the observed range so edges keep their density.
+                    # (np.where, not lo + |v - lo|, so unsmoothed donors stay bit-exact.)
+                    v = m.value_tree.draw(xj, rng)
+                    v = np.where(v < m.lo, 2 * m.lo - v, v)
+                    values = np.clip(np.where(v > m.hi, 2 * m.hi - v, v), m.lo, m.hi)
+                if m.null_tree is not None:
+                    values[m.null_tree.draw(xj, rng) > 0.5] = np.nan
+                out[name] = values
+                x[:, j] = values
+        return pd.DataFrame({c.name: out[c.name] for c in self.columns}, index=pd.RangeIndex(n))
+
+    def save(self, directory: Path) -> None:
+        arrays: dict[str, np.ndarray] = {}
+        meta: dict[str, Any] = {"format": _FORMAT, "order": self._order, "columns": {}}
+        for name in self._order:
+            m = self._models[name]
+            entry: dict[str, Any] = {"kind": m.kind, "vocab": m.vocab, "lo": m.lo, "hi": m.hi}
+            for role, tree in (("null_tree", m.null_tree), ("value_tree", m.value_tree)):
+                key = None
+                if tree is not None:
+                    key = f"t{len(arrays) // len(fields(_Tree))}"
+                    arrays.update({f"{key}_{f.name}": getattr(tree, f.name) for f in fields(_Tree)})
+                entry[role] = key
+            meta["columns"][name] = entry
+        _write_npz(Path(directory) / "trees.npz", arrays)
+        (Path(directory) / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+
+    @classmethod
+    def load(cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int) -> CartSynthesizer:
+        meta = json.loads((Path(directory) / "model.json").read_text())
+        if meta.get("format") != _FORMAT:
+            raise ValueError(f"unsupported cart model format: {meta.get('format')!r}")
+        model = cls(columns, params, seed)
+        model._order = list(meta["order"])
+        with np.load(Path(directory) / "trees.npz", allow_pickle=False) as npz:
+
+            def tree(key: str | None) -> _Tree | None:
+                return None if key is None else _Tree(**{f.name: npz[f"{key}_{f.name}"] for f in fields(_Tree)})
+
+            for name, e in meta["columns"].items():
+                model._models[name] = _ColumnModel(
+                    e["kind"], e["vocab"], e["lo"], e["hi"], tree(e["null_tree"]), tree(e["value_tree"])
+                )
+        return model
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like ``np.savez`` but byte-reproducible (fixed timestamps), so artifact hashes are stable."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for key in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            zf.writestr(zipfile.ZipInfo(f"{key}.npy", date_time=_NPZ_DATE), buf.getvalue(),
+                        compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip

@@ -1,0 +1,1 @@
+"""Spec language: pydantic models, YAML loading with locations, JSON Schema."""

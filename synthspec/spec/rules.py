@@ -1,0 +1,116 @@
+"""Rules that span fields: model parameters, column names used elsewhere, guardrails, and
+features the spec language accepts but this version cannot run yet (a clear error, never a
+silent no-op)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from synthspec.errors import Problem
+from synthspec.models.registry import get_model, model_names
+
+if TYPE_CHECKING:
+    from synthspec.spec.project import LoadedSpec, Project
+
+#: Metrics the engine computes today; the rest of Checks' fields are accepted by the schema.
+IMPLEMENTED_CHECKS = frozenset({"quality_score", "column_shapes", "column_pair_trends", "dcr_share", "exact_match_rate"})
+IMPLEMENTED_PII = frozenset({"keep", "drop"})
+
+
+def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
+    spec = loaded.spec
+    problems: list[Problem] = []
+
+    def at(path: tuple[Any, ...], message: str) -> None:
+        loc = loaded.doc.locate(path, prefer_key=True)
+        problems.append(Problem(loc.file, loc.line, loc.col, message))
+
+    declared = set(spec.columns)
+
+    def column_ref(path: tuple[Any, ...], name: str, what: str) -> None:
+        if name not in declared:
+            hint = difflib.get_close_matches(name, sorted(declared), n=1)
+            at(path, f"{what} '{name}' is not a declared column" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+
+    # model
+    model_type = spec.model.type
+    if model_type != "auto" and model_type not in model_names():
+        hint = difflib.get_close_matches(model_type, model_names(), n=1)
+        at(("model", "type"), f"unknown model '{model_type}'" + (f"; did you mean '{hint[0]}'?" if hint else f"; available: auto, {', '.join(model_names())}"))
+    elif model_type != "auto":
+        cls = get_model(model_type)
+        try:
+            cls.Params.model_validate(spec.model.params)
+        except ValidationError as exc:
+            for err in exc.errors():
+                path = ("model", "params", *err["loc"])
+                name = ".".join(str(p) for p in err["loc"])
+                if err["type"] == "extra_forbidden":
+                    allowed = list(cls.Params.model_fields)
+                    hint = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+                    at(path, f"unknown parameter '{name}' for model '{model_type}'" + (f"; did you mean '{hint[0]}'?" if hint else f"; allowed: {', '.join(allowed) or 'none'}"))
+                else:
+                    at(path, f"model.params.{name}: {err['msg']}")
+        if spec.privacy.epsilon is not None and not cls.differentially_private:
+            at(("privacy", "epsilon"), f"privacy.epsilon needs a differentially private model; '{model_type}' is not one")
+    if model_type == "auto" and spec.model.params:
+        at(("model", "params"), "model.params needs an explicit model.type (params differ per model)")
+    if spec.privacy.epsilon is not None:
+        at(("privacy", "epsilon"), "differential privacy (privacy.epsilon) is not yet supported by this version")
+
+    # columns
+    for name, column in spec.columns.items():
+        if column.pii is not None and column.pii not in IMPLEMENTED_PII:
+            at(("columns", name, "pii"), f"column '{name}': pii policy '{column.pii}' is not yet supported by this version (supported: keep, drop)")
+        if column.references is not None:
+            at(("columns", name, "references"), f"column '{name}': references are not yet supported by this version")
+        if column.type == "id" and not column.primary_key and column.pii != "drop":
+            at(("columns", name, "type"), f"column '{name}': an id column that is not the primary key needs 'references' (not yet supported) or 'pii: drop'")
+    keys = [n for n, c in spec.columns.items() if c.primary_key]
+    if len(keys) > 1:
+        at(("columns", keys[1], "primary_key"), "composite primary keys are not yet supported by this version")
+    for i, constraint in enumerate(spec.constraints):
+        column_ref(("constraints", i, "low"), constraint.low, "constraint column")
+        column_ref(("constraints", i, "high"), constraint.high, "constraint column")
+    for i, name in enumerate(spec.privacy.quasi_identifiers):
+        column_ref(("privacy", "quasi_identifiers", i), name, "quasi-identifier")
+
+    # checks
+    for metric, _check in spec.checks.items():
+        if metric not in IMPLEMENTED_CHECKS:
+            at(("checks", metric), f"check '{metric}' is not yet supported by this version (supported: {', '.join(sorted(IMPLEMENTED_CHECKS))})")
+
+    problems += _guardrail_problems(loaded, project)
+    return problems
+
+
+def _guardrail_problems(loaded: LoadedSpec, project: Project) -> list[Problem]:
+    """A spec may tighten a guardrail, never loosen it."""
+    rails = project.config.guardrails
+    spec = loaded.spec
+    problems: list[Problem] = []
+
+    def at(path: tuple[Any, ...], message: str) -> None:
+        loc = loaded.doc.locate(path, prefer_key=True)
+        problems.append(Problem(loc.file, loc.line, loc.col, message))
+
+    for metric, floor in rails.checks.items():
+        check = getattr(spec.checks, metric, None)
+        if check is None:
+            continue
+        if floor.max is not None and (check.max is None or check.max > floor.max):
+            at(("checks", metric), f"checks.{metric}.max loosens the project guardrail (max {floor.max})")
+        if floor.min is not None and (check.min is None or check.min < floor.min):
+            at(("checks", metric), f"checks.{metric}.min loosens the project guardrail (min {floor.min})")
+        if floor.severity == "error" and check.severity == "warn":
+            at(("checks", metric, "severity"), f"checks.{metric}.severity 'warn' loosens the project guardrail (error)")
+    if rails.max_epsilon is not None and spec.privacy.epsilon is not None and spec.privacy.epsilon > rails.max_epsilon:
+        at(("privacy", "epsilon"), f"privacy.epsilon exceeds the project guardrail max_epsilon {rails.max_epsilon}")
+    if rails.allowed_policies is not None:
+        for name, column in spec.columns.items():
+            if column.pii is not None and column.pii not in rails.allowed_policies:
+                at(("columns", name, "pii"), f"column '{name}': pii policy '{column.pii}' is not allowed by the project guardrails")
+    return problems

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from synthspec.models.base import ModelColumn
+from synthspec.models.cart import CartSynthesizer, Params, _Tree
+from synthspec.models.registry import get_model
+
+COLUMNS = [
+    ModelColumn("age", "numerical", integer=True),
+    ModelColumn("income", "numerical"),
+    ModelColumn("gain", "numerical", integer=True),
+    ModelColumn("band", "categorical"),
+    ModelColumn("city", "categorical"),
+    ModelColumn("member", "categorical"),
+]
+
+
+def make_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 90, n).astype(np.float64)
+    income = age * 1000 + rng.normal(0, 2000, n)
+    income[rng.random(n) < 0.1] = np.nan
+    gain = np.where(rng.random(n) < 0.85, 0.0, rng.integers(100, 5000, n).astype(np.float64))
+    band = np.where(age >= 50, "old", "young").astype(object)
+    city = rng.choice(np.array(["Oslo", "Lima", "Pune"], dtype=object), n)
+    city[rng.random(n) < 0.1] = None
+    member = (rng.random(n) < 0.3).astype(object)  # Python bools, as the engine passes them
+    return pd.DataFrame(
+        {"age": age, "income": income, "gain": gain, "band": band, "city": city, "member": member}
+    )
+
+
+def fitted(seed: int = 1, **params: object) -> CartSynthesizer:
+    model = CartSynthesizer(COLUMNS, Params(**{"min_samples_leaf": 10, **params}), seed)
+    model.fit(make_frame())
+    return model
+
+
+def test_registered_with_capabilities() -> None:
+    assert get_model("cart") is CartSynthesizer
+    assert CartSynthesizer.name == "cart"
+    assert CartSynthesizer.cost == 1
+    assert CartSynthesizer.differentially_private is False
+    assert CartSynthesizer.description
+
+
+def test_params_schema_is_strict_and_documented() -> None:
+    with pytest.raises(ValidationError):
+        Params(min_leaf=3)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        Params(min_samples_leaf=0)
+    assert all(f.description for f in Params.model_fields.values())
+
+
+def test_sample_follows_frame_contract() -> None:
+    data = make_frame()
+    out = fitted().sample(500, seed=3)
+    assert list(out.columns) == [c.name for c in COLUMNS]
+    assert len(out) == 500
+    for c in COLUMNS:
+        assert out[c.name].dtype == (np.float64 if c.kind == "numerical" else object)
+    assert set(out["city"]) <= set(data["city"])
+    assert out["city"].isna().any() and None in set(out["city"])
+    assert {type(v) for v in out["member"]} == {bool}
+    assert out["income"].isna().any() and not out["age"].isna().any()
+    assert out["age"].between(18, 89).all()
+
+
+def test_learns_dependencies_and_keeps_point_masses() -> None:
+    data = make_frame()
+    out = fitted().sample(2000, seed=4)
+    agree = ((out["age"].round() >= 50) == (out["band"] == "old")).mean()
+    assert agree > 0.9
+    # 85% of gains are exactly 0: smoothing must not blur that spike away.
+    assert abs((out["gain"] == 0).mean() - (data["gain"] == 0).mean()) < 0.05
+    assert abs(out["income"].isna().mean() - data["income"].isna().mean()) < 0.05
+
+
+def test_deterministic_fit_and_sample() -> None:
+    a, b = fitted(seed=7), fitted(seed=7)
+    pd.testing.assert_frame_equal(a.sample(300, seed=5), b.sample(300, seed=5))
+    pd.testing.assert_frame_equal(a.sample(300, seed=5), a.sample(300, seed=5))
+    assert not a.sample(300, seed=5).equals(a.sample(300, seed=6))
+
+
+def test_save_load_is_byte_identical_without_pickle(tmp_path: Path) -> None:
+    model = fitted()
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    model.save(first)
+    model.save(second)
+    assert sorted(p.name for p in first.iterdir()) == ["model.json", "trees.npz"]
+    # Stable bytes, so artifact hashes do not change between identical saves.
+    for p in first.iterdir():
+        assert p.read_bytes() == (second / p.name).read_bytes()
+    with np.load(first / "trees.npz", allow_pickle=False) as npz:
+        assert all(npz[k].dtype != object for k in npz.files)
+
+    loaded = CartSynthesizer.load(first, COLUMNS, model.params, model.seed)
+    before, after = model.sample(400, seed=9), loaded.sample(400, seed=9)
+    pd.testing.assert_frame_equal(before, after)
+    for c in COLUMNS:
+        if c.kind == "numerical":
+            assert before[c.name].to_numpy().tobytes() == after[c.name].to_numpy().tobytes()
+        else:
+            assert [type(v) for v in before[c.name]] == [type(v) for v in after[c.name]]
+
+
+def test_own_traversal_matches_sklearn_apply() -> None:
+    from sklearn.tree import DecisionTreeRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 3))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    y = np.nan_to_num(x[:, 0]) + rng.normal(size=500)
+    est = DecisionTreeRegressor(min_samples_leaf=5, random_state=0).fit(x.astype(np.float32), y)
+    probe = rng.normal(size=(300, 3))
+    probe[rng.random(probe.shape) < 0.2] = np.nan
+    probe = probe.astype(np.float32)
+    np.testing.assert_array_equal(_Tree.from_sklearn(est).route(probe), est.apply(probe))
+
+
+def test_leaves_respect_min_samples_leaf() -> None:
+    model = fitted(min_samples_leaf=40)
+    for m in model._models.values():
+        for tree in (m.null_tree, m.value_tree):
+            if tree is not None and tree.left[0] != -1:
+                sizes = np.diff(tree.offsets)[tree.left == -1]
+                assert sizes.min() >= 40
+
+
+def test_smoothing_off_donates_exact_values() -> None:
+    data = make_frame()
+    out = fitted(smoothing=0.0).sample(300, seed=2)
+    assert set(out["income"].dropna()) <= set(data["income"].dropna())
+    smoothed = fitted(smoothing=1.0).sample(300, seed=2)
+    assert not set(smoothed["income"].dropna()) <= set(data["income"].dropna())
+
+
+def test_visit_sequence_and_progress() -> None:
+    calls: list[tuple[int, int]] = []
+    model = CartSynthesizer(COLUMNS, Params(visit_sequence=["income", "city"]), 0)
+    model.fit(make_frame(), progress=lambda done, total: calls.append((done, total)))
+    assert model._order[:2] == ["income", "city"]
+    assert sorted(model._order) == sorted(c.name for c in COLUMNS)
+    assert calls == [(i, len(COLUMNS)) for i in range(1, len(COLUMNS) + 1)]
+    with pytest.raises(ValueError, match="visit_sequence"):
+        CartSynthesizer(COLUMNS, Params(visit_sequence=["nope"]), 0).fit(make_frame())
+
+
+def test_degenerate_columns_and_empty_sample(tmp_path: Path) -> None:
+    columns = [
+        ModelColumn("empty", "numerical"),
+        ModelColumn("const", "numerical"),
+        ModelColumn("nothing", "categorical"),
+        ModelColumn("x", "numerical"),
+    ]
+    data = pd.DataFrame(
+        {
+            "empty": np.full(50, np.nan),
+            "const": np.full(50, 3.0),
+            "nothing": pd.Series([None] * 50, dtype=object),
+            "x": np.arange(50, dtype=np.float64),
+        }
+    )
+    model = CartSynthesizer(columns, Params(min_samples_leaf=5), 0)
+    model.fit(data)
+    out = model.sample(20, seed=0)
+    assert out["empty"].isna().all() and (out["const"] == 3.0).all()
+    assert out["nothing"].isna().all()
+    empty = model.sample(0, seed=0)
+    assert list(empty.columns) == [c.name for c in columns] and len(empty) == 0
+    model.save(tmp_path)
+    pd.testing.assert_frame_equal(CartSynthesizer.load(tmp_path, columns, model.params, 0).sample(20, 0), out)
