@@ -55,13 +55,13 @@ def connect(path: Path, *, read_only: bool, display: str) -> duckdb.DuckDBPyConn
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         text = str(exc)
-        if "lock" in text.lower():
+        if "Conflicting lock" in text or "Could not set lock" in text:
             pid = re.search(r"PID (\d+)", text)
             who = f" (process {pid.group(1)})" if pid else ""
             raise EnvironmentError_(f"database '{display}' is locked by another process{who}; close it and retry") from exc
-        if "permission" in text.lower() or "read-only" in text.lower():
-            raise EnvironmentError_(f"database '{display}' is not writable") from exc
-        raise EnvironmentError_(f"cannot open database '{display}': {exc.__class__.__name__}") from exc
+        reason = text.rsplit(":", 1)[-1].strip() if ":" in text else exc.__class__.__name__
+        action = "open" if read_only else "open or create"
+        raise EnvironmentError_(f"cannot {action} database '{display}': {reason}") from exc
     except duckdb.Error as exc:
         raise EnvironmentError_(f"cannot open database '{display}': {exc.__class__.__name__}") from exc
 

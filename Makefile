@@ -1,0 +1,35 @@
+# Two commands set up a fresh machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint bench clean
+
+install: $(VENV)/.installed
+
+# torch first, from the CPU build pinned here: a plain `torch` requirement would pull CUDA.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+demo: install
+	$(BIN)/synthspec validate
+	$(BIN)/synthspec apply
+	$(BIN)/python -c "import duckdb; c = duckdb.connect('demo.duckdb', read_only=True); \
+	[print(f'{s}.{t}: {c.execute(f\"select count(*) from {s}.{t}\").fetchone()[0]} rows') \
+	 for s, t in c.execute(\"select table_schema, table_name from information_schema.tables where table_type = 'VIEW' and table_schema = 'synthetic'\").fetchall()]"
+
+test: install
+	DO_NOT_TRACK=1 $(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check synthspec tests
+
+bench: install
+	$(BIN)/python tests/benchmarks/bench_adult.py --out BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) .synthspec target demo.duckdb

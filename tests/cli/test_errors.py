@@ -1,0 +1,188 @@
+"""Every error a user can meet: exit code, one located line, no traceback, nothing lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from synthspec.cli.main import cli
+from tests.helpers import make_warehouse
+
+pytestmark = pytest.mark.integration
+
+
+def run(project: Path, *args: str):
+    result = CliRunner().invoke(cli, [*args, "--project-dir", str(project)], catch_exceptions=False)
+    assert "Traceback" not in result.output
+    return result
+
+
+def view_rows(project: Path) -> list[tuple]:
+    con = duckdb.connect(str(project / "wh.duckdb"), read_only=True)
+    try:
+        return con.execute("SELECT * FROM synthetic.adult").fetchall()
+    finally:
+        con.close()
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_validate_ok(adult_project):
+    result = run(adult_project, "validate")
+    assert result.exit_code == 0 and "1 spec(s) valid" in result.output
+
+
+def test_malformed_yaml(adult_project):
+    (adult_project / "specs" / "adult.yml").write_text("version: 1\ntable: adult\ncolumns: {age: [\n")
+    result = run(adult_project, "validate")
+    assert result.exit_code == 2
+    assert result.output.startswith("specs/adult.yml:4:1: invalid YAML")
+
+
+def test_unknown_key_with_suggestion(adult_project):
+    edit(adult_project / "specs" / "adult.yml", "  seed: 7", "  sede: 7")
+    result = run(adult_project, "plan")
+    assert result.exit_code == 2
+    assert "specs/adult.yml:7:3: unknown key 'model.sede'; did you mean 'seed'?" in result.output
+
+
+def test_wrong_type(adult_project):
+    edit(adult_project / "specs" / "adult.yml", "  seed: 7", "  seed: seven")
+    result = run(adult_project, "apply")
+    assert result.exit_code == 2 and "specs/adult.yml:7:9: model.seed" in result.output
+
+
+def test_missing_source_table(adult_project):
+    edit(adult_project / "specs" / "adult.yml", "raw.adult", "raw.adults")
+    result = run(adult_project, "apply")
+    assert result.exit_code == 3
+    assert "cannot read source table 'raw.adults'" in result.output
+
+
+def test_undeclared_and_missing_columns(adult_project):
+    edit(adult_project / "specs" / "adult.yml", "  income: {type: categorical}\n", "  incme: {type: categorical}\n")
+    result = run(adult_project, "plan")
+    assert result.exit_code == 2
+    assert "source column 'income' (VARCHAR) is not declared in the spec; is 'incme' a misspelling?" in result.output
+    assert "specs/adult.yml:23:3: column 'incme' is declared but missing from the source; did you mean 'income'?" in result.output
+
+
+def test_unsupported_type_names_the_column(adult_project):
+    con = duckdb.connect(str(adult_project / "wh.duckdb"))
+    con.execute("CREATE TABLE raw.listy AS SELECT 1 AS id, [1, 2] AS tags")
+    con.close()
+    (adult_project / "specs" / "listy.yml").write_text(
+        "version: 1\ntable: listy\nsource: {table: raw.listy}\ncolumns:\n  id: {type: id, primary_key: true}\n  tags: {type: categorical}\n"
+    )
+    result = run(adult_project, "apply", "--select", "listy")
+    assert result.exit_code == 2
+    assert "specs/listy.yml:6:3: column 'tags': source type INTEGER[] is not supported yet" in result.output
+
+
+def test_type_mismatch(adult_project):
+    edit(adult_project / "specs" / "adult.yml", "  sex: {type: categorical}", "  sex: {type: numerical}")
+    result = run(adult_project, "plan")
+    assert result.exit_code == 2 and "column 'sex': declared numerical but the source type is VARCHAR" in result.output
+
+
+def test_unknown_selection(adult_project):
+    result = run(adult_project, "plan", "--select", "adlut")
+    assert result.exit_code == 2 and "no spec for table 'adlut'; did you mean 'adult'?" in result.output
+
+
+def test_locked_database(adult_project):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(60)",
+         str(adult_project / "wh.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        result = run(adult_project, "apply")
+        assert result.exit_code == 3
+        assert f"database 'wh.duckdb' is locked by another process (process {holder.pid})" in result.output
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_unwritable_target(adult_project):
+    (adult_project / "blocked").write_text("a file, not a directory")
+    edit(adult_project / "synthspec.yml", "target: {duckdb: wh.duckdb", "target: {duckdb: blocked/out.duckdb")
+    result = run(adult_project, "apply")
+    assert result.exit_code == 3 and "cannot open or create database 'blocked/out.duckdb': Not a directory" in result.output
+
+
+def test_failing_threshold_keeps_the_previous_view(adult_project):
+    assert run(adult_project, "apply", "-q").exit_code == 0
+    before = view_rows(adult_project)
+    edit(adult_project / "synthspec.yml", "quality_score: {min: 0.5}", "quality_score: {min: 0.9999}")
+    for args in (("apply",), ("apply", "--force")):  # a re-check, then a retrain
+        result = run(adult_project, *args)
+        assert result.exit_code == 1, result.output
+        assert "quality_score" in result.output and "nothing published" in result.output
+        assert view_rows(adult_project) == before
+
+
+def test_warn_severity_does_not_fail(adult_project):
+    edit(adult_project / "synthspec.yml", "quality_score: {min: 0.5}", "quality_score: {min: 0.9999, severity: warn}")
+    result = run(adult_project, "apply")
+    assert result.exit_code == 0 and "warn" in result.output
+
+
+def test_killed_apply_leaves_previous_view(adult_project):
+    assert run(adult_project, "apply", "-q").exit_code == 0
+    before = view_rows(adult_project)
+    edit(adult_project / "specs" / "adult.yml", "type: cart", "type: gaussian_copula")
+    proc = subprocess.Popen([sys.executable, "-m", "synthspec.cli.main", "apply", "--project-dir", str(adult_project)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3.0)  # inside SDV import or training: well before publishing
+    proc.kill()
+    proc.wait()
+    assert view_rows(adult_project) == before
+    result = run(adult_project, "plan")
+    assert result.exit_code == 0 and "will train" in result.output
+
+
+def test_errors_in_json_format(adult_project):
+    edit(adult_project / "specs" / "adult.yml", "  seed: 7", "  sede: 7")
+    result = run(adult_project, "validate", "--format", "json")
+    assert result.exit_code == 2 and '"status": "error"' in result.output and "model.sede" in result.output
+
+
+def test_debug_shows_the_traceback(adult_project):
+    edit(adult_project / "specs" / "adult.yml", "raw.adult", "raw.adults")
+    result = CliRunner().invoke(cli, ["apply", "--debug", "--project-dir", str(adult_project)])
+    assert result.exit_code == 3  # apply reports table errors as results, even with --debug
+
+
+def test_no_project_file(tmp_path):
+    result = run(tmp_path, "validate")
+    assert result.exit_code == 2 and "no synthspec.yml" in result.output
+
+
+def test_source_path_missing(tmp_path, write):
+    write("synthspec.yml", "name: p\ntarget: {duckdb: out.duckdb}\n")
+    write("specs/t.yml", "version: 1\ntable: t\nsource: {path: data/none.parquet}\ncolumns:\n  a: {type: numerical}\n")
+    result = run(tmp_path, "apply")
+    assert result.exit_code == 3 and "cannot read source path 'data/none.parquet'" in result.output
+
+
+def test_multiple_failures_exit_with_the_most_severe(adult_project, adult):
+    make_warehouse(adult_project / "wh.duckdb", {"adult2": adult.head(300)})
+    text = (adult_project / "specs" / "adult.yml").read_text().replace("table: adult", "table: adult2").replace("raw.adult", "raw.adult2")
+    (adult_project / "specs" / "adult2.yml").write_text(text + "checks:\n  quality_score: {min: 0.9999}\n")
+    edit(adult_project / "specs" / "adult.yml", "raw.adult", "raw.missing")
+    result = run(adult_project, "apply")
+    assert result.exit_code == 3
+    assert "raw.missing" in result.output and "adult2: failed" in result.output
