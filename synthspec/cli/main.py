@@ -146,7 +146,7 @@ def apply(force: bool, fail_fast: bool) -> int:
 
     settings = click.get_current_context().ensure_object(Settings)
     project, specs = _load(settings)
-    result = run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet))
+    result = run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet, debug=settings.debug))
     render_run(result, settings.format, quiet=settings.quiet)
     return result.exit_code
 

@@ -31,6 +31,7 @@ class ApplyOptions:
     force: bool = False
     fail_fast: bool = False
     show_progress: bool = True
+    debug: bool = False  # re-raise table errors so the CLI shows the traceback
 
 
 def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> RunResult:
@@ -70,8 +71,12 @@ def _apply_table(cons: Connections, project: Project, loaded: LoadedSpec, salt: 
             return out
         _run(cons, project, prepared, out, options, started)
     except SpecError as exc:
+        if options.debug:
+            raise
         out.status, out.exit_code, out.message = "error", exc.exit_code, "; ".join(exc.lines())
     except SynthspecError as exc:
+        if options.debug:
+            raise
         out.status, out.exit_code, out.message = "error", exc.exit_code, str(exc)
     except MemoryError:
         out.status, out.exit_code, out.message = "error", ExitCode.ENVIRONMENT, "out of memory"
@@ -105,12 +110,13 @@ def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, opt
                 out.action = "train"
         if model is None:
             model = cls(columns, params, spec.model.seed)
-            with _timed(out.timings, "fit_s"), progress_bar(f"{p.table}: training {p.model}", enabled=options.show_progress) as bar:
+            with _timed(out.timings, "fit_s"), progress_bar(f"{p.table}: training {p.model}", enabled=options.show_progress) as bar, _model_errors(p.model, "training"):
                 model.fit(train.reset_index(drop=True), progress=bar)
             _, digest = state.store_model(project.state_dir, p.table, p.fps.training, model.save)
             history.record_model(cons.target, p.table, p.fps.training, p.model, digest)
         with _timed(out.timings, "sample_s"), progress_bar(f"{p.table}: sampling", enabled=options.show_progress) as bar:
-            sampled = model.sample(p.rows, seed=spec.model.seed) if columns else pd.DataFrame(index=range(p.rows))
+            with _model_errors(p.model, "sampling"):
+                sampled = model.sample(p.rows, seed=spec.model.seed) if columns else pd.DataFrame(index=range(p.rows))
             bar(1, 1)
             synthetic = codec.enforce(sampled, p.plans, spec.constraints)
 
@@ -144,6 +150,18 @@ def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, opt
             reuse_version=version if p.action == "recheck" else None,
         )
     out.status, out.published = "passed", True
+
+
+@contextmanager
+def _model_errors(model: str, stage: str) -> Iterator[None]:
+    """A model's own exception becomes a table error. Only the exception class is shown:
+    library messages may quote data values."""
+    try:
+        yield
+    except (SynthspecError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise EnvironmentError_(f"model '{model}' failed during {stage}: {exc.__class__.__name__} (run with --debug for details)") from exc
 
 
 def split(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

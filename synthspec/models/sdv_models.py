@@ -55,7 +55,7 @@ def _seeded(seed: int) -> Iterator[None]:
 def _metadata(columns: list[ModelColumn]) -> Any:
     from sdv.metadata import Metadata
 
-    spec = {c.name: {"sdtype": "numerical", "computer_representation": "Float"} if c.kind == "numerical" else {"sdtype": "categorical"} for c in columns}
+    spec = {c.name: {"sdtype": "numerical"} if c.kind == "numerical" else {"sdtype": "categorical"} for c in columns}
     return Metadata.load_from_dict({"tables": {_TABLE: {"columns": spec}}})
 
 

@@ -163,7 +163,9 @@ def test_errors_in_json_format(adult_project):
 def test_debug_shows_the_traceback(adult_project):
     edit(adult_project / "specs" / "adult.yml", "raw.adult", "raw.adults")
     result = CliRunner().invoke(cli, ["apply", "--debug", "--project-dir", str(adult_project)])
-    assert result.exit_code == 3  # apply reports table errors as results, even with --debug
+    assert result.exception is not None and "raw.adults" in str(result.exception)
+    quiet = run(adult_project, "apply")
+    assert quiet.exit_code == 3 and quiet.exception is None or isinstance(quiet.exception, SystemExit)
 
 
 def test_no_project_file(tmp_path):
