@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -164,13 +164,18 @@ def _model_errors(model: str, stage: str) -> Iterator[None]:
         raise EnvironmentError_(f"model '{model}' failed during {stage}: {exc.__class__.__name__} (run with --debug for details)") from exc
 
 
+def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the training and holdout splits (holdout: at least one row when n > 1,
+    never all of them). Rows arrive in a canonical order, so this depends only on the data."""
+    order = np.random.default_rng([seed, 0x5EED]).permutation(n)
+    k = min(max(int(round(n * fraction)), 1), n - 1) if n > 1 else 0
+    return np.sort(order[k:]), np.sort(order[:k])
+
+
 def split(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training and holdout rows; the holdout never reaches a model."""
-    n = len(frame)
-    order = np.random.default_rng([seed, 0x5EED]).permutation(n)
-    k = int(round(n * fraction)) if n > 1 else 0
-    k = min(max(k, 1 if n > 1 else 0), n - 1) if n > 1 else 0
-    return frame.iloc[order[k:]].reset_index(drop=True), frame.iloc[order[:k]].reset_index(drop=True)
+    train, holdout = split_indices(len(frame), fraction, seed)
+    return frame.iloc[train].reset_index(drop=True), frame.iloc[holdout].reset_index(drop=True)
 
 
 __all__ = ["ApplyOptions", "EnvironmentError_", "apply", "split"]

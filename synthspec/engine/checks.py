@@ -23,13 +23,13 @@ def run_checks(
 ) -> tuple[dict[str, float | None], list[CheckResult]]:
     """Metrics are computed on the model's frames ("real" is the training split); the holdout
     is the reference for the privacy metrics."""
+    from synthspec.metrics.fidelity import quality_scores
     from synthspec.metrics.privacy import dcr_share, exact_match_rate
-    from synthspec.metrics.quality import quality_report
 
     metrics: dict[str, float | None] = {}
     details: dict[str, dict[str, object]] = {}
     if kinds:
-        quality = quality_report(train, synthetic, kinds, seed=seed)
+        quality = quality_scores(train, synthetic, kinds)
         for name in _QUALITY:
             metrics[name] = getattr(quality, name)
         if len(holdout):

@@ -3,6 +3,7 @@ hashes. Publishing is one transaction, so a failed or killed apply leaves the pr
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -163,10 +164,8 @@ def publish(
         _prune(con, table, keep_versions)
         con.execute("COMMIT")
     except duckdb.Error as exc:
-        try:
+        with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
         raise EnvironmentError_(f"cannot publish {schema}.{table}: {str(exc).splitlines()[0][:200]}") from exc
 
 

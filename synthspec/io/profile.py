@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,10 +76,8 @@ def profile_paths(pattern: str, root: Path) -> list[RelationProfile]:
         for file in files:
             reader = "read_csv" if file.lower().endswith((".csv", ".csv.gz", ".tsv")) else "read_parquet"
             relative = Path(file).resolve()
-            try:
+            with contextlib.suppress(ValueError):
                 relative = relative.relative_to(root.resolve())
-            except ValueError:
-                pass
             stem = Path(file).name.split(".")[0]
             name = "".join(ch if ch.isalnum() else "_" for ch in stem).strip("_").lower() or "table"
             out.append(RelationProfile(name, {"path": relative.as_posix()}, *_profile(con, f"{reader}({sql_string(file)})")))

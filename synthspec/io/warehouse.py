@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from synthspec.errors import EnvironmentError_, SpecError, Problem
+from synthspec.errors import EnvironmentError_, Problem, SpecError
 
 if TYPE_CHECKING:
     import duckdb

@@ -3,7 +3,8 @@
 Frames follow the model frame contract: each compared column has a kind, ``numerical``
 (float64, NaN for nulls, datetimes as epoch seconds) or ``categorical`` (object dtype with
 str/bool values, ``None`` for nulls), given explicitly as ``kinds`` and never detected from data.
-Identifier columns are not passed. Importing this package does not import SDMetrics.
+Identifier columns are not passed. Importing this package does not import SDMetrics: the fidelity scores are a native
+re-implementation of SDMetrics' QualityReport, checked for parity in the integration tests.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from synthspec.metrics.checks import (
     error_result,
     evaluate,
 )
+from synthspec.metrics.fidelity import FidelityScores, quality_scores
 from synthspec.metrics.privacy import DcrResult, ExactMatchResult, dcr_share, exact_match_rate
-from synthspec.metrics.quality import QualityScores, quality_report
 
 __all__ = [
     "HIGHER_IS_BETTER",
@@ -29,11 +30,11 @@ __all__ = [
     "ExactMatchResult",
     "Kind",
     "Outcome",
-    "QualityScores",
+    "FidelityScores",
     "Severity",
     "dcr_share",
     "error_result",
     "evaluate",
     "exact_match_rate",
-    "quality_report",
+    "quality_scores",
 ]

@@ -35,6 +35,9 @@ _LEAF = -1
 _ATOM_SHARE = 0.1
 # Fewer continuous donors than this give no usable spread estimate; they are donated exactly.
 _MIN_SMOOTH_DONORS = 10
+# Integer columns with fewer distinct values than this are ordinal codes (education_num, ratings):
+# blurring them would only move rows to a neighbouring level, so they are donated exactly.
+_ORDINAL_LEVELS = 30
 _NPZ_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -200,7 +203,7 @@ class CartSynthesizer(Synthesizer):
         p: Params = self.params  # type: ignore[assignment]
         if len(data) == 0:
             raise ValueError("cannot fit the cart model on an empty table")
-        kinds = {c.name: c.kind for c in self.columns}
+        by_name = {c.name: c for c in self.columns}
         self._order = self._visit_order(data)
         x = np.empty((len(data), len(self._order)), np.float64)
         self._models = {}
@@ -220,7 +223,7 @@ class CartSynthesizer(Synthesizer):
         everyone = np.arange(len(data))
         for j, name in enumerate(self._order):
             col = data[name]
-            if kinds[name] == "categorical":
+            if by_name[name].kind == "categorical":
                 raw = [None if v is None or (isinstance(v, float) and np.isnan(v)) else _clean_category(v)
                        for v in col]  # fmt: skip
                 vocab: list[Any] = sorted({v for v in raw if v is not None}, key=_category_key)
@@ -236,7 +239,9 @@ class CartSynthesizer(Synthesizer):
                 null = np.isnan(v)
                 null_tree = grow(j, everyone, null.astype(np.int64), True, 0.0) if null.any() else None
                 nonnull = np.flatnonzero(~null)
-                value_tree = grow(j, nonnull, v[nonnull], False, p.smoothing) if nonnull.size else None
+                ordinal = by_name[name].integer and np.unique(v[nonnull]).size < _ORDINAL_LEVELS
+                smooth = 0.0 if ordinal else p.smoothing
+                value_tree = grow(j, nonnull, v[nonnull], False, smooth) if nonnull.size else None
                 lo, hi = (float(v[nonnull].min()), float(v[nonnull].max())) if nonnull.size else (0.0, 0.0)
                 self._models[name] = _ColumnModel("numerical", [], lo, hi, null_tree, value_tree)
                 x[:, j] = v

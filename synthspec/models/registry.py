@@ -48,9 +48,8 @@ def choose_model(requested: str, *, differentially_private: bool = False) -> str
     candidates = []
     for name in model_names():
         cls = get_model(name)
-        if cls.differentially_private or not differentially_private:
-            if cls.differentially_private == differentially_private:
-                candidates.append((cls.cost, name))
+        if cls.differentially_private == differentially_private:
+            candidates.append((cls.cost, name))
     if not candidates:
         raise KeyError("no registered model has the required capabilities")
     return min(candidates)[1]

@@ -179,3 +179,13 @@ def test_degenerate_columns_and_empty_sample(tmp_path: Path) -> None:
     assert list(empty.columns) == [c.name for c in columns] and len(empty) == 0
     model.save(tmp_path)
     pd.testing.assert_frame_equal(CartSynthesizer.load(tmp_path, columns, model.params, 0).sample(20, 0), out)
+
+
+def test_ordinal_integer_columns_are_not_blurred() -> None:
+    rng = np.random.default_rng(0)
+    columns = [ModelColumn("rating", "numerical", integer=True), ModelColumn("score", "numerical")]
+    rating = rng.integers(1, 6, 400).astype(np.float64)
+    data = pd.DataFrame({"rating": rating, "score": rating * 10 + rng.normal(0, 3, 400)})
+    model = CartSynthesizer(columns, Params(min_samples_leaf=20, visit_sequence=["score"]), 0)
+    model.fit(data)
+    assert set(model.sample(500, seed=1)["rating"]) <= {1.0, 2.0, 3.0, 4.0, 5.0}

@@ -18,7 +18,6 @@ from synthspec.metrics import (
     error_result,
     evaluate,
     exact_match_rate,
-    quality_report,
 )
 
 KINDS = {"x": "numerical", "y": "numerical", "c": "categorical", "b": "categorical"}
@@ -233,46 +232,3 @@ def test_metric_names_have_directions() -> None:
     assert HIGHER_IS_BETTER["quality_score"] and not HIGHER_IS_BETTER["dcr_share"]
 
 
-# --- quality_report --------------------------------------------------------------------------
-
-
-def test_quality_identical_frames_score_one() -> None:
-    real = make_frame(300, 1)
-    scores = quality_report(real, real.copy(), KINDS)
-    assert scores.quality_score == pytest.approx(1.0)
-    assert scores.column_shapes == pytest.approx(1.0)
-    assert scores.column_pair_trends == pytest.approx(1.0)
-    assert scores.n_pairs_scored >= 1
-    assert list(scores.column_shape_scores) == list(KINDS)
-
-
-def test_quality_values_in_unit_interval_and_deterministic() -> None:
-    real, synthetic = make_frame(300, 1), make_frame(250, 5)
-    synthetic["x"] = synthetic["x"] * 1.5 + 0.3
-    scores = quality_report(real, synthetic, KINDS, seed=3, max_rows=200)
-    for value in (scores.quality_score, scores.column_shapes, scores.column_pair_trends):
-        assert value is not None and 0.0 <= value <= 1.0
-    assert scores.quality_score < 1.0
-    assert scores == quality_report(real, synthetic, KINDS, seed=3, max_rows=200)
-
-
-def test_quality_handles_bool_and_all_null_columns() -> None:
-    real = make_frame(200, 1)
-    real["empty"] = np.nan
-    real["gone"] = pd.Series(["u", "v"] * 100, dtype=object)
-    synthetic = real.copy()
-    synthetic["b"] = synthetic["b"].map(lambda v: None if v is None else str(v)).astype(object)
-    synthetic["gone"] = pd.Series([None] * 200, dtype=object)
-    kinds = {**KINDS, "empty": "numerical", "gone": "categorical"}
-    scores = quality_report(real, synthetic, kinds)
-    assert scores.skipped_columns == ("empty",)
-    assert scores.column_shape_scores["b"] == pytest.approx(1.0)
-    assert scores.column_shape_scores["gone"] == 0.0
-    assert scores.column_shapes == pytest.approx(4 / 5)
-
-
-def test_quality_single_column_has_no_pair_trends() -> None:
-    real = make_frame(100, 1)[["x"]]
-    scores = quality_report(real, real.copy(), {"x": "numerical"})
-    assert scores.column_pair_trends is None
-    assert scores.quality_score == pytest.approx(1.0)

@@ -95,7 +95,7 @@ def test_malformed_yaml_reports_line_and_column(project, tmp_path):
 def test_duplicate_key_is_an_error(project, tmp_path):
     project("specs/people.yml", SPEC + "table: other\n")
     (line,) = problems(tmp_path)
-    assert "specs/people.yml:9:1: duplicate key 'table'" == line
+    assert line == "specs/people.yml:9:1: duplicate key 'table'"
 
 
 def test_missing_required_key(project, tmp_path):
