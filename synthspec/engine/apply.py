@@ -8,13 +8,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from synthspec import __version__
-from synthspec.engine import codec
-from synthspec.engine.checks import run_checks
 from synthspec.engine.prepare import Prepared, prepare
 from synthspec.engine.progress import progress_bar
 from synthspec.engine.results import RunResult, TableResult, utc_now, write_reports
@@ -24,6 +20,10 @@ from synthspec.io.warehouse import Connections
 from synthspec.metrics.checks import Outcome
 from synthspec.models.registry import get_model
 from synthspec.spec.project import LoadedSpec, Project
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 @dataclass
@@ -84,6 +84,13 @@ def _apply_table(cons: Connections, project: Project, loaded: LoadedSpec, salt: 
 
 
 def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, options: ApplyOptions, started) -> None:  # noqa: ANN001
+    # numpy/pandas and the metrics load here, so that an up-to-date apply starts fast.
+    import numpy as np
+    import pandas as pd
+
+    from synthspec.engine import codec
+    from synthspec.engine.checks import run_checks
+
     spec = p.loaded.spec
     assert cons.target is not None
     with _timed(out.timings, "read_s"):
@@ -167,6 +174,8 @@ def _model_errors(model: str, stage: str) -> Iterator[None]:
 def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Row positions of the training and holdout splits (holdout: at least one row when n > 1,
     never all of them). Rows arrive in a canonical order, so this depends only on the data."""
+    import numpy as np
+
     order = np.random.default_rng([seed, 0x5EED]).permutation(n)
     k = min(max(int(round(n * fraction)), 1), n - 1) if n > 1 else 0
     return np.sort(order[k:]), np.sort(order[:k])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from synthspec.metrics.checks import CheckResult, evaluate
 from synthspec.spec.models import CheckSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _QUALITY = ("quality_score", "column_shapes", "column_pair_trends")
 

@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from synthspec.engine.codec import is_datetime_type, is_integer_type, is_numeric_type
+from synthspec.engine.columns import is_datetime_type, is_integer_type, is_numeric_type
 from synthspec.errors import UsageError
 from synthspec.io.profile import ColumnProfile, RelationProfile, profile_duckdb, profile_paths
 from synthspec.io.warehouse import unsupported_type

@@ -7,7 +7,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthspec.engine.codec import ColumnPlan, type_mismatch
+from synthspec.engine.columns import ColumnPlan, type_mismatch
 from synthspec.engine.fingerprint import Fingerprints, fingerprints
 from synthspec.errors import Problem, SpecError
 from synthspec.io import history, warehouse

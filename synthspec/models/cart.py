@@ -23,9 +23,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
 from synthspec.models.base import ModelColumn, ModelParams, Synthesizer
+from synthspec.models.params import CartParams
 from synthspec.models.registry import register
 
 _FORMAT = 1
@@ -39,29 +39,6 @@ _MIN_SMOOTH_DONORS = 10
 # blurring them would only move rows to a neighbouring level, so they are donated exactly.
 _ORDINAL_LEVELS = 30
 _NPZ_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-class Params(ModelParams):
-    min_samples_leaf: int = Field(
-        default=100,
-        ge=1,
-        description="Minimum training rows per tree leaf. Every synthetic value is drawn from a "
-        "leaf's donor pool, so larger leaves mean less memorisation and smoother output.",
-    )
-    max_depth: int | None = Field(
-        default=None, ge=1, description="Optional cap on tree depth (None: limited by leaf size)."
-    )
-    smoothing: float = Field(
-        default=1.0,
-        ge=0.0,
-        description="Multiplier on the Gaussian kernel bandwidth (Silverman's rule within each "
-        "leaf) added to numerical donors; 0 donates exact training values.",
-    )
-    visit_sequence: list[str] | None = Field(
-        default=None,
-        description="Columns to synthesise first, in this order; the remaining columns follow in "
-        "the default order (fewest distinct values first, ties in spec order).",
-    )
 
 
 @dataclass
@@ -144,7 +121,7 @@ def _donor_bandwidth(leaves: np.ndarray, values: np.ndarray, smoothing: float) -
         return bw
     # Spread of the continuous (non-atom) donors of each leaf: contiguous groups, still sorted.
     cl, cv = leaves[cont], values[cont]
-    uniq, start, m = np.unique(cl, return_index=True, return_counts=True)
+    _, start, m = np.unique(cl, return_index=True, return_counts=True)
     mean = np.add.reduceat(cv, start) / m
     sd = np.sqrt(np.add.reduceat((cv - np.repeat(mean, m)) ** 2, start) / np.maximum(m - 1, 1))
     iqr = cv[start + ((m - 1) * 3) // 4] - cv[start + (m - 1) // 4]
@@ -177,10 +154,12 @@ def _clean_category(value: Any) -> Any:
 
 @register("cart")
 class CartSynthesizer(Synthesizer):
-    description = "Sequential decision trees with leaf donor sampling (synthpop-style); fast default."
+    description = (
+        "Sequential decision trees with leaf donor sampling (synthpop-style); fast default."
+    )
     cost = 1
     differentially_private = False
-    Params: ClassVar[type[ModelParams]] = Params
+    Params: ClassVar[type[ModelParams]] = CartParams
 
     def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int) -> None:
         super().__init__(columns, params, seed)
@@ -194,13 +173,15 @@ class CartSynthesizer(Synthesizer):
         if unknown or len(set(first)) != len(first):
             raise ValueError(f"visit_sequence has unknown or repeated columns: {first}")
         # Low-cardinality columns first: their trees are cheap and they make good early splits.
-        rest = sorted((n for n in names if n not in first), key=lambda n: data[n].nunique(dropna=False))
+        rest = sorted(
+            (n for n in names if n not in first), key=lambda n: data[n].nunique(dropna=False)
+        )
         return first + rest
 
     def fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None = None) -> None:
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-        p: Params = self.params  # type: ignore[assignment]
+        p: CartParams = self.params  # type: ignore[assignment]
         if len(data) == 0:
             raise ValueError("cannot fit the cart model on an empty table")
         by_name = {c.name: c for c in self.columns}
@@ -224,8 +205,10 @@ class CartSynthesizer(Synthesizer):
         for j, name in enumerate(self._order):
             col = data[name]
             if by_name[name].kind == "categorical":
-                raw = [None if v is None or (isinstance(v, float) and np.isnan(v)) else _clean_category(v)
-                       for v in col]  # fmt: skip
+                missing = col.isna().to_numpy()
+                raw = [
+                    None if gap else _clean_category(v) for v, gap in zip(col, missing, strict=True)
+                ]
                 vocab: list[Any] = sorted({v for v in raw if v is not None}, key=_category_key)
                 vocab += [None] if any(v is None for v in raw) else []
                 code_of = {v: i for i, v in enumerate(vocab)}
@@ -237,12 +220,18 @@ class CartSynthesizer(Synthesizer):
             else:
                 v = col.to_numpy(np.float64)
                 null = np.isnan(v)
-                null_tree = grow(j, everyone, null.astype(np.int64), True, 0.0) if null.any() else None
+                null_tree = (
+                    grow(j, everyone, null.astype(np.int64), True, 0.0) if null.any() else None
+                )
                 nonnull = np.flatnonzero(~null)
                 ordinal = by_name[name].integer and np.unique(v[nonnull]).size < _ORDINAL_LEVELS
                 smooth = 0.0 if ordinal else p.smoothing
                 value_tree = grow(j, nonnull, v[nonnull], False, smooth) if nonnull.size else None
-                lo, hi = (float(v[nonnull].min()), float(v[nonnull].max())) if nonnull.size else (0.0, 0.0)
+                lo, hi = (
+                    (float(v[nonnull].min()), float(v[nonnull].max()))
+                    if nonnull.size
+                    else (0.0, 0.0)
+                )
                 self._models[name] = _ColumnModel("numerical", [], lo, hi, null_tree, value_tree)
                 x[:, j] = v
             if progress is not None:
@@ -294,7 +283,9 @@ class CartSynthesizer(Synthesizer):
         (Path(directory) / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
 
     @classmethod
-    def load(cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int) -> CartSynthesizer:
+    def load(
+        cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int
+    ) -> CartSynthesizer:
         meta = json.loads((Path(directory) / "model.json").read_text())
         if meta.get("format") != _FORMAT:
             raise ValueError(f"unsupported cart model format: {meta.get('format')!r}")
@@ -303,11 +294,20 @@ class CartSynthesizer(Synthesizer):
         with np.load(Path(directory) / "trees.npz", allow_pickle=False) as npz:
 
             def tree(key: str | None) -> _Tree | None:
-                return None if key is None else _Tree(**{f.name: npz[f"{key}_{f.name}"] for f in fields(_Tree)})
+                return (
+                    None
+                    if key is None
+                    else _Tree(**{f.name: npz[f"{key}_{f.name}"] for f in fields(_Tree)})
+                )
 
             for name, e in meta["columns"].items():
                 model._models[name] = _ColumnModel(
-                    e["kind"], e["vocab"], e["lo"], e["hi"], tree(e["null_tree"]), tree(e["value_tree"])
+                    e["kind"],
+                    e["vocab"],
+                    e["lo"],
+                    e["hi"],
+                    tree(e["null_tree"]),
+                    tree(e["value_tree"]),
                 )
         return model
 

@@ -12,13 +12,13 @@ import random
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
 from synthspec.models.base import ModelColumn, ModelParams, Synthesizer
+from synthspec.models.params import GaussianCopulaParams, NeuralParams
 from synthspec.models.registry import register
 
 _TABLE = "table"
@@ -116,12 +116,6 @@ class _SDVModel(Synthesizer):
         return model
 
 
-class GaussianCopulaParams(ModelParams):
-    default_distribution: Literal["norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde"] | None = Field(
-        None, description="Marginal distribution fitted to numerical columns (SDV default: beta).")
-    enforce_min_max_values: bool = Field(True, description="Clip numerical columns to the real range.")
-
-
 @register("gaussian_copula")
 class GaussianCopula(_SDVModel):
     """SDV GaussianCopulaSynthesizer."""
@@ -132,17 +126,11 @@ class GaussianCopula(_SDVModel):
     _class_name = "GaussianCopulaSynthesizer"
 
 
-class _NeuralParams(ModelParams):
-    epochs: int = Field(300, ge=1, description="Training epochs.")
-    batch_size: int = Field(500, ge=10, description="Rows per batch (a multiple of 10 for CTGAN).")
-    verbose: bool = Field(False, description="Print SDV's own training log.")
-
-
 @register("ctgan")
 class CTGAN(_SDVModel):
     """SDV CTGANSynthesizer."""
 
-    Params = _NeuralParams
+    Params = NeuralParams
     description = "SDV CTGAN: conditional GAN; slow on CPU."
     cost = 100
     _class_name = "CTGANSynthesizer"
@@ -152,7 +140,7 @@ class CTGAN(_SDVModel):
 class TVAE(_SDVModel):
     """SDV TVAESynthesizer."""
 
-    Params = _NeuralParams
+    Params = NeuralParams
     description = "SDV TVAE: variational autoencoder; slow on CPU."
     cost = 90
     _class_name = "TVAESynthesizer"
@@ -162,7 +150,7 @@ class TVAE(_SDVModel):
 class CopulaGAN(_SDVModel):
     """SDV CopulaGANSynthesizer."""
 
-    Params = _NeuralParams
+    Params = NeuralParams
     description = "SDV CopulaGAN: CTGAN over Gaussian-copula transformed columns."
     cost = 110
     _class_name = "CopulaGANSynthesizer"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from synthspec.errors import Problem
-from synthspec.models.registry import get_model, model_names
+from synthspec.models.registry import is_differentially_private, model_names, model_params
 
 if TYPE_CHECKING:
     from synthspec.spec.project import LoadedSpec, Project
@@ -41,20 +41,20 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
         hint = difflib.get_close_matches(model_type, model_names(), n=1)
         at(("model", "type"), f"unknown model '{model_type}'" + (f"; did you mean '{hint[0]}'?" if hint else f"; available: auto, {', '.join(model_names())}"))
     elif model_type != "auto":
-        cls = get_model(model_type)
+        params_schema = model_params(model_type)
         try:
-            cls.Params.model_validate(spec.model.params)
+            params_schema.model_validate(spec.model.params)
         except ValidationError as exc:
             for err in exc.errors():
                 path = ("model", "params", *err["loc"])
                 name = ".".join(str(p) for p in err["loc"])
                 if err["type"] == "extra_forbidden":
-                    allowed = list(cls.Params.model_fields)
+                    allowed = list(params_schema.model_fields)
                     hint = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
                     at(path, f"unknown parameter '{name}' for model '{model_type}'" + (f"; did you mean '{hint[0]}'?" if hint else f"; allowed: {', '.join(allowed) or 'none'}"))
                 else:
                     at(path, f"model.params.{name}: {err['msg']}")
-        if spec.privacy.epsilon is not None and not cls.differentially_private:
+        if spec.privacy.epsilon is not None and not is_differentially_private(model_type):
             at(("privacy", "epsilon"), f"privacy.epsilon needs a differentially private model; '{model_type}' is not one")
     if model_type == "auto" and spec.model.params:
         at(("model", "params"), "model.params needs an explicit model.type (params differ per model)")

@@ -69,7 +69,9 @@ def _encode_for_distance(
     num = [c.name for c in columns if c.kind == "numerical"]
     cat = [c.name for c in columns if c.kind == "categorical"]
     span = (train[num].max() - train[num].min()).replace(0, 1).to_numpy()
-    vocab = {n: {v: i for i, v in enumerate(pd.unique(pd.concat([f[n] for f in frames])))} for n in cat}
+    vocab = {
+        n: {v: i for i, v in enumerate(pd.unique(pd.concat([f[n] for f in frames])))} for n in cat
+    }
     out = []
     for f in frames:
         xn = f[num].to_numpy(np.float64) / span
@@ -94,10 +96,14 @@ def _min_distance(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndar
 
 
 def dcr_share(
-    synth: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, columns: list[ModelColumn], seed: int
+    synth: pd.DataFrame,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    columns: list[ModelColumn],
+    seed: int,
 ) -> float:
     rng = np.random.default_rng(seed)
-    size = min(len(holdout), 5000)
+    size = min(len(holdout), len(train), 5000)
     s = synth.iloc[rng.choice(len(synth), min(len(synth), 5000), replace=False)]
     t = train.iloc[rng.choice(len(train), size, replace=False)]
     h = holdout.iloc[rng.choice(len(holdout), size, replace=False)]
@@ -107,7 +113,9 @@ def dcr_share(
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--leaf", default="20,50,100,200")
     ap.add_argument("--smoothing", default="0,1")
     ap.add_argument("--seeds", default="0,1,2,3,4,5")
@@ -119,7 +127,10 @@ def main() -> None:
     data, columns = load_adult(args.data)
     shuffled = data.sample(frac=1.0, random_state=0).reset_index(drop=True)
     cut = int(0.8 * len(shuffled))
-    train, holdout = shuffled.iloc[:cut].reset_index(drop=True), shuffled.iloc[cut:].reset_index(drop=True)
+    train, holdout = (
+        shuffled.iloc[:cut].reset_index(drop=True),
+        shuffled.iloc[cut:].reset_index(drop=True),
+    )
     if args.train_rows:
         train = train.iloc[: args.train_rows].reset_index(drop=True)
     order = [c.name for c in columns] if args.order == "spec" else None
@@ -128,7 +139,9 @@ def main() -> None:
     print(f"train={len(train)} holdout={len(holdout)} order={args.order}")
     print("DCR: each seed changes the model, the sample and the DCR subsamples; the subsamples")
     print("alone move a single DCR estimate by about +-0.012, so read the mean.")
-    print(f"{'leaf':>5} {'smooth':>6} {'quality':>8} {'DCR (per seed)':>24} {'DCR mean':>8} {'DCR max':>7} {'fit s':>6} {'sample s':>8} {'full fit+sample s':>17}")
+    print(
+        f"{'leaf':>5} {'smooth':>6} {'quality':>8} {'DCR (per seed)':>24} {'DCR mean':>8} {'DCR max':>7} {'fit s':>6} {'sample s':>8} {'full fit+sample s':>17}"
+    )
     for leaf in [int(v) for v in args.leaf.split(",")]:
         for smoothing in [float(v) for v in args.smoothing.split(",")]:
             params = Params(min_samples_leaf=leaf, smoothing=smoothing, visit_sequence=order)

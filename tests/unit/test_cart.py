@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from synthspec.models.base import ModelColumn
-from synthspec.models.cart import CartSynthesizer, Params, _Tree
+from synthspec.models.cart import CartSynthesizer, _Tree
+from synthspec.models.params import CartParams as Params
 from synthspec.models.registry import get_model
 
 COLUMNS = [
@@ -178,7 +179,9 @@ def test_degenerate_columns_and_empty_sample(tmp_path: Path) -> None:
     empty = model.sample(0, seed=0)
     assert list(empty.columns) == [c.name for c in columns] and len(empty) == 0
     model.save(tmp_path)
-    pd.testing.assert_frame_equal(CartSynthesizer.load(tmp_path, columns, model.params, 0).sample(20, 0), out)
+    pd.testing.assert_frame_equal(
+        CartSynthesizer.load(tmp_path, columns, model.params, 0).sample(20, 0), out
+    )
 
 
 def test_ordinal_integer_columns_are_not_blurred() -> None:
@@ -189,3 +192,12 @@ def test_ordinal_integer_columns_are_not_blurred() -> None:
     model = CartSynthesizer(columns, Params(min_samples_leaf=20, visit_sequence=["score"]), 0)
     model.fit(data)
     assert set(model.sample(500, seed=1)["rating"]) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+def test_builtin_capabilities_match_the_classes():
+    from synthspec.models.params import BUILTIN_MODELS
+    from synthspec.models.registry import get_model
+
+    for name, info in BUILTIN_MODELS.items():
+        cls = get_model(name)
+        assert (cls.Params, cls.cost, cls.differentially_private) == (info.params, info.cost, info.differentially_private), name

@@ -9,16 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthspec.metrics import (
+from synthspec.metrics.checks import (
     HIGHER_IS_BETTER,
     METRIC_NAMES,
     CheckResult,
     Outcome,
-    dcr_share,
     error_result,
     evaluate,
-    exact_match_rate,
 )
+from synthspec.metrics.privacy import dcr_share, exact_match_rate
 
 KINDS = {"x": "numerical", "y": "numerical", "c": "categorical", "b": "categorical"}
 

@@ -1,0 +1,69 @@
+"""Column roles and DuckDB type predicates: what the spec and the source type say about each
+column. Kept free of numpy/pandas so `plan` and an up-to-date `apply` start fast."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from synthspec.models.base import ModelColumn
+from synthspec.spec.models import ColumnSpec
+
+Role = Literal["model", "key", "drop"]
+
+_INTEGER = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT\d|LONG|SHORT|UHUGEINT)$", re.I)
+_NUMERIC = re.compile(r"^(DECIMAL|NUMERIC|FLOAT|DOUBLE|REAL)", re.I)
+_DATETIME = re.compile(r"^(DATE|TIMESTAMP)", re.I)
+
+
+def is_integer_type(duckdb_type: str) -> bool:
+    return bool(_INTEGER.match(duckdb_type))
+
+
+def is_numeric_type(duckdb_type: str) -> bool:
+    return is_integer_type(duckdb_type) or bool(_NUMERIC.match(duckdb_type))
+
+
+def is_datetime_type(duckdb_type: str) -> bool:
+    return bool(_DATETIME.match(duckdb_type))
+
+
+def is_tz_type(duckdb_type: str) -> bool:
+    return "TIME ZONE" in duckdb_type.upper() or duckdb_type.upper() == "TIMESTAMPTZ"
+
+
+def type_mismatch(spec: ColumnSpec, duckdb_type: str) -> str | None:
+    """Why a declared semantic type cannot hold the source type, or None."""
+    upper = duckdb_type.upper()
+    if spec.type == "numerical" and not is_numeric_type(upper):
+        return f"declared numerical but the source type is {duckdb_type}"
+    if spec.type == "datetime" and not is_datetime_type(upper):
+        return f"declared datetime but the source type is {duckdb_type}"
+    if spec.type == "boolean" and upper != "BOOLEAN":
+        return f"declared boolean but the source type is {duckdb_type}"
+    return None
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    name: str
+    duckdb_type: str
+    spec: ColumnSpec
+
+    @property
+    def role(self) -> Role:
+        if self.spec.pii == "drop":
+            return "drop"
+        if self.spec.primary_key:
+            return "key"
+        return "model"
+
+    def model_column(self) -> ModelColumn:
+        numerical = self.spec.type in ("numerical", "datetime")
+        return ModelColumn(
+            name=self.name,
+            kind="numerical" if numerical else "categorical",
+            integer=numerical and (is_integer_type(self.duckdb_type) or self.spec.type == "datetime"),
+            datetime=self.spec.type == "datetime",
+        )

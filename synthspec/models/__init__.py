@@ -1,0 +1,1 @@
+"""Synthesizers: the registry, the interface and one module per model."""
