@@ -68,6 +68,7 @@ def _apply_table(cons: Connections, project: Project, loaded: LoadedSpec, salt: 
         out.model, out.fingerprint, out.action = prepared.model, prepared.fps.training, prepared.action
         if prepared.action == "none":
             out.status, out.rows, out.published = "up_to_date", prepared.rows, True
+            _record_up_to_date(cons, prepared, started)
             return out
         _run(cons, project, prepared, out, options, started)
     except SpecError as exc:
@@ -157,6 +158,17 @@ def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, opt
             reuse_version=version if p.action == "recheck" else None,
         )
     out.status, out.published = "passed", True
+
+
+def _record_up_to_date(cons: Connections, p: Prepared, started) -> None:  # noqa: ANN001
+    """Every run is recorded, including the ones with nothing to do (not as a publication)."""
+    assert cons.target is not None and p.published is not None
+    history.record_run(cons.target, history.RunRecord(
+        run_id=uuid.uuid4().hex, table=p.table, version=p.published.version, status="up_to_date",
+        published=False, started_at=started, finished_at=utc_now(), model=p.model, rows=p.rows,
+        training_fp=p.fps.training, sampling_fp=p.fps.sampling, checks_fp=p.fps.checks,
+        synthspec_version=__version__, metrics={}, message=None, training_parts=p.fps.parts,
+    ))
 
 
 @contextmanager

@@ -69,13 +69,12 @@ def verify_columns(loaded: LoadedSpec, source_columns: list[tuple[str, str]]) ->
             hint = difflib.get_close_matches(name, list(types), n=1)
             at(("columns", name), f"column '{name}' is declared but missing from the source" + (f"; did you mean '{hint[0]}'?" if hint else ""))
             continue
+        if column.pii == "drop":
+            continue  # published as NULLs of the source type: any type will do
         if warehouse.unsupported_type(types[name]):
-            at(("columns", name), f"column '{name}': source type {types[name]} is not supported yet (declare it `pii: drop` to publish it as NULLs)" if column.pii != "drop" else "")
-            if column.pii != "drop":
-                continue
-        if column.pii != "drop" and (why := type_mismatch(column, types[name])):
+            at(("columns", name), f"column '{name}': source type {types[name]} is not supported yet (declare it `pii: drop` to publish it as NULLs)")
+        elif why := type_mismatch(column, types[name]):
             at(("columns", name, "type"), f"column '{name}': {why}")
-    problems = [p for p in problems if p.message]
     if problems:
         raise SpecError(problems)
     return [ColumnPlan(name, duckdb_type, spec.columns[name]) for name, duckdb_type in source_columns]

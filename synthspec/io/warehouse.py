@@ -68,23 +68,23 @@ def connect(path: Path, *, read_only: bool, display: str) -> duckdb.DuckDBPyConn
 
 @contextmanager
 def open_project(project: Project, *, write: bool, need_source: bool = True) -> Iterator[Connections]:
-    """Source and target connections. Same file: one connection (read-write only if ``write``)."""
+    """Source and target connections. Same file: one connection (read-write only if ``write``).
+    Every connection is closed on exit, so dbt can open the file next."""
     cfg = project.config
     target_path = project.path(cfg.target.duckdb)
     source_path = project.path(cfg.source.duckdb) if cfg.source else None
     same = source_path is not None and source_path.resolve() == target_path.resolve()
-    source = target = None
+    cons = Connections(source=None, target=None, same_file=same)
     try:
         if write:
-            target = connect(target_path, read_only=False, display=cfg.target.duckdb)
+            cons.target = connect(target_path, read_only=False, display=cfg.target.duckdb)
         elif target_path.exists():
-            target = connect(target_path, read_only=True, display=cfg.target.duckdb)
+            cons.target = connect(target_path, read_only=True, display=cfg.target.duckdb)
         if source_path is not None and need_source:
-            source = target if same and target is not None else connect(source_path, read_only=True, display=cfg.source.duckdb)
-        yield Connections(source=source, target=target, same_file=same)
+            cons.source = cons.target if same and cons.target is not None else connect(source_path, read_only=True, display=cfg.source.duckdb)
+        yield cons
     finally:
-        for con in {id(c): c for c in (source, target) if c is not None}.values():
-            con.close()
+        cons.close()
 
 
 def relation_sql(loaded: LoadedSpec, project: Project) -> str:
@@ -161,6 +161,7 @@ def _source_label(loaded: LoadedSpec) -> str:
 
 
 def _first_line(exc: Exception) -> str:
-    """DuckDB's message minus anything after the first line (it may quote data in context)."""
+    """DuckDB's message, first line only, with single-quoted literals redacted: conversion
+    errors quote the offending cell value, and a message must never carry one."""
     text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-    return text[:300]
+    return re.sub(r"'[^']*'", "'…'", text)[:300]

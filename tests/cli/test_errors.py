@@ -188,3 +188,19 @@ def test_multiple_failures_exit_with_the_most_severe(adult_project, adult):
     result = run(adult_project, "apply")
     assert result.exit_code == 3
     assert "raw.missing" in result.output and "adult2: failed" in result.output
+
+
+def test_validate_is_offline(adult_project):
+    (adult_project / "wh.duckdb").unlink()
+    assert run(adult_project, "validate").exit_code == 0
+    result = run(adult_project, "plan")
+    assert result.exit_code == 3 and "database 'wh.duckdb' does not exist" in result.output
+
+
+def test_select_and_exclude(adult_project, adult):
+    make_warehouse(adult_project / "wh.duckdb", {"other": adult.head(200)})
+    text = (adult_project / "specs" / "adult.yml").read_text()
+    (adult_project / "specs" / "other.yml").write_text(text.replace("table: adult", "table: other\ntags: [nightly]").replace("raw.adult", "raw.other"))
+    assert "other:" not in run(adult_project, "plan", "--exclude", "other").output
+    result = run(adult_project, "plan", "-s", "tag:nightly", "--format", "json")
+    assert '"table": "other"' in result.output and '"table": "adult"' not in result.output

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import re
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from synthspec.engine import codec
+from synthspec.engine.apply import split_indices
+from synthspec.engine.columns import ColumnPlan, type_mismatch
+from synthspec.io.warehouse import _first_line, unsupported_type
+from synthspec.spec.models import ColumnSpec, InequalityConstraint
+
+
+def plan(name: str, duckdb_type: str, **spec) -> ColumnPlan:
+    return ColumnPlan(name, duckdb_type, ColumnSpec(**spec))
+
+
+def test_encode_decode_round_trip_keeps_values_and_nulls():
+    source = pd.DataFrame({
+        "n": pd.array([1, None, 3], dtype="Int64"),
+        "d": pd.to_datetime(["2020-01-01", None, "2021-06-30"]),
+        "b": pd.array([True, None, False], dtype="boolean"),
+        "c": ["x", None, "y"],
+    })
+    plans = [plan("n", "BIGINT", type="numerical"), plan("d", "DATE", type="datetime"),
+             plan("b", "BOOLEAN", type="boolean"), plan("c", "VARCHAR", type="categorical")]
+    model = codec.encode(source, plans)
+    assert model["n"].dtype == "float64" and np.isnan(model["n"][1])
+    assert model["c"].tolist() == ["x", None, "y"] and model["b"].tolist() == [True, None, False]
+    back = codec.decode(model, plans, source, 3, np.random.default_rng(0))
+    assert back["d"].tolist()[0] == pd.Timestamp("2020-01-01") and pd.isna(back["d"][1])
+    assert back["b"].tolist()[1] is pd.NA and back["c"].tolist() == ["x", None, "y"]
+
+
+def test_enforce_bounds_integers_and_inequality():
+    plans = [plan("lo", "INTEGER", type="numerical", min=0, max=10), plan("hi", "INTEGER", type="numerical")]
+    frame = pd.DataFrame({"lo": [-3.0, 4.4, 12.0, np.nan], "hi": [5.0, 2.0, 20.0, 1.0]})
+    out = codec.enforce(frame, plans, [InequalityConstraint(type="inequality", low="lo", high="hi")])
+    assert out["lo"].tolist()[:3] == [0.0, 2.0, 10.0] and out["hi"].tolist()[:3] == [5.0, 4.0, 20.0]
+    assert np.isnan(out["lo"][3])
+
+
+def test_generated_keys():
+    rng = np.random.default_rng(1)
+    ints = codec.generate_keys(pd.Series([7, 9, 8]), "INTEGER", 4, rng)
+    assert list(ints) == [7, 8, 9, 10]
+    uuids = codec.generate_keys(pd.Series(["a"]), "UUID", 50, rng)
+    assert len(set(uuids)) == 50
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", u) for u in uuids)
+    pattern = codec.generate_keys(pd.Series(["INV-000123", "INV-000200"]), "VARCHAR", 3, rng)
+    assert list(pattern) == ["INV-000123", "INV-000124", "INV-000125"]
+    free = codec.generate_keys(pd.Series(["ab-cd-x", "zz-yy-q"]), "VARCHAR", 100, rng)
+    assert len(set(free)) == 100
+
+
+def test_type_checks():
+    assert type_mismatch(ColumnSpec(type="numerical"), "VARCHAR")
+    assert type_mismatch(ColumnSpec(type="datetime"), "TIMESTAMP WITH TIME ZONE") is None
+    assert type_mismatch(ColumnSpec(type="categorical"), "INTEGER") is None
+    assert all(unsupported_type(t) for t in ("INTEGER[]", "STRUCT(a INTEGER)", "MAP(VARCHAR, INTEGER)", "BLOB", "INTEGER[3]"))
+    assert not any(unsupported_type(t) for t in ("DECIMAL(10,2)", "TIMESTAMP", "ENUM('a', 'b')", "UUID", "VARCHAR"))
+
+
+def test_split_is_deterministic_disjoint_and_complete():
+    train, holdout = split_indices(100, 0.2, 42)
+    assert len(holdout) == 20 and len(train) == 80
+    assert sorted([*train, *holdout]) == list(range(100))
+    again = split_indices(100, 0.2, 42)
+    assert (train == again[0]).all() and (holdout == again[1]).all()
+    assert split_indices(2, 0.2, 1)[1].size == 1
+
+
+def test_duckdb_messages_lose_quoted_values():
+    try:
+        duckdb.connect().execute("SELECT 'john.smith@example.com'::INTEGER")
+    except duckdb.Error as exc:
+        message = _first_line(exc)
+    assert "john.smith" not in message and "Conversion Error" in message
