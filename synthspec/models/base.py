@@ -28,12 +28,29 @@ Kind = Literal["numerical", "categorical"]
 
 @dataclass(frozen=True)
 class ModelColumn:
-    """What a model may know about one column (all of it comes from the spec, never the data)."""
+    """What a model may know about one column (all of it comes from the spec, never the data).
+
+    ``low``/``high`` (numerical, in model units: datetimes as epoch seconds) and ``values``
+    (categorical) are the spec's declared domain; ``public_domain`` is True only when the spec
+    says ``domain: public``, the only domains a differentially private model may use for free.
+    """
 
     name: str
     kind: Kind
     integer: bool = False
     datetime: bool = False
+    low: float | None = None
+    high: float | None = None
+    values: tuple[Any, ...] | None = None
+    public_domain: bool = False
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The differential-privacy budget of one training run (``privacy.epsilon``/``delta``)."""
+
+    epsilon: float
+    delta: float = 0.0
 
 
 class ModelParams(BaseModel):
@@ -58,10 +75,16 @@ class Synthesizer(ABC):
     #: Short human description shown by ``synthspec`` docs and ``auto``.
     description: ClassVar[str] = ""
 
-    def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int) -> None:
+    def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int, budget: Budget | None = None) -> None:
         self.columns = columns
         self.params = params
         self.seed = seed
+        # Set for differentially private models only; their ``fit`` receives a
+        # ``synthspec.privacy.dp.PrivateTable`` (an accessor that charges the budget) instead
+        # of a DataFrame, and reports what it spent in ``epsilon_spent``/``delta_spent``.
+        self.budget = budget
+        self.epsilon_spent: float | None = None
+        self.delta_spent: float | None = None
 
     @abstractmethod
     def fit(self, data: pd.DataFrame, progress: Any = None) -> None:

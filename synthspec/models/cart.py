@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from synthspec.models.base import ModelColumn, ModelParams, Synthesizer
+from synthspec.models.base import Budget, ModelColumn, ModelParams, Synthesizer
 from synthspec.models.params import CartParams
 from synthspec.models.registry import register
 
@@ -161,8 +161,8 @@ class CartSynthesizer(Synthesizer):
     differentially_private = False
     Params: ClassVar[type[ModelParams]] = CartParams
 
-    def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int) -> None:
-        super().__init__(columns, params, seed)
+    def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int, budget: Budget | None = None) -> None:
+        super().__init__(columns, params, seed, budget)
         self._order: list[str] = []
         self._models: dict[str, _ColumnModel] = {}
 
