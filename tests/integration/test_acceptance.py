@@ -14,23 +14,17 @@ from tests.conftest import ADULT
 pytestmark = pytest.mark.integration
 
 
-def test_init_then_apply_on_full_adult(tmp_path):
+def test_init_then_apply_on_full_adult(tmp_path, monkeypatch):
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
     con.execute("CREATE SCHEMA raw")
     con.execute(f"CREATE TABLE raw.adult AS SELECT * FROM read_parquet('{ADULT}')")
     con.close()
+    monkeypatch.chdir(tmp_path)  # FILE arguments are relative to the working directory
     runner = CliRunner()
     init = runner.invoke(cli, ["init", "--from-duckdb", "wh.duckdb", "--schema", "raw", "--project-dir", str(tmp_path)],
                          catch_exceptions=False)
     assert init.exit_code == 0, init.output
-    import os
-
-    cwd = os.getcwd()
-    os.chdir(tmp_path)  # init resolved the database path relative to the working directory
-    try:
-        result = runner.invoke(cli, ["apply", "-q", "--project-dir", str(tmp_path)], catch_exceptions=False)
-    finally:
-        os.chdir(cwd)
+    result = runner.invoke(cli, ["apply", "-q", "--project-dir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM synthetic.adult").fetchone() == (32561,)
