@@ -28,6 +28,8 @@ def render_plan(plans: list[TablePlan], fmt: str) -> None:
         why = "" if p.action == "none" else f" ({'; '.join(p.reasons)})"
         colour = "green" if p.action == "none" else "yellow"
         click.echo(f"{p.table}: " + click.style(ACTION_TEXT[p.action], fg=colour) + f"{why} [model {p.model}, {p.rows} rows]")
+        for change in p.weakenings:
+            click.secho(f"  privacy weakened: {change}", fg="red")
     pending = sum(p.action not in ("none", "error") for p in plans)
     click.echo(f"{pending} of {len(plans)} table(s) with changes pending")
 

@@ -139,6 +139,7 @@ def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, opt
         published=not failed, started_at=started, finished_at=utc_now(), model=p.model, rows=p.rows,
         training_fp=p.fps.training, sampling_fp=p.fps.sampling, checks_fp=p.fps.checks,
         synthspec_version=__version__, metrics=out.metrics, message=None, training_parts=p.fps.parts,
+        privacy=p.privacy,
     )
     if failed:
         out.status, out.exit_code = "failed", ExitCode.CHECK_FAILED
@@ -168,6 +169,7 @@ def _record_up_to_date(cons: Connections, p: Prepared, started) -> None:  # noqa
         published=False, started_at=started, finished_at=utc_now(), model=p.model, rows=p.rows,
         training_fp=p.fps.training, sampling_fp=p.fps.sampling, checks_fp=p.fps.checks,
         synthspec_version=__version__, metrics={}, message=None, training_parts=p.fps.parts,
+        privacy=p.privacy,
     ))
 
 

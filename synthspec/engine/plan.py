@@ -20,10 +20,12 @@ class TablePlan:
     reasons: list[str] = field(default_factory=list)
     model: str | None = None
     rows: int | None = None
+    weakenings: list[str] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "action": self.action, "reasons": self.reasons, "model": self.model, "rows": self.rows}
+        return {"table": self.table, "action": self.action, "reasons": self.reasons, "model": self.model,
+                "rows": self.rows, "privacy_weakenings": self.weakenings}
 
 
 def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
@@ -33,7 +35,7 @@ def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
         for loaded in specs:
             try:
                 p = prepare(cons, project, loaded, salt, force=False)
-                plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows))
+                plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, p.weakenings))
             except SynthspecError as exc:
                 plans.append(TablePlan(loaded.table, "error", exc.lines(), exit_code=exc.exit_code))
     return plans

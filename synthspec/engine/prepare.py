@@ -9,6 +9,7 @@ from typing import Any
 
 from synthspec.engine.columns import ColumnPlan, type_mismatch
 from synthspec.engine.fingerprint import Fingerprints, fingerprints
+from synthspec.engine.weakening import privacy_snapshot, weakenings
 from synthspec.errors import Problem, SpecError
 from synthspec.io import history, warehouse
 from synthspec.io.warehouse import Connections
@@ -34,6 +35,8 @@ class Prepared:
     published: history.PublishedVersion | None
     action: str = "train"  # train | resample | recheck | none
     reasons: list[str] = field(default_factory=list)
+    privacy: dict[str, Any] = field(default_factory=dict)  # snapshot stored with the run
+    weakenings: list[str] = field(default_factory=list)  # vs the last published spec
 
     @property
     def table(self) -> str:
@@ -94,6 +97,8 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     )
     published = history.current(cons.target, spec.table)
     prepared = Prepared(loaded, plans, source_columns, row_count, data_hash, model, rows, checks, fps, published)
+    prepared.privacy = privacy_snapshot(spec, {k: v.model_dump() for k, v in checks.items()})
+    prepared.weakenings = weakenings(published.privacy if published else None, prepared.privacy)
     _decide(prepared, force)
     return prepared
 

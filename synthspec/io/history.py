@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS {META}.runs (
     run_id VARCHAR, table_name VARCHAR, version INTEGER, status VARCHAR, published BOOLEAN,
     started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, model VARCHAR, rows BIGINT,
     training_fp VARCHAR, sampling_fp VARCHAR, checks_fp VARCHAR,
-    synthspec_version VARCHAR, metrics VARCHAR, message VARCHAR, training_parts VARCHAR);
+    synthspec_version VARCHAR, metrics VARCHAR, message VARCHAR, training_parts VARCHAR, privacy VARCHAR);
+ALTER TABLE {META}.runs ADD COLUMN IF NOT EXISTS training_parts VARCHAR;
+ALTER TABLE {META}.runs ADD COLUMN IF NOT EXISTS privacy VARCHAR;
 CREATE TABLE IF NOT EXISTS {META}.models (
     table_name VARCHAR, training_fp VARCHAR, model VARCHAR, artifact_sha256 VARCHAR,
     created_at TIMESTAMPTZ);
@@ -42,6 +44,7 @@ class PublishedVersion:
     model: str
     rows: int
     parts: dict[str, str] | None = None
+    privacy: dict[str, Any] | None = None
 
 
 def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
@@ -62,13 +65,13 @@ def current(con: duckdb.DuckDBPyConnection | None, table: str) -> PublishedVersi
     if con is None or not _has_meta(con):
         return None
     row = con.execute(
-        f"SELECT version, training_fp, sampling_fp, checks_fp, model, rows, training_parts FROM {META}.runs "
+        f"SELECT version, training_fp, sampling_fp, checks_fp, model, rows, training_parts, privacy FROM {META}.runs "
         "WHERE table_name = ? AND published ORDER BY finished_at DESC, version DESC LIMIT 1",
         [table],
     ).fetchone()
     if row is None:
         return None
-    return PublishedVersion(table, int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), json.loads(row[6] or "{}"))
+    return PublishedVersion(table, int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), json.loads(row[6] or "{}"), json.loads(row[7] or "null"))
 
 
 def recorded_artifact(con: duckdb.DuckDBPyConnection | None, table: str, training_fp: str) -> str | None:
@@ -115,17 +118,24 @@ class RunRecord:
     metrics: dict[str, Any]
     message: str | None
     training_parts: dict[str, str] | None = None
+    privacy: dict[str, Any] | None = None
 
     def values(self) -> list[Any]:
         return [self.run_id, self.table, self.version, self.status, self.published, self.started_at,
                 self.finished_at, self.model, self.rows, self.training_fp, self.sampling_fp, self.checks_fp,
                 self.synthspec_version, json.dumps(self.metrics, sort_keys=True), self.message,
-                json.dumps(self.training_parts or {}, sort_keys=True)]
+                json.dumps(self.training_parts or {}, sort_keys=True),
+                json.dumps(self.privacy, sort_keys=True) if self.privacy is not None else None]
+
+
+_RUN_COLUMNS = ("run_id, table_name, version, status, published, started_at, finished_at, model, rows, "
+                "training_fp, sampling_fp, checks_fp, synthspec_version, metrics, message, training_parts, privacy")
+_INSERT_RUN = f"INSERT INTO {META}.runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 17)})"
 
 
 def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     ensure_meta(con)
-    con.execute(f"INSERT INTO {META}.runs VALUES ({', '.join('?' * 16)})", record.values())
+    con.execute(_INSERT_RUN, record.values())
 
 
 def publish(
@@ -160,7 +170,7 @@ def publish(
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
         select = ", ".join(quote(c) for c, _ in column_types)
         con.execute(f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(table)} AS SELECT {select} FROM {view_source}")
-        con.execute(f"INSERT INTO {META}.runs VALUES ({', '.join('?' * 16)})", record.values())
+        con.execute(_INSERT_RUN, record.values())
         _prune(con, table, keep_versions)
         con.execute("COMMIT")
     except duckdb.Error as exc:

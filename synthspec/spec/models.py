@@ -54,6 +54,10 @@ class ColumnSpec(StrictModel):
     max: float | int | str | None = Field(None, description="Upper bound of the column's domain (number, or ISO date for datetimes).")
     values: list[str | int | float | bool] | None = Field(None, description="The allowed categories.")
     domain: Literal["public", "data"] | None = Field(None, description="`public`: min/max/values are public knowledge (a reviewed claim). `data`: derived from the data by `init` (refused by DP models).")
+    secret_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable holding the secret key of `pii: hash`/`fake` (default: the project's `privacy.secret_env`).")
+    keep_last: int | None = Field(None, ge=0, le=32, description="`pii: mask`: how many trailing characters stay visible (default 4).")
+    width: float | None = Field(None, gt=0, description="`pii: generalize` on numbers: bin width (values become the bin's lower edge).")
+    truncate: Literal["year", "quarter", "month", "week", "day", "hour"] | None = Field(None, description="`pii: generalize` on datetimes: truncate to this unit.")
 
     @model_validator(mode="after")
     def _consistent(self) -> ColumnSpec:
@@ -61,6 +65,23 @@ class ColumnSpec(StrictModel):
             raise ValueError("'pii: keep' requires a 'reason'")
         if self.faker is not None and self.pii != "fake":
             raise ValueError("'faker' is only valid with 'pii: fake'")
+        if self.pii == "fake" and not self.faker:
+            raise ValueError("'pii: fake' needs a Faker provider in 'faker' (e.g. name, email)")
+        if self.locale is not None and self.pii != "fake":
+            raise ValueError("'locale' is only valid with 'pii: fake'")
+        if self.secret_env is not None and self.pii not in ("hash", "fake"):
+            raise ValueError("'secret_env' is only valid with 'pii: hash' or 'pii: fake'")
+        if self.keep_last is not None and self.pii != "mask":
+            raise ValueError("'keep_last' is only valid with 'pii: mask'")
+        if (self.width is not None or self.truncate is not None) and self.pii != "generalize":
+            raise ValueError("'width' and 'truncate' are only valid with 'pii: generalize'")
+        if self.pii == "generalize":
+            if self.type == "numerical" and self.width is None:
+                raise ValueError("'pii: generalize' on a numerical column needs 'width'")
+            if self.type == "datetime" and self.truncate is None:
+                raise ValueError("'pii: generalize' on a datetime column needs 'truncate'")
+            if self.type not in ("numerical", "datetime"):
+                raise ValueError("'pii: generalize' applies to numerical and datetime columns")
         if self.values is not None and self.type not in ("categorical", "boolean"):
             raise ValueError("'values' is only valid for categorical and boolean columns")
         if self.primary_key and self.type not in ("id", "text", "numerical"):
@@ -195,6 +216,12 @@ class Guardrails(StrictModel):
     max_epsilon: float | None = Field(None, gt=0, description="Largest epsilon a spec may set.")
 
 
+class ProjectPrivacy(StrictModel):
+    """Project-wide privacy settings."""
+
+    secret_env: str = Field("SYNTHSPEC_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable holding the secret of `pii: hash`/`fake` (never a default value: a missing secret is an error).")
+
+
 class ProjectConfig(StrictModel):
     """The project file `synthspec.yml`."""
 
@@ -207,3 +234,4 @@ class ProjectConfig(StrictModel):
     keep_versions: int = Field(2, ge=2, le=50, description="Published versions kept per table (current plus previous for rollback).")
     defaults: Defaults = Field(default_factory=Defaults, description="Merged under every spec.")
     guardrails: Guardrails = Field(default_factory=Guardrails, description="Privacy floors no spec can loosen.")
+    privacy: ProjectPrivacy = Field(default_factory=ProjectPrivacy, description="Project-wide privacy settings.")

@@ -318,3 +318,14 @@ def test_no_raw_values_in_outputs(tmp_path, write):
     assert result.exit_code == 1
     texts = [result.output] + [p.read_text() for p in (tmp_path / "target").iterdir()]
     assert all(secret not in text for text in texts)
+
+
+def test_plan_lists_privacy_weakening_changes(adult_project):
+    run(adult_project, "apply", "-q")
+    project_file = adult_project / "synthspec.yml"
+    project_file.write_text(project_file.read_text().replace("dcr_share: {max: 0.9}", "dcr_share: {max: 0.95, severity: warn}"))
+    result = run(adult_project, "plan", "--format", "json")
+    plan = json.loads(result.output)["tables"][0]
+    assert plan["action"] == "recheck"
+    assert plan["privacy_weakenings"] == ["check dcr_share: max raised from 0.9 to 0.95", "check dcr_share: severity lowered from error to warn"]
+    assert "privacy weakened: check dcr_share: max raised" in run(adult_project, "plan").output
