@@ -28,6 +28,10 @@ def render_plan(plans: list[TablePlan], fmt: str) -> None:
         why = "" if p.action == "none" else f" ({'; '.join(p.reasons)})"
         colour = "green" if p.action == "none" else "yellow"
         click.echo(f"{p.table}: " + click.style(ACTION_TEXT[p.action], fg=colour) + f"{why} [model {p.model}, {p.rows} rows]")
+        if p.budget:
+            b = p.budget
+            left = "no cap" if b["max_total_epsilon"] is None else f"ε={b['epsilon_left']:g} left of max_total_epsilon={b['max_total_epsilon']:g}"
+            click.echo(f"  privacy budget of {b['source']}: ε={b['epsilon_spent']:g} spent in {b['runs']} run(s), {left}; a training run spends ε={b['epsilon_per_run']:g}")
         for change in p.weakenings:
             click.secho(f"  privacy weakened: {change}", fg="red")
     pending = sum(p.action not in ("none", "error") for p in plans)

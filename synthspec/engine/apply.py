@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 from synthspec import __version__
 from synthspec.engine.prepare import Prepared, prepare
 from synthspec.engine.progress import progress_bar
-from synthspec.engine.results import RunResult, TableResult, utc_now, write_reports
+from synthspec.engine.results import RunResult, TableResult, iso, utc_now, write_reports
 from synthspec.errors import EnvironmentError_, ExitCode, SpecError, SynthspecError
 from synthspec.io import history, state, warehouse
 from synthspec.io.warehouse import Connections
 from synthspec.metrics.checks import Outcome
+from synthspec.models.base import Budget
 from synthspec.models.registry import get_model
 from synthspec.spec.project import LoadedSpec, Project
 
@@ -102,12 +103,12 @@ def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, opt
     cls = get_model(p.model)
     params = cls.Params.model_validate(spec.model.params)
 
+    model = None
     if p.action == "recheck":
         assert p.published is not None
         with _timed(out.timings, "sample_s"):
             synthetic = codec.encode(history.read_published(cons.target, p.table, p.published.version), p.plans)
     else:
-        model = None
         if p.action == "resample":
             expected = history.recorded_artifact(cons.target, p.table, p.fps.training)
             directory = state.verified_model_dir(project.state_dir, p.table, p.fps.training, expected)
@@ -117,9 +118,18 @@ def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, opt
                 p.action, p.reasons = "train", ["no cached model"]
                 out.action = "train"
         if model is None:
-            model = cls(columns, params, spec.model.seed)
+            budget = None
+            data: object = train.reset_index(drop=True)
+            if cls.differentially_private:
+                budget = _reserve_budget(cons, project, p, out, started)
+                if budget is None:
+                    return  # the budget is exhausted: refused before fitting
+                from synthspec.privacy.dp import PrivateTable
+
+                data = PrivateTable(data, columns, budget)
+            model = cls(columns, params, spec.model.seed, budget)
             with _timed(out.timings, "fit_s"), progress_bar(f"{p.table}: training {p.model}", enabled=options.show_progress) as bar, _model_errors(p.model, "training"):
-                model.fit(train.reset_index(drop=True), progress=bar)
+                model.fit(data, progress=bar)
             _, digest = state.store_model(project.state_dir, p.table, p.fps.training, model.save)
             history.record_model(cons.target, p.table, p.fps.training, p.model, digest)
         with _timed(out.timings, "sample_s"), progress_bar(f"{p.table}: sampling", enabled=options.show_progress) as bar:
@@ -129,8 +139,10 @@ def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, opt
             synthetic = codec.enforce(sampled, p.plans, spec.constraints)
 
     kinds = {c.name: c.kind for c in columns}
+    epsilon = getattr(model, "epsilon_spent", None) if p.action != "recheck" else ((p.published.metrics or {}) if p.published else {}).get("epsilon_spent")
     with _timed(out.timings, "checks_s"):
-        out.metrics, out.checks = run_checks(train, holdout, synthetic, kinds, p.checks, seed=spec.model.seed)
+        out.metrics, out.checks = run_checks(train, holdout, synthetic, kinds, p.checks, seed=spec.model.seed,
+                                             extra={"epsilon_spent": epsilon})
     out.rows = p.rows
     failed = any(c.outcome == Outcome.FAILED for c in out.checks)
     version = p.published.version if p.action == "recheck" and p.published else history.next_version(cons.target, p.table)
@@ -159,6 +171,33 @@ def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, opt
             reuse_version=version if p.action == "recheck" else None,
         )
     out.status, out.published = "passed", True
+
+
+def _reserve_budget(cons: Connections, project: Project, p: Prepared, out: TableResult, started) -> Budget | None:  # noqa: ANN001
+    """Check the ledger and reserve this run's epsilon before any noisy query runs. Over the
+    cap: record a failed run (exit 1) and return None; nothing is fitted or published."""
+    from synthspec.io import ledger
+
+    spec = p.loaded.spec
+    assert cons.target is not None and spec.privacy.epsilon is not None
+    key = ledger.source_key(cons.source, p.loaded, project)
+    balance = ledger.balance(project.state_dir, cons.target, key)
+    epsilon, delta = spec.privacy.epsilon, spec.privacy.delta or 0.0
+    cap = spec.privacy.max_total_epsilon
+    out.metrics["epsilon_spent_before"] = balance.epsilon
+    if cap is not None and balance.epsilon + epsilon > cap + 1e-12:
+        out.status, out.exit_code = "failed", ExitCode.CHECK_FAILED
+        out.message = (f"privacy budget exhausted for {key}: ε={balance.epsilon:g} already spent in {balance.runs} run(s) "
+                       f"(last at {balance.last_at}); this run needs ε={epsilon:g}, the cap is max_total_epsilon={cap:g}; nothing was fitted or published")
+        history.record_run(cons.target, history.RunRecord(
+            run_id=uuid.uuid4().hex, table=p.table, version=None, status="failed", published=False, started_at=started,
+            finished_at=utc_now(), model=p.model, rows=p.rows, training_fp=p.fps.training, sampling_fp=p.fps.sampling,
+            checks_fp=p.fps.checks, synthspec_version=__version__, metrics=out.metrics, message="privacy budget exhausted",
+            training_parts=p.fps.parts, privacy=p.privacy))
+        return None
+    ledger.reserve(project.state_dir, cons.target, ledger.Spend(
+        run_id=uuid.uuid4().hex, source=key, table=p.table, epsilon=epsilon, delta=delta, at=iso(utc_now()) or ""))
+    return Budget(epsilon, delta)
 
 
 def _record_up_to_date(cons: Connections, p: Prepared, started) -> None:  # noqa: ANN001

@@ -22,6 +22,7 @@ def run_checks(
     checks: Mapping[str, CheckSpec],
     *,
     seed: int,
+    extra: Mapping[str, float | None] | None = None,
 ) -> tuple[dict[str, float | None], list[CheckResult]]:
     """Metrics are computed on the model's frames ("real" is the training split); the holdout
     is the reference for the privacy metrics."""
@@ -42,6 +43,9 @@ def run_checks(
             metrics["exact_match_rate"] = exact.rate
             metrics["holdout_exact_match_rate"] = exact.holdout_rate
             details["exact_match_rate"] = {"holdout_rate": exact.holdout_rate}
+    for name, value in (extra or {}).items():
+        if value is not None:
+            metrics[name] = value
     results = []
     for name, spec in checks.items():
         result = evaluate(name, metrics.get(name), spec.min, spec.max, spec.severity)

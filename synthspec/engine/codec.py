@@ -58,9 +58,8 @@ def enforce(frame: pd.DataFrame, plans: list[ColumnPlan], constraints: list[Ineq
         if column.kind != "numerical":
             continue
         values = frame[name].to_numpy(dtype="float64", copy=True)
-        low, high = _bound(plan.spec.min, column.datetime), _bound(plan.spec.max, column.datetime)
-        if low is not None or high is not None:
-            values = np.clip(values, low, high)
+        if column.low is not None or column.high is not None:
+            values = np.clip(values, column.low, column.high)
         if column.integer:
             values = np.round(values)
         frame[name] = values
@@ -72,14 +71,6 @@ def enforce(frame: pd.DataFrame, plans: list[ColumnPlan], constraints: list[Ineq
             low[swap], high[swap] = high[swap], low[swap]
             frame[constraint.low], frame[constraint.high] = low, high
     return frame
-
-
-def _bound(value: float | int | str | None, datetime: bool) -> float | None:
-    if value is None:
-        return None
-    if datetime or isinstance(value, str):
-        return float((pd.Timestamp(value) - _EPOCH) / pd.Timedelta(seconds=1))
-    return float(value)
 
 
 def decode(model_frame: pd.DataFrame, plans: list[ColumnPlan], source: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -3,6 +3,7 @@ column. Kept free of numpy/pandas so `plan` and an up-to-date `apply` start fast
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -60,10 +61,30 @@ class ColumnPlan:
         return "model"
 
     def model_column(self) -> ModelColumn:
-        numerical = self.spec.type in ("numerical", "datetime")
+        spec = self.spec
+        numerical = spec.type in ("numerical", "datetime")
+        datetime_ = spec.type == "datetime"
+        values = (False, True) if spec.type == "boolean" else (tuple(spec.values) if spec.values is not None else None)
         return ModelColumn(
             name=self.name,
             kind="numerical" if numerical else "categorical",
-            integer=numerical and (is_integer_type(self.duckdb_type) or self.spec.type == "datetime"),
-            datetime=self.spec.type == "datetime",
+            integer=numerical and (is_integer_type(self.duckdb_type) or datetime_),
+            datetime=datetime_,
+            low=bound(spec.min, datetime_),
+            high=bound(spec.max, datetime_),
+            values=values,
+            # A boolean's domain is public by nature; anything else only when a reviewer says so.
+            public_domain=spec.type == "boolean" or spec.domain == "public",
         )
+
+
+def bound(value: float | int | str | None, datetime_: bool) -> float | None:
+    """A declared min/max in model units (datetimes: seconds since the epoch, UTC)."""
+    if value is None:
+        return None
+    if datetime_ or isinstance(value, str):
+        moment = dt.datetime.fromisoformat(str(value))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return moment.timestamp()
+    return float(value)

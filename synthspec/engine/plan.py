@@ -21,11 +21,26 @@ class TablePlan:
     model: str | None = None
     rows: int | None = None
     weakenings: list[str] = field(default_factory=list)
+    budget: dict[str, Any] | None = None  # DP tables: epsilon spent on the source, cap, left
     exit_code: ExitCode = ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "action": self.action, "reasons": self.reasons, "model": self.model,
-                "rows": self.rows, "privacy_weakenings": self.weakenings}
+                "rows": self.rows, "privacy_weakenings": self.weakenings, "budget": self.budget}
+
+
+def _budget(cons: warehouse.Connections, project: Project, loaded: LoadedSpec) -> dict[str, Any] | None:
+    privacy = loaded.spec.privacy
+    if privacy.epsilon is None:
+        return None
+    from synthspec.io import ledger
+
+    key = ledger.source_key(cons.source, loaded, project)
+    balance = ledger.balance(project.state_dir, cons.target, key)
+    cap = privacy.max_total_epsilon
+    return {"source": key, "epsilon_spent": balance.epsilon, "delta_spent": balance.delta, "runs": balance.runs,
+            "max_total_epsilon": cap, "epsilon_left": None if cap is None else max(cap - balance.epsilon, 0.0),
+            "epsilon_per_run": privacy.epsilon}
 
 
 def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
@@ -35,7 +50,7 @@ def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
         for loaded in specs:
             try:
                 p = prepare(cons, project, loaded, salt, force=False)
-                plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, p.weakenings))
+                plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, p.weakenings, _budget(cons, project, loaded)))
             except SynthspecError as exc:
                 plans.append(TablePlan(loaded.table, "error", exc.lines(), exit_code=exc.exit_code))
     return plans

@@ -45,6 +45,7 @@ class PublishedVersion:
     rows: int
     parts: dict[str, str] | None = None
     privacy: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
 
 
 def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
@@ -65,13 +66,14 @@ def current(con: duckdb.DuckDBPyConnection | None, table: str) -> PublishedVersi
     if con is None or not _has_meta(con):
         return None
     row = con.execute(
-        f"SELECT version, training_fp, sampling_fp, checks_fp, model, rows, training_parts, privacy FROM {META}.runs "
+        f"SELECT version, training_fp, sampling_fp, checks_fp, model, rows, training_parts, privacy, metrics FROM {META}.runs "
         "WHERE table_name = ? AND published ORDER BY finished_at DESC, version DESC LIMIT 1",
         [table],
     ).fetchone()
     if row is None:
         return None
-    return PublishedVersion(table, int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), json.loads(row[6] or "{}"), json.loads(row[7] or "null"))
+    return PublishedVersion(table, int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), json.loads(row[6] or "{}"), json.loads(row[7] or "null"),
+                            json.loads(row[8] or "{}"))
 
 
 def recorded_artifact(con: duckdb.DuckDBPyConnection | None, table: str, training_fp: str) -> str | None:

@@ -10,13 +10,18 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from synthspec.errors import Problem
-from synthspec.models.registry import is_differentially_private, model_names, model_params
+from synthspec.models.registry import (
+    choose_model,
+    is_differentially_private,
+    model_names,
+    model_params,
+)
 
 if TYPE_CHECKING:
     from synthspec.spec.project import LoadedSpec, Project
 
 #: Metrics the engine computes today; the rest of Checks' fields are accepted by the schema.
-IMPLEMENTED_CHECKS = frozenset({"quality_score", "column_shapes", "column_pair_trends", "dcr_share", "exact_match_rate"})
+IMPLEMENTED_CHECKS = frozenset({"quality_score", "column_shapes", "column_pair_trends", "dcr_share", "exact_match_rate", "epsilon_spent"})
 IMPLEMENTED_PII = frozenset({"keep", "drop"})
 
 
@@ -56,10 +61,18 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
                     at(path, f"model.params.{name}: {err['msg']}")
         if spec.privacy.epsilon is not None and not is_differentially_private(model_type):
             at(("privacy", "epsilon"), f"privacy.epsilon needs a differentially private model; '{model_type}' is not one")
+        if spec.privacy.epsilon is None and is_differentially_private(model_type):
+            at(("model", "type"), f"model '{model_type}' is differentially private and needs privacy.epsilon (and privacy.delta)")
     if model_type == "auto" and spec.model.params:
         at(("model", "params"), "model.params needs an explicit model.type (params differ per model)")
-    if spec.privacy.epsilon is not None:
-        at(("privacy", "epsilon"), "differential privacy (privacy.epsilon) is not yet supported by this version")
+    dp = spec.privacy.epsilon is not None
+    if dp and model_type == "auto":
+        try:
+            choose_model("auto", differentially_private=True)
+        except KeyError:
+            at(("privacy", "epsilon"), "privacy.epsilon needs a differentially private model and none is registered")
+    if dp:
+        problems += _public_domain_problems(loaded)
 
     # columns
     for name, column in spec.columns.items():
@@ -84,6 +97,27 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
             at(("checks", metric), f"check '{metric}' is not yet supported by this version (supported: {', '.join(sorted(IMPLEMENTED_CHECKS))})")
 
     problems += _guardrail_problems(loaded, project)
+    return problems
+
+
+def _public_domain_problems(loaded: LoadedSpec) -> list[Problem]:
+    """A DP model may only use domains a reviewer declared public: domains drafted from the data
+    (`domain: data`) or missing would leak through the discretisation itself."""
+    problems: list[Problem] = []
+    for name, column in loaded.spec.columns.items():
+        if column.pii == "drop" or column.primary_key or column.type == "boolean":
+            continue
+        loc = loaded.doc.locate(("columns", name), prefer_key=True)
+        needs = "min and max" if column.type in ("numerical", "datetime") else "values"
+        declared = (column.min is not None and column.max is not None) if needs == "min and max" else column.values is not None
+        if not declared:
+            message = f"column '{name}': a differentially private model needs a declared public domain ({needs} with `domain: public`)"
+        elif column.domain != "public":
+            origin = "was drafted from the data (`domain: data`)" if column.domain == "data" else "is not declared public"
+            message = f"column '{name}': its domain {origin}; review it and set `domain: public` to use it with a differentially private model"
+        else:
+            continue
+        problems.append(Problem(loc.file, loc.line, loc.col, message))
     return problems
 
 
