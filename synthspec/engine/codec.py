@@ -8,6 +8,7 @@ exact DuckDB type (column roles come from ``synthspec.engine.columns``).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
     for plan in plans:
         if plan.role != "model":
             continue
-        series = frame[plan.name]
+        series = _pre_policy(frame[plan.name], plan)
         column = plan.model_column()
         if column.datetime:
             out[plan.name] = _to_seconds(series)
@@ -39,6 +40,20 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
             values = series.astype(object)
             out[plan.name] = values.where(series.notna(), None).to_numpy(dtype=object)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _pre_policy(series: pd.Series, plan: ColumnPlan) -> pd.Series:
+    """mask and generalize rewrite real values before the model sees them."""
+    from synthspec.privacy import policies
+
+    spec = plan.spec
+    if spec.pii == "mask":
+        return policies.mask_values(series, keep_last=4 if spec.keep_last is None else spec.keep_last)
+    if spec.pii == "generalize" and spec.width is not None:
+        return policies.generalize_numeric(series, width=spec.width)
+    if spec.pii == "generalize" and spec.truncate is not None:
+        return policies.generalize_datetime(series, spec.truncate)
+    return series
 
 
 def _to_seconds(series: pd.Series) -> np.ndarray:
@@ -73,15 +88,40 @@ def enforce(frame: pd.DataFrame, plans: list[ColumnPlan], constraints: list[Ineq
     return frame
 
 
-def decode(model_frame: pd.DataFrame, plans: list[ColumnPlan], source: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
-    """A model's frame (plus generated keys and dropped columns) -> values ready to CAST to
-    the source types. ``source`` is used only for the format of generated keys."""
+def decode(
+    model_frame: pd.DataFrame,
+    plans: list[ColumnPlan],
+    donors: pd.DataFrame,
+    n: int,
+    rng: np.random.Generator,
+    secrets: Mapping[str, bytes] | None = None,
+    avoid: Collection[str] | None = None,
+    key_formats: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """A model's frame (plus generated keys, policy columns and dropped columns) -> values
+    ready to CAST to the source types. ``donors`` are the real training rows whose values
+    hash/fake columns pseudonymise; ``key_formats`` (default: ``donors``) are the rows whose
+    keys give the format of generated keys."""
+    from synthspec.privacy import policies
+
     out: dict[str, object] = {}
     for plan in plans:
         if plan.role == "drop":
             out[plan.name] = pd.Series([None] * n, dtype=object)
         elif plan.role == "key":
-            out[plan.name] = generate_keys(source[plan.name], plan.duckdb_type, n, rng)
+            out[plan.name] = generate_keys((donors if key_formats is None else key_formats)[plan.name], plan.duckdb_type, n, rng)
+        elif plan.role == "post":
+            # Each synthetic row gets the pseudonym of a real value drawn at random from the
+            # training rows: the column keeps its real frequency profile, never a real value.
+            real = donors[plan.name].reset_index(drop=True)
+            drawn = real.iloc[rng.integers(0, len(real), size=n)] if len(real) else pd.Series([None] * n, dtype=object)
+            drawn = drawn.reset_index(drop=True)
+            key = (secrets or {})[plan.name]
+            if plan.spec.pii == "hash":
+                out[plan.name] = policies.hash_values(drawn, key, plan.duckdb_type)
+            else:
+                assert plan.spec.faker is not None
+                out[plan.name] = policies.fake_values(drawn, key, plan.spec.faker, plan.spec.locale, avoid=avoid)
         else:
             column = plan.model_column()
             values = model_frame[plan.name]

@@ -11,7 +11,9 @@ from typing import Literal
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import ColumnSpec
 
-Role = Literal["model", "key", "drop"]
+#: model: learnt; key: generated (primary keys); drop: published as NULLs; post: hash/fake,
+#: generated after sampling from real values the model never sees as features.
+Role = Literal["model", "key", "drop", "post"]
 
 _INTEGER = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT\d|LONG|SHORT|UHUGEINT)$", re.I)
 _NUMERIC = re.compile(r"^(DECIMAL|NUMERIC|FLOAT|DOUBLE|REAL)", re.I)
@@ -58,6 +60,8 @@ class ColumnPlan:
             return "drop"
         if self.spec.primary_key:
             return "key"
+        if self.spec.pii in ("hash", "fake"):
+            return "post"
         return "model"
 
     def model_column(self) -> ModelColumn:

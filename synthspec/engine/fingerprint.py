@@ -21,7 +21,7 @@ from typing import Any
 from synthspec import __version__
 from synthspec.spec.models import TableSpec
 
-_LIBRARIES = ("duckdb", "numpy", "pandas", "scikit-learn", "sdv", "sdmetrics", "torch")
+_LIBRARIES = ("duckdb", "numpy", "pandas", "scikit-learn", "sdv", "torch", "faker", "diffprivlib")
 
 
 @cache
@@ -59,6 +59,7 @@ def fingerprints(
     data_hash: str,
     rows: int,
     checks: dict[str, Any],
+    secrets: dict[str, bytes] | None = None,
 ) -> Fingerprints:
     parts = {
         "data": _digest(salt, {"rows": row_count, "hash": data_hash, "columns": columns}),
@@ -77,6 +78,9 @@ def fingerprints(
         "rows": rows,
         "seed": spec.model.seed,
         "constraints": [c.model_dump() for c in spec.constraints],
+        # hash/fake outputs depend on their secrets: a rotated secret resamples. Only a salted
+        # digest enters the fingerprint, never the secret.
+        "secrets": {name: hashlib.sha256(salt + value).hexdigest() for name, value in sorted((secrets or {}).items())},
     })
     checks_fp = _digest(salt, {"sampling": sampling, "checks": checks})
     return Fingerprints(training, sampling, checks_fp, parts)

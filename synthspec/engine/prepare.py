@@ -9,6 +9,7 @@ from typing import Any
 
 from synthspec.engine.columns import ColumnPlan, type_mismatch
 from synthspec.engine.fingerprint import Fingerprints, fingerprints
+from synthspec.engine.secrets import policy_secrets
 from synthspec.engine.weakening import privacy_snapshot, weakenings
 from synthspec.errors import Problem, SpecError
 from synthspec.io import history, warehouse
@@ -94,6 +95,7 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     fps = fingerprints(
         salt=salt, spec=spec, model=model, columns=source_columns, row_count=row_count, data_hash=data_hash,
         rows=rows, checks={k: v.model_dump() for k, v in sorted(checks.items())},
+        secrets=policy_secrets(loaded, project),
     )
     published = history.current(cons.target, spec.table)
     prepared = Prepared(loaded, plans, source_columns, row_count, data_hash, model, rows, checks, fps, published)

@@ -317,7 +317,11 @@ def _generator(locale: str) -> Generator:
     if locale not in cache:
         from faker import Faker
 
-        cache[locale] = Faker(locale)._factories[0]
+        # Unweighted: weighted locales (en_US) rebuild cumulative weights over thousands of
+        # names on every draw, ~230 us per name against ~25 us unweighted (measured, Faker 40).
+        # Fakes are generated after sampling and never modelled, so name frequencies matter
+        # little, and a flat distribution also collides less often with common real names.
+        cache[locale] = Faker(locale, use_weighting=False)._factories[0]
     return cache[locale]
 
 
@@ -356,7 +360,7 @@ def fake_values(
         digest = HMAC-SHA256(key, "synthspec:fake:v1\\0" + provider + "\\0" + locale + "\\0"
                                   + c + "\\0" + canonical value)
         seed   = first 8 bytes of digest, big-endian
-        fake   = Faker(locale) seeded with seed, then getattr(fake, provider)()
+        fake   = Faker(locale, use_weighting=False) seeded with seed, then getattr(fake, provider)()
 
     The fake is a function of the secret and the value only: no real-to-fake table exists
     anywhere, and without the key the mapping cannot be rebuilt from a dictionary. The output

@@ -346,7 +346,7 @@ def parse_date(value: str) -> date | None:
 
 def is_plausible_birth(day: date, today: date) -> bool:
     """A birth date lies between 1900 and today."""
-    return 1900 <= day.year and day <= today
+    return day.year >= 1900 and day <= today
 
 
 # --------------------------------------------------------------------------- column-name hints

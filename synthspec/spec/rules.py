@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from synthspec.engine.secrets import secret_problem
 from synthspec.errors import Problem
 from synthspec.models.registry import (
     choose_model,
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
     from synthspec.spec.project import LoadedSpec, Project
 
 #: Metrics the engine computes today; the rest of Checks' fields are accepted by the schema.
-IMPLEMENTED_CHECKS = frozenset({"quality_score", "column_shapes", "column_pair_trends", "dcr_share", "exact_match_rate", "epsilon_spent"})
-IMPLEMENTED_PII = frozenset({"keep", "drop"})
+IMPLEMENTED_CHECKS = frozenset({"quality_score", "column_shapes", "column_pair_trends", "dcr_share", "exact_match_rate", "epsilon_spent", "pii_leakage"})
+IMPLEMENTED_PII = frozenset({"keep", "drop", "hash", "fake", "mask", "generalize"})
 
 
 def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
@@ -78,6 +79,8 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
     for name, column in spec.columns.items():
         if column.pii is not None and column.pii not in IMPLEMENTED_PII:
             at(("columns", name, "pii"), f"column '{name}': pii policy '{column.pii}' is not yet supported by this version (supported: keep, drop)")
+        if column.pii in ("hash", "fake") and (why := secret_problem(column, project.config.privacy.secret_env)):
+            at(("columns", name, "pii"), f"column '{name}': {why}")
         if column.references is not None:
             at(("columns", name, "references"), f"column '{name}': references are not yet supported by this version")
         if column.type == "id" and not column.primary_key and column.pii != "drop":

@@ -152,12 +152,12 @@ def test_unknown_model_and_param(project, tmp_path):
 
 
 def test_unimplemented_features_fail_clearly(project, tmp_path):
-    project("specs/people.yml", SPEC.replace("{type: categorical}", "{type: categorical, pii: fake, faker: city}")
-            + "privacy: {epsilon: 1.0}\nchecks:\n  k_anonymity: {min: 5}\n")
+    project("specs/people.yml", SPEC.replace("{type: categorical}", "{type: categorical, references: towns.name}")
+            + "privacy: {epsilon: 1.0}\nchecks:\n  ml_efficacy: {min: 0.5, target: city}\n")
     lines = problems(tmp_path)
-    assert any("pii policy 'fake' is not yet supported" in line for line in lines)
+    assert any("references are not yet supported" in line for line in lines)
     assert any("privacy.epsilon" in line for line in lines)
-    assert any("check 'k_anonymity' is not yet supported" in line for line in lines)
+    assert any("check 'ml_efficacy' is not yet supported" in line for line in lines)
 
 
 def test_keep_needs_a_reason(project, tmp_path):

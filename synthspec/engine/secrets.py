@@ -1,0 +1,44 @@
+"""Secrets of the hash and fake policies, read from the environment.
+
+A spec names an environment variable (``secret_env``, default the project's
+``privacy.secret_env``), never a secret. A missing or short secret is a spec error: there is
+no default key, since a known key would let anyone rebuild the pseudonyms from a dictionary.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from synthspec.errors import Problem
+from synthspec.spec.models import ColumnSpec
+
+MIN_SECRET_LENGTH = 16
+
+
+def secret_env(column: ColumnSpec, project_default: str) -> str:
+    return column.secret_env or project_default
+
+
+def secret_problem(column: ColumnSpec, project_default: str, environ: Mapping[str, str] | None = None) -> str | None:
+    environ = os.environ if environ is None else environ
+    name = secret_env(column, project_default)
+    value = environ.get(name)
+    if not value:
+        return f"'pii: {column.pii}' needs a secret key in the environment variable '{name}', which is not set"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"the secret in environment variable '{name}' is shorter than {MIN_SECRET_LENGTH} characters"
+    return None
+
+
+def policy_secrets(loaded, project) -> dict[str, bytes]:  # noqa: ANN001
+    """Secret bytes per hash/fake column (presence was checked when the spec was loaded)."""
+    default = project.config.privacy.secret_env
+    return {
+        name: os.environ[secret_env(column, default)].encode("utf-8")
+        for name, column in loaded.spec.columns.items()
+        if column.pii in ("hash", "fake")
+    }
+
+
+__all__ = ["MIN_SECRET_LENGTH", "Problem", "policy_secrets", "secret_problem"]
