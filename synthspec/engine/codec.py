@@ -37,7 +37,12 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
         elif column.kind == "numerical":
             out[plan.name] = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
         else:
+            # The contract is str or bool: integers, decimals or dates modelled as categories
+            # become their text (CAST back to the source type on publish), so that every model
+            # and metric compares like with like.
             values = series.astype(object)
+            if plan.duckdb_type.upper() != "BOOLEAN":
+                values = values.map(lambda v: v if isinstance(v, str) or v is None or v is pd.NA else str(v))
             out[plan.name] = values.where(series.notna(), None).to_numpy(dtype=object)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 

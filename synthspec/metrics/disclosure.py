@@ -46,6 +46,7 @@ MIN_LEAK_LENGTH = 3
 #: numbers, national ids, card numbers and IBAN digits are all longer.
 MIN_LEAK_DIGITS = 6
 _NUMBER_LIKE = re.compile(r"^[\s\d+\-.,/()]+$")
+_PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?(e[+-]?\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,21 @@ def _normalised_distinct(series: pd.Series) -> set[str]:
         return set()
     uniques = pd.unique(present.to_numpy(dtype=object))
     return {normalise_for_matching(v) for v in uniques}
+
+
+def _numeric_hits(candidates: set[str], column: pd.Series) -> set[str]:
+    """Real values that equal a number in a numeric output column, without rendering each
+    synthetic number as text (a continuous column of a million rows has a million distinct
+    values). A normalised real value written as a plain number (``"5321234567"``,
+    ``"-12.5"``, ``"1e-05"``: the canonical texts of numbers) matches a cell of equal value."""
+    numeric = {text: float(text) for text in candidates if _PLAIN_NUMBER.match(text)}
+    if not numeric:
+        return set()
+    cells = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    cells = np.unique(cells[np.isfinite(cells)])
+    texts = list(numeric)
+    found = np.isin(np.array([numeric[t] for t in texts], dtype=np.float64), cells)
+    return {text for text, hit in zip(texts, found, strict=True) if hit}
 
 
 def pii_leakage(
@@ -120,7 +136,11 @@ def pii_leakage(
     for column in output.columns:
         if not everything:
             break
-        hits = everything & _normalised_distinct(output[column])
+        cells = output[column]
+        if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+            hits = _numeric_hits(everything, cells)
+        else:
+            hits = everything & _normalised_distinct(cells)
         if hits:
             found_in[str(column)] = len(hits)
             found |= hits

@@ -66,17 +66,6 @@ class PolicyError(ValueError):
 # --- canonical forms --------------------------------------------------------------------------
 
 
-def _is_null(value: Any) -> bool:
-    """``True`` for None, NaN, NaT and ``pd.NA`` (and never raises on arrays or odd objects)."""
-    if value is None:
-        return True
-    try:
-        result = pd.isna(value)
-    except (TypeError, ValueError):
-        return False
-    return bool(result) if isinstance(result, (bool, np.bool_)) else False
-
-
 def canonical_text(value: Any) -> str:
     """The text a keyed policy derives from: one form per real value, whatever its dtype.
 
@@ -403,6 +392,8 @@ def fake_values(
             return method()
         except TypeError as exc:  # a provider with required arguments
             raise PolicyError(f"fake: Faker provider {provider!r} needs arguments") from exc
+        except Exception as exc:  # Faker only ever sees seeds, so its messages hold no PII
+            raise PolicyError(f"fake: Faker provider {provider!r} failed ({locale_name})") from exc
 
     def acceptable(fake: Any) -> bool:
         return not avoid or normalise_for_matching(fake) not in avoid
@@ -428,6 +419,12 @@ def fake_values(
     if not unique:
         return _rebuild(values, codes, natural, None)
 
+    try:
+        set(natural)
+    except TypeError:
+        raise PolicyError(
+            f"fake: Faker provider {provider!r} returns unhashable values; unique is unsupported"
+        ) from None
     order = sorted(range(len(texts)), key=first.__getitem__)
     fakes: list[Any] = list(natural)
     used: set[Any] = set()
@@ -611,6 +608,20 @@ def generalize_datetime(values: pd.Series, unit: DatetimeUnit) -> pd.Series:
     """
     if unit not in ("year", "quarter", "month", "week", "day", "hour"):
         raise PolicyError(f"generalize: unknown datetime unit {unit!r}")
+    try:
+        return _generalize_datetime(values, unit)
+    except PolicyError:
+        raise
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        # pandas messages quote the offending value (a birth date): never pass them on.
+        raise PolicyError(
+            f"generalize: cannot truncate column {values.name!r} to {unit}: values out of "
+            "range or not dates/timestamps"
+        ) from None
+
+
+def _generalize_datetime(values: pd.Series, unit: str) -> pd.Series:
+    """:func:`generalize_datetime` without the error translation (see there)."""
     notna = values.notna()
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         seconds = _as_float(values, "generalize")
@@ -638,7 +649,7 @@ def generalize_datetime(values: pd.Series, unit: DatetimeUnit) -> pd.Series:
     if bad:
         raise PolicyError(f"generalize: {bad} value(s) that are not dates or timestamps")
     if isinstance(stamps.dtype, pd.DatetimeTZDtype):
-        return generalize_datetime(stamps, unit)
+        return _generalize_datetime(stamps, unit)
     truncated = _truncate_naive(stamps.astype("datetime64[ns]"), unit)
     if plain_dates:
         dates = np.empty(len(values), dtype=object)

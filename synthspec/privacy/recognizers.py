@@ -82,6 +82,22 @@ PERSON_COLUMN_WORDS: frozenset[str] = frozenset(
     }
 )
 
+# Faker's tr_TR lists miss many of today's most common names (Merve, Emre, Burak; 61 surnames
+# only, no Kaya or Çelik). This supplement of frequent Turkish first names and surnames makes
+# real Turkish customer tables recognisable; it is evidence of the same kind as Faker's lists.
+TR_EXTRA_FIRST: tuple[str, ...] = tuple(
+    "Ömer Şerife Sultan Merve Havva Zeliha Esra Hacer Ebru Burak Emre Can Cem Kerem Eren Ege "
+    "Berk Onur Serkan Volkan Gökhan Tolga Selin Gizem Derya Tuğba Pınar Aslı Duygu Ceren İrem "
+    "Buse Ece Erdem Mert Oğuz Kübra Melike Sevgi Dilek Nur Tuba Sinan Caner Batuhan Furkan "
+    "Enes Yunus Emir Arda Alper Ozan Utku Sena Beyza Rabia Şeyma Cansu Damla Gamze Hilal".split()
+)
+TR_EXTRA_LAST: tuple[str, ...] = tuple(
+    "Kaya Çelik Aydın Özdemir Kılıç Koç Özkan Şimşek Polat Özcan Korkmaz Çakır Şen Aktaş "
+    "Yalçın Güneş Bozkurt Bulut Keskin Turan Özer Işık Kaplan Avcı Sarı Tekin Köse Ateş Uçar "
+    "Tunç Erdem Altun Durmaz Karaca Kurt Doğan Arslan Güler Aksoy Yüksel Bayram Coşkun Çiftçi "
+    "Özgür Yiğit Kocabaş Erdoğdu Akın Sezer Ekinci Taşkın Uysal Kalkan Duman".split()
+)
+
 _TOKEN_SPLIT = re.compile(r"[\s,.;:()\[\]{}\"/\\|]+")
 _ALPHA_TOKEN = re.compile(r"^[^\W\d_]+(?:['’-][^\W\d_]+)*$")
 
@@ -131,6 +147,12 @@ def name_lists() -> NameLists:
                 if len(key) > 1 and key not in NOT_NAMES and key not in TITLES:
                     last.add(key)
                     locales.setdefault(key, set()).add(short)
+    for raw in TR_EXTRA_FIRST:
+        first.add(fold(raw))
+        locales.setdefault(fold(raw), set()).add("tr")
+    for raw in TR_EXTRA_LAST:
+        last.add(fold(raw))
+        locales.setdefault(fold(raw), set()).add("tr")
     return NameLists(
         first=frozenset(first),
         last=frozenset(last),
@@ -202,9 +224,9 @@ def match_person_name(value: str) -> NameMatch:
 
 
 def _looks_capitalised(raw_tokens: list[str]) -> bool:
-    """Names are Capitalised or ALL-CAPS; product names often have lower-case words."""
+    """Names are Capitalised, ALL-CAPS or all lower-case; products mix cases ("iPhone 14")."""
     words = [tok for tok in raw_tokens if fold(tok) not in TITLES]
-    return all(tok[0].isupper() for tok in words)
+    return all(tok[0].isupper() for tok in words) or all(tok.islower() for tok in words)
 
 
 # --------------------------------------------------------------------------- Turkish national ID
@@ -255,6 +277,22 @@ def plausible_phone(span: str, *, column_supports: bool) -> bool:
     if stripped.isdigit():
         return column_supports or bool(_BARE_TR_MOBILE.match(stripped))
     return stripped.startswith(("+", "0", "(")) or bool(re.search(r"\d[\s.\-/)]+\d", stripped))
+
+
+def is_bare_tr_mobile(value: str) -> bool:
+    """A Turkish mobile number stored as bare digits with its 90/0 prefix (e.g. a BIGINT)."""
+    return bool(_BARE_TR_MOBILE.match(value))
+
+
+def luhn_valid(digits: str) -> bool:
+    """Luhn checksum (card numbers); lets pure-digit values skip Presidio when it fails."""
+    total = 0
+    for index, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if index % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
 
 
 def is_tr_phone(value: str) -> bool:
