@@ -128,7 +128,9 @@ def _run(cons: Connections, project: Project, p: Prepared, out: TableResult, opt
     kinds = {c.name: c.kind for c in columns}
     with _timed(out.timings, "checks_s"):
         extra = {"epsilon_spent": epsilon, **_leakage(source, output, _pii_columns(p))}
-        metrics, out.checks = run_checks(train, holdout, synthetic, kinds, p.checks, seed=spec.model.seed, extra=extra)
+        metrics, out.checks = run_checks(train, holdout, synthetic, kinds, p.checks, seed=spec.model.seed, extra=extra,
+                                         quasi_identifiers=spec.privacy.quasi_identifiers,
+                                         epsilon=spec.privacy.epsilon, delta=spec.privacy.delta)
         out.metrics.update(metrics)
     out.rows = p.rows
     failed = any(c.outcome == Outcome.FAILED for c in out.checks)

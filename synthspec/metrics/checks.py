@@ -22,6 +22,12 @@ METRIC_NAMES: tuple[str, ...] = (
     "column_pair_trends",
     "dcr_share",
     "exact_match_rate",
+    "nndr",
+    "membership_inference_auc",
+    "k_anonymity",
+    "reidentification_risk",
+    "pii_leakage",
+    "epsilon_spent",
 )
 
 #: Which direction is better, so reports and ``plan`` can tell a loosened threshold from a
@@ -34,6 +40,12 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "column_pair_trends": True,
     "dcr_share": False,
     "exact_match_rate": False,
+    "nndr": False,
+    "membership_inference_auc": False,
+    "k_anonymity": True,
+    "reidentification_risk": False,
+    "pii_leakage": False,
+    "epsilon_spent": False,
 }
 
 

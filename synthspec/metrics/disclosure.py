@@ -258,7 +258,7 @@ def nndr(
     shows when that row is in the reference, so sampling the reference hides memorisation in
     proportion), up to ``max_rows`` holdout and up to ``max_rows`` synthetic rows as queries
     (2000 each estimate the 5th percentile to about +-1 percentage point). Cost is linear in
-    queries x reference rows: about 1.5 s for Adult (4000 x 26k rows, 15 columns, one core).
+    queries x reference rows: 1.8-2.2 s for Adult (4000 x 26k rows, 15 columns, one core).
     """
     if max_rows < 1 or max_reference_rows < 2:
         raise ValueError("max_rows must be at least 1 and max_reference_rows at least 2")
@@ -330,7 +330,7 @@ def membership_inference_auc(
     rows form the attacker's reference, all of them by default: the attacker has the whole
     output, and a sample would hide copied records in proportion (Adult, synthetic = training
     copy: AUC 0.69 with a 10k-row sample, 1.0 with all rows). Cost is linear in candidates x
-    reference rows: about 1.5 s for Adult (4000 x 26k rows, 15 columns, one core). Sampling
+    reference rows: 1.6-2.0 s for Adult (4000 x 26k rows, 15 columns, one core). Sampling
     uses ``numpy.random.default_rng(seed)``.
     """
     if max_rows < 1 or max_synthetic_rows < 1:

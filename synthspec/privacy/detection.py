@@ -357,9 +357,9 @@ def _presidio_entity(value: str, column: str, engine: Any) -> str | None:
         entity = result.entity_type
         span = value[result.start : result.end]
         coverage = len(span.strip()) / length
-        if entity in _COVERAGE_REQUIRED and coverage < _MIN_COVERAGE:
-            if not (entity == "URL" and span.lower().startswith(("http://", "https://"))):
-                continue
+        schemed_url = entity == "URL" and span.lower().startswith(("http://", "https://"))
+        if entity in _COVERAGE_REQUIRED and coverage < _MIN_COVERAGE and not schemed_url:
+            continue
         if entity == "PHONE_NUMBER" and not rec.plausible_phone(
             span, column_supports=rec.column_supports(column, "PHONE_NUMBER")
         ):

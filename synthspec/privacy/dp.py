@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from synthspec.models.base import Budget, ModelColumn
 
 
-def _diffprivlib() -> types.ModuleType:
+def _diffprivlib() -> types.SimpleNamespace:
     """diffprivlib, or only its pure submodules when the package cannot be imported whole.
 
     diffprivlib 0.6.6's ``__init__`` imports ``diffprivlib.models``, which needs scikit-learn
@@ -90,19 +90,22 @@ def _diffprivlib() -> types.ModuleType:
             package.__spec__ = spec
             package.__file__ = spec.origin
             sys.modules["diffprivlib"] = package
-    for name in ("utils", "accountant", "mechanisms"):
-        importlib.import_module(f"diffprivlib.{name}")
-    return sys.modules["diffprivlib"]
+    # Submodules left in sys.modules by a failed package import are not attributes of the
+    # re-registered package, so they are returned from import_module, not read as attributes.
+    return types.SimpleNamespace(
+        **{name: importlib.import_module(f"diffprivlib.{name}") for name in ("utils", "accountant", "mechanisms")}
+    )
 
 
 _dpl = _diffprivlib()
 BudgetAccountant = _dpl.accountant.BudgetAccountant
 PrivacyLeakWarning = _dpl.utils.PrivacyLeakWarning
+_BudgetError = _dpl.utils.BudgetError
 _Geometric = _dpl.mechanisms.Geometric
 _Exponential = _dpl.mechanisms.Exponential
 
 
-class BudgetExceededError(_dpl.utils.BudgetError):  # type: ignore[misc, name-defined]
+class BudgetExceededError(_BudgetError):  # type: ignore[misc, valid-type]
     """A query would spend more than the run's remaining budget; nothing was computed."""
 
 
@@ -230,7 +233,7 @@ class PrivateTable:
             raise ValueError(f"epsilon must be finite and > 0, got {epsilon!r}")
         try:
             self._accountant.spend(epsilon, 0.0)
-        except _dpl.utils.BudgetError as exc:
+        except _BudgetError as exc:
             raise BudgetExceededError(
                 f"query needs epsilon={epsilon:.6g}; only {self.remaining():.6g} of "
                 f"{self.budget.epsilon:g} remains"

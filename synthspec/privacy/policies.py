@@ -644,7 +644,7 @@ def _generalize_datetime(values: pd.Series, unit: str) -> pd.Series:
     plain_dates = len(present) > 0 and all(
         isinstance(v, _dt.date) and not isinstance(v, _dt.datetime) for v in present
     )
-    stamps = pd.to_datetime(values, errors="coerce")
+    stamps = pd.to_datetime(values, errors="coerce", format="mixed")
     bad = int((stamps.isna() & notna).sum())
     if bad:
         raise PolicyError(f"generalize: {bad} value(s) that are not dates or timestamps")

@@ -85,17 +85,22 @@ PERSON_COLUMN_WORDS: frozenset[str] = frozenset(
 # Faker's tr_TR lists miss many of today's most common names (Merve, Emre, Burak; 61 surnames
 # only, no Kaya or Çelik). This supplement of frequent Turkish first names and surnames makes
 # real Turkish customer tables recognisable; it is evidence of the same kind as Faker's lists.
-TR_EXTRA_FIRST: tuple[str, ...] = tuple(
+def _words(text: str) -> tuple[str, ...]:
+    """Whitespace-separated word list (keeps long vocabularies readable in the source)."""
+    return tuple(text.split())
+
+
+TR_EXTRA_FIRST: tuple[str, ...] = _words(
     "Ömer Şerife Sultan Merve Havva Zeliha Esra Hacer Ebru Burak Emre Can Cem Kerem Eren Ege "
     "Berk Onur Serkan Volkan Gökhan Tolga Selin Gizem Derya Tuğba Pınar Aslı Duygu Ceren İrem "
     "Buse Ece Erdem Mert Oğuz Kübra Melike Sevgi Dilek Nur Tuba Sinan Caner Batuhan Furkan "
-    "Enes Yunus Emir Arda Alper Ozan Utku Sena Beyza Rabia Şeyma Cansu Damla Gamze Hilal".split()
+    "Enes Yunus Emir Arda Alper Ozan Utku Sena Beyza Rabia Şeyma Cansu Damla Gamze Hilal"
 )
-TR_EXTRA_LAST: tuple[str, ...] = tuple(
+TR_EXTRA_LAST: tuple[str, ...] = _words(
     "Kaya Çelik Aydın Özdemir Kılıç Koç Özkan Şimşek Polat Özcan Korkmaz Çakır Şen Aktaş "
     "Yalçın Güneş Bozkurt Bulut Keskin Turan Özer Işık Kaplan Avcı Sarı Tekin Köse Ateş Uçar "
     "Tunç Erdem Altun Durmaz Karaca Kurt Doğan Arslan Güler Aksoy Yüksel Bayram Coşkun Çiftçi "
-    "Özgür Yiğit Kocabaş Erdoğdu Akın Sezer Ekinci Taşkın Uysal Kalkan Duman".split()
+    "Özgür Yiğit Kocabaş Erdoğdu Akın Sezer Ekinci Taşkın Uysal Kalkan Duman"
 )
 
 _TOKEN_SPLIT = re.compile(r"[\s,.;:()\[\]{}\"/\\|]+")
@@ -302,10 +307,28 @@ def is_tr_phone(value: str) -> bool:
 
 # --------------------------------------------------------------------------- street addresses
 
-_EN_SUFFIX = (
-    r"street|st|avenue|ave|av|road|rd|lane|ln|boulevard|blvd|drive|dr|court|ct|way|place|pl|"
-    r"terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|crescent|cres|close|"
-    r"grove|gardens|heights|plaza|alley|mews|row|walk|parkways|expressway|expy|freeway|fwy"
+# Common abbreviations plus the USPS street-suffix words ("Elm Creek", "Oak Hill"), which is
+# also what Faker's en_US addresses use. The pattern needs a house number and 1-4 words first.
+_EN_SUFFIX = "|".join(
+    _words(
+        "st ave av rd ln blvd dr ct pl ter cir pkwy hwy sq trl cres expy fwy "
+        "street avenue road lane boulevard drive court way place terrace circle parkway highway "
+        "square trail crescent close grove gardens heights plaza alley mews row walk parkways "
+        "expressway freeway branch bridge brook brooks burg burgs bypass camp canyon cape "
+        "causeway center centers circles cliff cliffs club common corner corners course courts "
+        "cove coves creek crest crossing crossroad curve dale dam divide drives estate estates "
+        "extension extensions fall falls ferry field fields flat flats ford fords forest forge "
+        "forges fork forks fort garden gateway glen glens green greens groves harbor harbors "
+        "haven hill hills hollow inlet island islands isle junction junctions key keys knoll "
+        "knolls lake lakes land landing light lights loaf lock locks lodge loop mall manor "
+        "manors meadow meadows mill mills mission motorway mount mountain mountains neck "
+        "orchard oval overpass park parks pass passage path pike pine pines plain plains point "
+        "points port ports prairie radial ramp ranch rapid rapids rest ridge ridges river roads "
+        "route run shoal shoals shore shores skyway spring springs spur spurs squares station "
+        "stravenue stream streets summit throughway trace track trafficway tunnel turnpike "
+        "underpass union unions valley valleys viaduct view views village villages ville vista "
+        "walks wall ways well wells"
+    )
 )
 # Each entry: (pattern name, regex, score). Compiled by Presidio with IGNORECASE.
 ADDRESS_PATTERNS: tuple[tuple[str, str, float], ...] = (
@@ -316,6 +339,12 @@ ADDRESS_PATTERNS: tuple[tuple[str, str, float], ...] = (
         0.6,
     ),
     ("en unit", r"\b\d{1,6}\s+(?:[^\W\d_][\w'.-]*\s+){1,4}(?:apt|suite|ste|unit|flat)\.?\s*#?\d+", 0.6),
+    # UK style "Flat 2, Bradley Hill", "Studio 47a, Samuel Fall"
+    (
+        "uk flat address",
+        rf"\b(?:flat|studio|apartment|unit)\s+\d{{1,5}}[a-z]?,?\s+(?:[^\W\d_][\w'.-]*\s+){{1,4}}(?:{_EN_SUFFIX})\b",
+        0.6,
+    ),
     # "Jens-Drubin-Straße 47", "Röhrichtweg 52", "Hauptstr. 5a"
     (
         "de street address",
@@ -328,10 +357,10 @@ ADDRESS_PATTERNS: tuple[tuple[str, str, float], ...] = (
         r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|chemin|place|allée|allee|impasse|quai|route|cours)\s+[^\W\d_]",
         0.6,
     ),
-    # "Calle Mayor 5", "Ronda Lucila Andres 837", "C/ Gran Vía, 12"
+    # "Calle Mayor 5", "Ronda Lucila Andres 837", "C/ Gran Vía, 12", "C. de Albano Barba 28"
     (
         "es street address",
-        r"\b(?:calle|c/|avenida|avda\.?|plaza|paseo|camino|carretera|ronda|callejón|callejon|cuesta|urbanización|urbanizacion|vía|via|travesía|travesia|glorieta|pasaje|rambla)\s+(?:[^\W\d_][\w'.-]*,?\s+){1,4}(?:\d{1,4}|s/n)\b",
+        r"(?<!\w)(?:calle|c/|c\.|avenida|avda\.?|plaza|paseo|camino|carretera|ronda|callejón|callejon|cuesta|urbanización|urbanizacion|vía|via|vial|travesía|travesia|glorieta|pasaje|rambla|alameda|acceso|cañada|canada|carrer|passeig|rúa|rua)\s+(?:[^\W\d_][\w'.-]*,?\s+){1,4}(?:\d{1,4}|s/n)\b",
         0.6,
     ),
     # "Atatürk Mah. Cumhuriyet Cd. No:12 D:3", "Gül Sokak No 5", "İnönü Bulvarı No: 7/2"

@@ -151,7 +151,8 @@ class Checks(StrictModel):
     nndr: CheckSpec | None = _check("Nearest-neighbour distance ratio.")
     exact_match_rate: CheckSpec | None = _check("Share of synthetic rows identical to a training row.")
     membership_inference_auc: CheckSpec | None = _check("AUC of a distance-based membership attack.")
-    k_anonymity: CheckSpec | None = _check("Smallest equivalence class over the quasi-identifiers.")
+    k_anonymity: CheckSpec | None = _check("Smallest equivalence class over the quasi-identifiers in the output.")
+    reidentification_risk: CheckSpec | None = _check("Share of synthetic rows whose quasi-identifiers single out one real training row.")
     pii_leakage: CheckSpec | None = _check("Real PII values found in the output.")
     epsilon_spent: CheckSpec | None = _check("Differential-privacy epsilon spent by the run.")
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from synthspec.engine.secrets import secret_problem
 from synthspec.errors import Problem
+from synthspec.metrics.checks import METRIC_NAMES
 from synthspec.models.registry import (
     choose_model,
     is_differentially_private,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from synthspec.spec.project import LoadedSpec, Project
 
 #: Metrics the engine computes today; the rest of Checks' fields are accepted by the schema.
-IMPLEMENTED_CHECKS = frozenset({"quality_score", "column_shapes", "column_pair_trends", "dcr_share", "exact_match_rate", "epsilon_spent", "pii_leakage"})
+IMPLEMENTED_CHECKS = frozenset(METRIC_NAMES)
 IMPLEMENTED_PII = frozenset({"keep", "drop", "hash", "fake", "mask", "generalize"})
 
 

@@ -329,3 +329,15 @@ def test_plan_lists_privacy_weakening_changes(adult_project):
     assert plan["action"] == "recheck"
     assert plan["privacy_weakenings"] == ["check dcr_share: max raised from 0.9 to 0.95", "check dcr_share: severity lowered from error to warn"]
     assert "privacy weakened: check dcr_share: max raised" in run(adult_project, "plan").output
+
+
+def test_disclosure_checks(adult_project):
+    spec = adult_project / "specs" / "adult.yml"
+    spec.write_text(spec.read_text() + "privacy: {quasi_identifiers: [age, sex, race]}\nchecks:\n"
+                    "  nndr: {max: 0.5}\n  membership_inference_auc: {max: 0.8}\n  k_anonymity: {min: 1}\n"
+                    "  reidentification_risk: {max: 0.5}\n")
+    result = run(adult_project, "apply", "-q")
+    assert result.exit_code == 0, result.output
+    metrics = results(adult_project)["tables"][0]["metrics"]
+    assert 0 <= metrics["nndr"] <= 1 and 0 <= metrics["membership_inference_auc"] <= 1
+    assert metrics["k_anonymity"] >= 1 and 0 <= metrics["reidentification_risk"] <= 1
