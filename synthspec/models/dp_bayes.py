@@ -92,10 +92,10 @@ class _Tree:
         parent = [-1] * len(cliques)
         inside = {0}
         while len(inside) < len(cliques):
-            _, i, j = max((len(cliques[i] & cliques[j]), -j, i) for i in inside
+            _, j, i = max((len(cliques[i] & cliques[j]), -j, -i) for i in inside
                           for j in range(len(cliques)) if j not in inside)  # fmt: skip
-            parent[-i] = j
-            inside.add(-i)
+            parent[-j] = -i
+            inside.add(-j)
         return cls([tuple(sorted(c)) for c in cliques], parent)
 
     def size(self, sizes: Sequence[int]) -> int:
