@@ -85,11 +85,11 @@ def _report_error(settings: Settings, lines: list[str]) -> None:
         click.secho(f"error: {line}" if ":" not in line.split(" ")[0] else line, fg="red", err=True)
 
 
-def _load(settings: Settings):  # noqa: ANN202
+def _load(settings: Settings, *, lint: bool = True):  # noqa: ANN202
     from synthspec.engine.select import select_specs
     from synthspec.spec.project import load_project
 
-    project = load_project(settings.project_dir)
+    project = load_project(settings.project_dir, lint=lint)
     return project, select_specs(project.specs, settings.select, settings.exclude)
 
 
@@ -131,6 +131,20 @@ def plan(detailed_exitcode: bool) -> int:
     if code == ExitCode.OK and detailed_exitcode and any(p.action != "none" for p in plans):
         return ExitCode.CHANGES_PENDING
     return code
+
+
+@cli.command()
+@common_options
+@error_handler
+def scan() -> int:
+    """PII detection over source columns: entity, evidence, confidence (never a value)."""
+    from synthspec.cli.render import render_scan
+    from synthspec.engine.scan import scan_project
+
+    settings = click.get_current_context().ensure_object(Settings)
+    project, specs = _load(settings, lint=False)
+    render_scan(scan_project(project, specs), settings.format)
+    return ExitCode.OK
 
 
 @cli.command()

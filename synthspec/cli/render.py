@@ -61,3 +61,16 @@ def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
             click.secho(f"  {t.message}", fg="red")
     if not quiet:
         click.echo(f"status: {result.status}")
+
+
+def render_scan(findings: list[dict], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({"findings": findings}, indent=2))
+        return
+    if not findings:
+        click.echo("no PII detected")
+        return
+    for f in findings:
+        policy = f["policy"] or click.style("no policy", fg="red")
+        click.echo(f"{f['table']}.{f['column']}: {f['entity']} (confidence {f['confidence']:.2f}, {f['share']:.0%} of sampled values) "
+                   f"[{policy}] — {f['evidence']}")

@@ -121,12 +121,13 @@ def decode(
             real = donors[plan.name].reset_index(drop=True)
             drawn = real.iloc[rng.integers(0, len(real), size=n)] if len(real) else pd.Series([None] * n, dtype=object)
             drawn = drawn.reset_index(drop=True)
-            key = (secrets or {})[plan.name]
-            if plan.spec.pii == "hash":
-                out[plan.name] = policies.hash_values(drawn, key, plan.duckdb_type)
+            if plan.spec.pii is None:
+                out[plan.name] = policies.shape_values(drawn, rng)
+            elif plan.spec.pii == "hash":
+                out[plan.name] = policies.hash_values(drawn, (secrets or {})[plan.name], plan.duckdb_type)
             else:
                 assert plan.spec.faker is not None
-                out[plan.name] = policies.fake_values(drawn, key, plan.spec.faker, plan.spec.locale, avoid=avoid)
+                out[plan.name] = policies.fake_values(drawn, (secrets or {})[plan.name], plan.spec.faker, plan.spec.locale, avoid=avoid)
         else:
             column = plan.model_column()
             values = model_frame[plan.name]
@@ -135,12 +136,28 @@ def decode(
                 stamps = pd.to_datetime(np.round(seconds * 1e6), unit="us", errors="coerce")
                 out[plan.name] = stamps.tz_localize("UTC") if is_tz_type(plan.duckdb_type) else stamps
             elif column.kind == "numerical":
-                out[plan.name] = values.to_numpy(dtype="float64")
+                numbers = values.to_numpy(dtype="float64")
+                decimals = _decimals(donors[plan.name]) if plan.name in donors else None
+                out[plan.name] = numbers if decimals is None else np.round(numbers, decimals)
             elif plan.duckdb_type.upper() == "BOOLEAN":
                 out[plan.name] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
             else:
                 out[plan.name] = pd.Series(values.to_numpy(dtype=object), dtype=object)
     return pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in out.items()})
+
+
+def _decimals(real: pd.Series, most: int = 6) -> int | None:
+    """The precision the real values are recorded at (2 for prices like 7.25), so synthetic
+    values carry no spurious digits; None when they use more than ``most`` decimals."""
+    values = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype="float64")
+    if values.size == 0:
+        return None
+    values = values[: 5000]
+    for d in range(most + 1):
+        scaled = values * 10.0**d
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            return d
+    return None
 
 
 _PATTERN = re.compile(r"^(\D*?)(\d+)(\D*)$")

@@ -11,8 +11,9 @@ from typing import Literal
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import ColumnSpec
 
-#: model: learnt; key: generated (primary keys); drop: published as NULLs; post: hash/fake,
-#: generated after sampling from real values the model never sees as features.
+#: model: learnt; key: generated (primary keys); drop: published as NULLs; post: hash, fake or
+#: (free-form text without a policy) format-preserving random text, generated after sampling
+#: from real values the model never sees as features.
 Role = Literal["model", "key", "drop", "post"]
 
 _INTEGER = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT\d|LONG|SHORT|UHUGEINT)$", re.I)
@@ -60,7 +61,7 @@ class ColumnPlan:
             return "drop"
         if self.spec.primary_key:
             return "key"
-        if self.spec.pii in ("hash", "fake"):
+        if self.spec.pii in ("hash", "fake") or (self.spec.type == "text" and self.spec.pii is None):
             return "post"
         return "model"
 

@@ -40,6 +40,10 @@ def _digest(salt: bytes, payload: Any) -> str:
     return "sha256:" + hashlib.sha256(salt + text.encode()).hexdigest()
 
 
+def data_fingerprint_part(salt: bytes, row_count: int, data_hash: str, columns: list[tuple[str, str]]) -> str:
+    return _digest(salt, {"rows": row_count, "hash": data_hash, "columns": columns})
+
+
 @dataclass(frozen=True)
 class Fingerprints:
     training: str
@@ -62,7 +66,7 @@ def fingerprints(
     secrets: dict[str, bytes] | None = None,
 ) -> Fingerprints:
     parts = {
-        "data": _digest(salt, {"rows": row_count, "hash": data_hash, "columns": columns}),
+        "data": data_fingerprint_part(salt, row_count, data_hash, columns),
         "spec": _digest(salt, {
             "source": spec.source.model_dump(exclude_none=True),
             "columns": {name: c.model_dump(exclude={"description"}, exclude_none=True) for name, c in spec.columns.items()},

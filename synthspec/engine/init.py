@@ -13,9 +13,26 @@ from synthspec.engine.columns import is_datetime_type, is_integer_type, is_numer
 from synthspec.errors import UsageError
 from synthspec.io.profile import ColumnProfile, RelationProfile, profile_duckdb, profile_paths
 from synthspec.io.warehouse import unsupported_type
+from synthspec.privacy.detection import detect_pii
 from synthspec.spec.project import PROJECT_FILE
 
-_ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid|^key$|_key$)", re.I)
+_ID_NAME = re.compile(r"(?i:^id$|_id$|^id_|uuid|guid|^key$|_key$)|[a-z]Id$")
+
+#: The policy `init` drafts for each detected entity: fake where Faker has a provider, hash for
+#: national ids (often join keys), year truncation for dates of birth.
+DRAFT_POLICY: dict[str, str] = {
+    "PERSON": "pii: fake, faker: name",
+    "EMAIL_ADDRESS": "pii: fake, faker: email",
+    "PHONE_NUMBER": "pii: fake, faker: phone_number",
+    "CREDIT_CARD": "pii: fake, faker: credit_card_number",
+    "IBAN_CODE": "pii: fake, faker: iban",
+    "IP_ADDRESS": "pii: fake, faker: ipv4",
+    "URL": "pii: fake, faker: url",
+    "US_SSN": "pii: fake, faker: ssn",
+    "LOCATION": "pii: fake, faker: street_address",
+    "TR_NATIONAL_ID": "pii: hash",
+    "DATE_OF_BIRTH": "pii: generalize, truncate: year",
+}
 _SCHEMA_COMMENT = "# yaml-language-server: $schema=table_spec.schema.json"
 
 
@@ -38,7 +55,7 @@ def infer_type(column: ColumnProfile, rows: int, *, first_key: bool) -> tuple[st
     return "categorical", False, None
 
 
-def draft_spec(profile: RelationProfile) -> str:
+def draft_spec(profile: RelationProfile, findings: dict[str, dict] | None = None) -> str:
     lines = [
         _SCHEMA_COMMENT,
         f"# Drafted by `synthspec init` ({profile.rows} source rows). Review every column before committing.",
@@ -49,21 +66,31 @@ def draft_spec(profile: RelationProfile) -> str:
         "columns:",
     ]
     have_key = False
+    findings = findings or {}
     for column in profile.columns:
         semantic, key, comment = infer_type(column, profile.rows, first_key=not have_key)
         parts = [f"type: {semantic}"]
+        finding = findings.get(column.name)
         if semantic == "id" and key:
             parts.append("primary_key: true")
             have_key = True
         elif semantic == "id" or comment and "not supported" in comment:
             parts.append("pii: drop")
+        elif finding is not None:
+            policy = DRAFT_POLICY.get(finding["entity"], "pii: drop")
+            if "generalize" in policy and semantic != "datetime":
+                policy = "pii: drop"
+            parts.append(policy)
+            comment = f"detected {finding['entity']} (confidence {finding['confidence']:.2f}): {finding['evidence']}"
         entry = f"  {_key(column.name)}: {{{', '.join(parts)}}}"
         lines.append(entry + (f"  # {comment}" if comment else ""))
     return "\n".join(lines) + "\n"
 
 
-def draft_project(name: str, source_db: str | None, target_db: str) -> str:
+def draft_project(name: str, source_db: str | None, target_db: str, *, needs_secret: bool = False) -> str:
     lines = [f"name: {name}"]
+    if needs_secret:
+        lines = ["# pii: hash/fake policies read their secret key from $SYNTHSPEC_SECRET (16+ characters).", *lines]
     if source_db:
         lines.append(f"source: {{duckdb: {_scalar(source_db)}}}")
     lines += [
@@ -91,10 +118,14 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
         db = db if db.is_absolute() else Path.cwd() / db
         profiles = profile_duckdb(db, schema)
         relative = os.path.relpath(db.resolve(), root.resolve())
-        project_text = draft_project(root.resolve().name, relative, relative)
+        source_db, target_db = relative, relative
     else:
         profiles = profile_paths(from_path or "", root)
-        project_text = draft_project(root.resolve().name, None, "synthetic.duckdb")
+        source_db, target_db = None, "synthetic.duckdb"
+    detected = {p.name: {f.column: f.to_dict() for f in detect_pii(p.sample)} for p in profiles}
+    needs_secret = any("hash" in DRAFT_POLICY.get(f["entity"], "") or "fake" in DRAFT_POLICY.get(f["entity"], "")
+                       for found in detected.values() for f in found.values())
+    project_text = draft_project(root.resolve().name, source_db, target_db, needs_secret=needs_secret)
     spec_dir = root / "specs"
     spec_dir.mkdir(exist_ok=True)
     written = []
@@ -102,7 +133,7 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
         path = spec_dir / f"{profile.name}.yml"
         if path.exists():
             raise UsageError(f"{path} already exists; remove it to draft a new spec")
-        path.write_text(draft_spec(profile))
+        path.write_text(draft_spec(profile, detected[profile.name]))
         written.append(path)
     from synthspec.spec.schema import render, table_spec_schema
 

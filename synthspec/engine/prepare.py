@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthspec.engine.columns import ColumnPlan, type_mismatch
-from synthspec.engine.fingerprint import Fingerprints, fingerprints
+from synthspec.engine.fingerprint import Fingerprints, data_fingerprint_part, fingerprints
+from synthspec.engine.scan import gate, scan
 from synthspec.engine.secrets import policy_secrets
 from synthspec.engine.weakening import privacy_snapshot, weakenings
 from synthspec.errors import Problem, SpecError
@@ -38,6 +39,7 @@ class Prepared:
     reasons: list[str] = field(default_factory=list)
     privacy: dict[str, Any] = field(default_factory=dict)  # snapshot stored with the run
     weakenings: list[str] = field(default_factory=list)  # vs the last published spec
+    findings: list[dict[str, Any]] = field(default_factory=list)  # PII detected in the source
 
     @property
     def table(self) -> str:
@@ -89,6 +91,9 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     source_columns = warehouse.describe(cons, loaded, project)
     plans = verify_columns(loaded, source_columns)
     row_count, data_hash = warehouse.data_fingerprint(cons, loaded, project)
+    data_fp = data_fingerprint_part(salt, row_count, data_hash, source_columns)
+    findings = scan(cons, project, loaded, [c for c, _ in source_columns], data_fp)
+    gate(loaded, project, findings)
     model = choose_model(spec.model.type, differentially_private=spec.privacy.epsilon is not None)
     rows = spec.rows or (max(1, round(spec.scale * row_count)) if spec.scale else row_count)
     checks = effective_checks(loaded, project)
@@ -99,6 +104,7 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     )
     published = history.current(cons.target, spec.table)
     prepared = Prepared(loaded, plans, source_columns, row_count, data_hash, model, rows, checks, fps, published)
+    prepared.findings = findings
     prepared.privacy = privacy_snapshot(spec, {k: v.model_dump() for k, v in checks.items()})
     prepared.weakenings = weakenings(published.privacy if published else None, prepared.privacy)
     _decide(prepared, force)

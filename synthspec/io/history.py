@@ -61,19 +61,29 @@ def data_table(table: str, version: int) -> str:
     return f"{META}.{quote(f'{table}__v{version}')}"
 
 
+def _runs_column(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """The column if this (possibly older) history table has it, else NULL: a read-only
+    `plan` cannot migrate the table, and must still read it."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = 'runs' AND column_name = ?", [META, name]
+    ).fetchone()
+    return name if row and row[0] else f"NULL AS {name}"
+
+
 def current(con: duckdb.DuckDBPyConnection | None, table: str) -> PublishedVersion | None:
-    """The last published run of ``table`` whose data table still exists."""
+    """The last published run of ``table``."""
     if con is None or not _has_meta(con):
         return None
+    optional = ", ".join(_runs_column(con, c) for c in ("training_parts", "privacy", "metrics"))
     row = con.execute(
-        f"SELECT version, training_fp, sampling_fp, checks_fp, model, rows, training_parts, privacy, metrics FROM {META}.runs "
+        f"SELECT version, training_fp, sampling_fp, checks_fp, model, rows, {optional} FROM {META}.runs "
         "WHERE table_name = ? AND published ORDER BY finished_at DESC, version DESC LIMIT 1",
         [table],
     ).fetchone()
     if row is None:
         return None
-    return PublishedVersion(table, int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), json.loads(row[6] or "{}"), json.loads(row[7] or "null"),
-                            json.loads(row[8] or "{}"))
+    return PublishedVersion(table, int(row[0]), row[1], row[2], row[3], row[4], int(row[5]), json.loads(row[6] or "{}"),
+                            json.loads(row[7] or "null"), json.loads(row[8] or "{}"))
 
 
 def recorded_artifact(con: duckdb.DuckDBPyConnection | None, table: str, training_fp: str) -> str | None:

@@ -6,9 +6,13 @@ import contextlib
 import glob
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from synthspec.errors import EnvironmentError_, UsageError
 from synthspec.io.warehouse import connect, quote, sql_string, unsupported_type
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -26,9 +30,10 @@ class RelationProfile:
     source: dict[str, str]  # the spec's source block
     rows: int
     columns: list[ColumnProfile]
+    sample: pd.DataFrame  # a deterministic sample for PII detection (never written anywhere)
 
 
-def _profile(con, relation: str) -> tuple[int, list[ColumnProfile]]:  # noqa: ANN001
+def _profile(con, relation: str) -> tuple[int, list[ColumnProfile], pd.DataFrame]:  # noqa: ANN001
     described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
     profiles = []
@@ -40,7 +45,8 @@ def _profile(con, relation: str) -> tuple[int, list[ColumnProfile]]:  # noqa: AN
             f"SELECT approx_count_distinct({quote(name)}), count(*) - count({quote(name)}) FROM {relation}"
         ).fetchone()
         profiles.append(ColumnProfile(name, duckdb_type, int(rows), int(distinct), int(nulls)))
-    return int(rows), profiles
+    sample = con.execute(f"SELECT * FROM {relation} AS t ORDER BY hash(t) LIMIT 2000").df()
+    return int(rows), profiles, sample
 
 
 def profile_duckdb(path: Path, schema: str) -> list[RelationProfile]:

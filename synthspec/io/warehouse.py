@@ -155,6 +155,19 @@ def read_source(cons: Connections, loaded: LoadedSpec, project: Project, columns
         raise EnvironmentError_(f"{loaded.file}: cannot read source {_source_label(loaded)}: {_first_line(exc)}") from exc
 
 
+def read_sample(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[str], rows: int = 2000) -> pd.DataFrame:
+    """A deterministic sample (the first rows in row-hash order) for PII detection."""
+    import duckdb
+
+    con = _source_connection(cons, loaded)
+    rel = relation_sql(loaded, project)
+    select = ", ".join(quote(c) for c in columns)
+    try:
+        return con.execute(f"SELECT {select} FROM {rel} AS t ORDER BY hash(t) LIMIT {int(rows)}").df()
+    except duckdb.Error as exc:
+        raise EnvironmentError_(f"{loaded.file}: cannot read source {_source_label(loaded)}: {_first_line(exc)}") from exc
+
+
 def _source_label(loaded: LoadedSpec) -> str:
     s = loaded.spec.source
     return f"table '{s.table}'" if s.table else ("query" if s.query else f"path '{s.path}'")

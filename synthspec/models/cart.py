@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -179,6 +180,13 @@ class CartSynthesizer(Synthesizer):
         return first + rest
 
     def fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None = None) -> None:
+        # Many categories in few rows is expected here (leaves draw donors; the tree only
+        # partitions): sklearn's "looks like regression" warning is noise for users.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self._fit(data, progress)
+
+    def _fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None) -> None:
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
         p: CartParams = self.params  # type: ignore[assignment]

@@ -43,8 +43,9 @@ __all__ = [
 ]
 
 # A column is flagged when at least this share of its sampled distinct values match one
-# entity. 0.3 keeps free-text columns where a third of the values carry an e-mail or phone
-# number, and stays far above the chance rates of checksum entities on random IDs (Luhn 10%,
+# entity. 0.3 keeps free-text columns where a third of the values embed an e-mail, IBAN or
+# TC Kimlik (checksum entities count when embedded; phones, URLs, IPs and SSNs must cover
+# 60% of the value), and stays far above the chance rates of checksum entities on random IDs (Luhn 10%,
 # TC Kimlik 1%, IBAN ~1%). Calibrated on Titanic, Adult, kc_house and the Turkish fixture.
 DEFAULT_MIN_SHARE = 0.3
 # ...and its column-level confidence reaches this (see `_confidence`).
@@ -250,6 +251,7 @@ def clear_engine_cache() -> None:
 
 # --------------------------------------------------------------------------- sampling
 
+
 def _to_text(value: object) -> str | None:
     """String form used for matching; integral floats lose their ".0" (IDs stored as FLOAT)."""
     if value is None or value is pd.NaT:
@@ -340,8 +342,8 @@ def _candidate_entities(value: str, digits_supported: bool) -> list[str]:
         wanted.append("URL")
     if _IPV4_SHAPE.search(value) or (":" in value and _IPV6_SHAPE.search(value)):
         wanted.append("IP_ADDRESS")
-    if digits and letters and len(value) >= 6:
-        wanted.append("LOCATION")
+    if digits and letters and len(value) >= 6 and any(ch.isspace() for ch in value):
+        wanted.append("LOCATION")  # every address pattern has a space between number and words
     if digits < 7 or (digits >= 8 and rec.parse_date(value) is not None):
         return wanted
     iban_shaped = bool(_IBAN_SHAPE.search(value))
@@ -373,7 +375,9 @@ class _Tally:
     birth_dates: list[date] = field(default_factory=list)
 
 
-def _presidio_entity(value: str, column: str, engine: Any, entities: list[str]) -> str | None:
+def _presidio_entity(
+    value: str, engine: Any, entities: list[str], phone_column: bool, ssn_column: bool
+) -> str | None:
     """Best Presidio entity for one value after our plausibility filters, or None."""
     results = engine.analyze(text=value, language="en", entities=entities)
     length = max(len(value.strip()), 1)
@@ -385,11 +389,9 @@ def _presidio_entity(value: str, column: str, engine: Any, entities: list[str]) 
         schemed_url = entity == "URL" and span.lower().startswith(("http://", "https://"))
         if entity in _COVERAGE_REQUIRED and coverage < _MIN_COVERAGE and not schemed_url:
             continue
-        if entity == "PHONE_NUMBER" and not rec.plausible_phone(
-            span, column_supports=rec.column_supports(column, "PHONE_NUMBER")
-        ):
+        if entity == "PHONE_NUMBER" and not rec.plausible_phone(span, column_supports=phone_column):
             continue
-        if entity == "US_SSN" and result.score < 0.5 and not rec.column_supports(column, "US_SSN"):
+        if entity == "US_SSN" and result.score < 0.5 and not ssn_column:
             continue
         candidate = (result.score, result.end - result.start, entity)
         if best is None or candidate[:2] > best[:2]:
@@ -398,19 +400,22 @@ def _presidio_entity(value: str, column: str, engine: Any, entities: list[str]) 
 
 
 def _analyze(values: Sequence[str], column: str) -> tuple[_Tally, list[str | None]]:
-    """Classify each value and tally the column; returns per-value entities too."""
-    engine = _engine()
+    """Classify each value and tally the column; returns per-value entities too. Presidio
+    (whose import costs seconds) is built only when some value has a candidate entity."""
+    engine = None
     tally = _Tally(n=len(values))
     per_value: list[str | None] = []
     dob_supported = rec.column_supports(column, "DATE_OF_BIRTH")
-    digits_supported = rec.column_supports(column, "PHONE_NUMBER") or rec.column_supports(
-        column, "US_SSN"
-    )
-    person_supported = rec.column_supports(column, "PERSON")
+    phone_column = rec.column_supports(column, "PHONE_NUMBER")
+    ssn_column = rec.column_supports(column, "US_SSN")
+    singles_count = rec.column_holds_single_names(column)
     today = date.today()
     for value in values:
-        candidates = _candidate_entities(value, digits_supported)
-        entity = _presidio_entity(value, column, engine, candidates) if candidates else None
+        candidates = _candidate_entities(value, phone_column or ssn_column)
+        entity = None
+        if candidates:
+            engine = engine or _engine()
+            entity = _presidio_entity(value, engine, candidates, phone_column, ssn_column)
         if entity is None:
             name = rec.match_person_name(value)
             if name.strong or name.weak or name.single:
@@ -423,10 +428,10 @@ def _analyze(values: Sequence[str], column: str) -> tuple[_Tally, list[str | Non
                 entity = "PERSON"
             elif name.single == "first":
                 tally.single_first += 1
-                entity = "PERSON" if person_supported else None
+                entity = "PERSON" if singles_count else None
             elif name.single == "last":
                 tally.single_last += 1
-                entity = "PERSON" if person_supported else None
+                entity = "PERSON" if singles_count else None
         if entity is None:
             day = rec.parse_date(value)
             if day is not None and rec.is_plausible_birth(day, today):
@@ -454,6 +459,7 @@ def detect_value_entities(values: Iterable[object], *, column: str = "") -> list
 
 # --------------------------------------------------------------------------- column verdicts
 
+
 def _confidence(entity: str, share: float, supported: bool, base: float | None = None) -> float:
     """Column-level confidence: entity strength scaled by share, plus a column-name bonus.
 
@@ -466,7 +472,7 @@ def _confidence(entity: str, share: float, supported: bool, base: float | None =
 
 
 def _pct(count: float, n: int) -> str:
-    return f"{round(100 * count / n)}% of {n} sampled distinct values"
+    return f"{round(100 * count / n)}% of {n} sampled distinct value{'s' if n != 1 else ''}"
 
 
 def _candidates(column: str, tally: _Tally, min_share: float) -> list[ColumnFinding]:
@@ -479,25 +485,37 @@ def _candidates(column: str, tally: _Tally, min_share: float) -> list[ColumnFind
         confidence = _confidence(entity, share, supported, base)
         if share >= min_share and confidence >= MIN_CONFIDENCE:
             suffix = "; column name supports" if supported else ""
-            out.append(ColumnFinding(column, entity, confidence, round(share, 3), evidence + suffix))
+            out.append(
+                ColumnFinding(column, entity, confidence, round(share, 3), evidence + suffix)
+            )
 
     for entity, count in tally.hits.items():
         add(entity, count / n, f"{_pct(count, n)} match {_EVIDENCE_HOW[entity]}")
 
     locales = ", ".join(loc for loc, _ in tally.locales.most_common(3))
     full = tally.person_strong + tally.person_weak
-    # Full names: at least a third of the matches must be strong (two listed name tokens), so
-    # "Firstname + any capitalised word" alone (e.g. product lines) cannot flag a column.
+    # Full names: strong matches (two listed name tokens) must reach a third of `min_share`
+    # on their own, so "Firstname + any capitalised word" (product lines, street names
+    # after people) cannot flag a column by weak matches alone.
     if full and tally.person_strong / n >= min_share / 3:
         add("PERSON", full / n, f"{_pct(full, n)} match person-name lists ({locales})")
-    # Single-token columns (first_name, soyad): with a supporting column name any listed name
-    # counts; without one, demand 70% first names over 10+ distinct values (colours such as
-    # "Rose"/"Ruby" rarely reach that, Adult's race/country columns come nowhere near).
+    # Single-token columns (first_name, soyad): when the column name says it holds first or
+    # last names, any listed name counts; otherwise demand 70% first names over 10+ distinct
+    # values (colours such as "Rose"/"Ruby" rarely reach that, and surname-like city names
+    # such as "Jackson" or "Lincoln" never count without the column name).
     singles = tally.single_first + tally.single_last
-    if singles and rec.column_supports(column, "PERSON"):
-        add("PERSON", (singles + full) / n, f"{_pct(singles + full, n)} are listed names ({locales})")
+    if singles and rec.column_holds_single_names(column):
+        add(
+            "PERSON",
+            (singles + full) / n,
+            f"{_pct(singles + full, n)} are listed names ({locales})",
+        )
     elif n >= 10 and tally.single_first / n >= 0.7:
-        add("PERSON", tally.single_first / n, f"{_pct(tally.single_first, n)} are listed first names ({locales})")
+        add(
+            "PERSON",
+            tally.single_first / n,
+            f"{_pct(tally.single_first, n)} are listed first names ({locales})",
+        )
 
     if tally.birth_dates:
         share = len(tally.birth_dates) / n
@@ -506,7 +524,12 @@ def _candidates(column: str, tally: _Tally, min_share: float) -> list[ColumnFind
             add("DATE_OF_BIRTH", share, how)
         elif _looks_like_births(tally.birth_dates, n):
             years = [d.year for d in tally.birth_dates]
-            add("DATE_OF_BIRTH", share, f"{how}, spanning {max(years) - min(years)} years", _WEAK_DOB_BASE)
+            add(
+                "DATE_OF_BIRTH",
+                share,
+                f"{how}, spanning {max(years) - min(years)} years",
+                _WEAK_DOB_BASE,
+            )
     return out
 
 
@@ -520,7 +543,11 @@ def _looks_like_births(days: list[date], n: int) -> bool:
     if n < 20 or len(days) / n < 0.9:
         return False
     years = [d.year for d in days]
-    return max(years) - min(years) >= 30 and min(years) <= 1985 and max(years) <= date.today().year - 10
+    return (
+        max(years) - min(years) >= 30
+        and min(years) <= 1985
+        and max(years) <= date.today().year - 10
+    )
 
 
 def _scan_column(

@@ -93,7 +93,10 @@ def _diffprivlib() -> types.SimpleNamespace:
     # Submodules left in sys.modules by a failed package import are not attributes of the
     # re-registered package, so they are returned from import_module, not read as attributes.
     return types.SimpleNamespace(
-        **{name: importlib.import_module(f"diffprivlib.{name}") for name in ("utils", "accountant", "mechanisms")}
+        **{
+            name: importlib.import_module(f"diffprivlib.{name}")
+            for name in ("utils", "accountant", "mechanisms")
+        }
     )
 
 
@@ -248,7 +251,9 @@ class PrivateTable:
         with self._charge(epsilon):
             return float(_noisy_cells(np.array([self._rows]), epsilon)[0])
 
-    def noisy_marginal(self, names: Sequence[str], bins: Sequence[Bins], epsilon: float) -> np.ndarray:
+    def noisy_marginal(
+        self, names: Sequence[str], bins: Sequence[Bins], epsilon: float
+    ) -> np.ndarray:
         """Contingency table of ``names`` over ``bins`` with discrete Laplace noise per cell.
 
         L1 sensitivity 1 (a row is in one cell). Values can be negative: clip or project them

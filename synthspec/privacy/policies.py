@@ -658,3 +658,33 @@ def _generalize_datetime(values: pd.Series, unit: str) -> pd.Series:
         dates[ok] = [t.date() for t in truncated[ok]]
         return pd.Series(dates, index=values.index, name=values.name, dtype=object)
     return truncated.rename(values.name)
+
+
+# --- shape ---------------------------------------------------------------------------------------
+
+
+def shape_values(values: pd.Series, rng: np.random.Generator) -> pd.Series:
+    """Format-preserving random text: every letter becomes a random letter of the same case,
+    every digit a random digit; spaces and punctuation stay. ``PC 17599`` -> ``XK 40213``.
+
+    Used for free-form ``text`` columns without a PII policy (ticket numbers, codes, notes):
+    the output keeps their shape and length distribution but carries none of their content,
+    so a near-unique string can neither be copied nor used to single out a real row.
+    """
+    lower = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    upper = np.char.upper(lower)
+    digits = np.array(list("0123456789"))
+    out: list[object] = []
+    for value, missing in zip(values.tolist(), values.isna().tolist(), strict=True):
+        if missing:
+            out.append(None)
+            continue
+        chars = list(str(value))
+        draws = rng.integers(0, 26, size=len(chars))
+        for i, ch in enumerate(chars):
+            if ch.isdigit():
+                chars[i] = str(digits[draws[i] % 10])
+            elif ch.isalpha():
+                chars[i] = str(upper[draws[i]] if ch.isupper() else lower[draws[i]])
+        out.append("".join(chars))
+    return pd.Series(out, index=values.index, dtype=object)

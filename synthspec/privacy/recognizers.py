@@ -21,6 +21,12 @@ from functools import lru_cache
 
 # --------------------------------------------------------------------------- text folding
 
+
+def _words(text: str) -> tuple[str, ...]:
+    """Whitespace-separated word list (keeps long vocabularies readable in the source)."""
+    return tuple(text.split())
+
+
 _FOLD_EXTRA = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d"})
 
 
@@ -52,44 +58,35 @@ NAME_LOCALES: tuple[str, ...] = ("en_US", "tr_TR", "de_DE", "fr_FR", "es_ES")
 # Honorifics are skipped: they say "a person" but are not in Faker's name lists, and counting
 # them as non-name tokens would dilute the share of name tokens in e.g. "Braund, Mr. Owen".
 TITLES: frozenset[str] = frozenset(
-    {
-        "mr", "mrs", "miss", "master", "ms", "mx", "dr", "rev", "col", "major", "capt",
-        "sir", "lady", "don", "dona", "mme", "mlle", "countess", "jonkheer", "prof", "jr",
-        "sr", "sra", "srta", "ii", "iii", "iv", "bay", "bayan", "sayin", "herr", "frau",
-        "madame", "monsieur", "senor", "senora", "dipl", "ing", "univ", "mba", "phd", "md",
-        "hanim", "bey", "the", "de", "del", "la", "le", "du", "van", "von", "der", "y",
-    }
+    _words(
+        "mr mrs miss master ms mx dr rev col major capt sir lady don dona mme mlle countess "
+        "jonkheer prof jr sr sra srta ii iii iv bay bayan sayin herr frau madame monsieur senor "
+        "senora dipl ing univ mba phd md hanim bey the de del la le du van von der y"
+    )
 )
 
 # Words that are in some Faker name list but in tabular data are far more often categories.
 # Adult's race/occupation/country values are the motivating examples.
 NOT_NAMES: frozenset[str] = frozenset(
-    {
-        "white", "black", "brown", "green", "gray", "grey", "sales", "private", "husband",
-        "wife", "male", "female", "other", "never", "married", "single", "divorced", "state",
-        "city", "street", "road", "north", "south", "east", "west", "new", "united", "states",
-        "bank", "young", "king", "rich", "long", "little", "price", "march", "may", "june",
-        "april", "august",
-    }
+    _words(
+        "white black brown green gray grey sales private husband wife male female other never "
+        "married single divorced state city street road north south east west new united states "
+        "bank young king rich long little price march may june april august"
+    )
 )
 
 # Column-name words that support (never establish) a PERSON finding.
 PERSON_COLUMN_WORDS: frozenset[str] = frozenset(
-    {
-        "name", "names", "fullname", "firstname", "lastname", "surname", "forename",
-        "givenname", "familyname", "ad", "adi", "soyad", "soyadi", "adsoyad", "isim",
-        "nombre", "apellido", "apellidos", "prenom", "nom", "vorname", "nachname", "person",
-    }
+    _words(
+        "name names fullname firstname lastname surname forename givenname familyname ad adi "
+        "soyad soyadi adsoyad isim nombre apellido apellidos prenom nom vorname nachname person"
+    )
 )
+
 
 # Faker's tr_TR lists miss many of today's most common names (Merve, Emre, Burak; 61 surnames
 # only, no Kaya or Çelik). This supplement of frequent Turkish first names and surnames makes
 # real Turkish customer tables recognisable; it is evidence of the same kind as Faker's lists.
-def _words(text: str) -> tuple[str, ...]:
-    """Whitespace-separated word list (keeps long vocabularies readable in the source)."""
-    return tuple(text.split())
-
-
 TR_EXTRA_FIRST: tuple[str, ...] = _words(
     "Ömer Şerife Sultan Merve Havva Zeliha Esra Hacer Ebru Burak Emre Can Cem Kerem Eren Ege "
     "Berk Onur Serkan Volkan Gökhan Tolga Selin Gizem Derya Tuğba Pınar Aslı Duygu Ceren İrem "
@@ -332,13 +329,17 @@ _EN_SUFFIX = "|".join(
 )
 # Each entry: (pattern name, regex, score). Compiled by Presidio with IGNORECASE.
 ADDRESS_PATTERNS: tuple[tuple[str, str, float], ...] = (
-    # "123 Main Street", "17066 Heather Grove Apt. 915", "8 Margaret Spur" is not covered.
+    # "123 Main Street", "17066 Heather Grove Apt. 915", "8 Margaret Spur"
     (
         "en street address",
         rf"\b\d{{1,6}}[a-z]?\s+(?:[^\W\d_][\w'.-]*\s+){{1,4}}(?:{_EN_SUFFIX})\b\.?",
         0.6,
     ),
-    ("en unit", r"\b\d{1,6}\s+(?:[^\W\d_][\w'.-]*\s+){1,4}(?:apt|suite|ste|unit|flat)\.?\s*#?\d+", 0.6),
+    (
+        "en unit",
+        r"\b\d{1,6}\s+(?:[^\W\d_][\w'.-]*\s+){1,4}(?:apt|suite|ste|unit|flat)\.?\s*#?\d+",
+        0.6,
+    ),
     # UK style "Flat 2, Bradley Hill", "Studio 47a, Samuel Fall"
     (
         "uk flat address",
@@ -372,22 +373,28 @@ ADDRESS_PATTERNS: tuple[tuple[str, str, float], ...] = (
 )
 
 ADDRESS_COLUMN_WORDS: frozenset[str] = frozenset(
-    {"address", "addr", "street", "adres", "adresi", "sokak", "cadde", "strasse", "anschrift",
-     "rue", "calle", "direccion", "domicilio", "location", "line1", "address1", "address2"}
+    _words(
+        "address addr street adres adresi sokak cadde strasse anschrift rue calle direccion "
+        "domicilio location line1 address1 address2"
+    )
 )
 
 
 # --------------------------------------------------------------------------- dates of birth
 
 DOB_COLUMN_WORDS: frozenset[str] = frozenset(
-    {"dob", "birth", "birthdate", "birthday", "dateofbirth", "bday", "dogum", "dogumtarihi",
-     "geburtsdatum", "geburtstag", "naissance", "nacimiento", "fechanacimiento", "born"}
+    _words(
+        "dob birth birthdate birthday dateofbirth bday dogum dogumtarihi geburtsdatum "
+        "geburtstag naissance nacimiento fechanacimiento born"
+    )
 )
 
 _DATE_SHAPES = (
-    re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$"),
+    re.compile(
+        r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
+    ),
+    # D.M.Y, D/M/Y, D-M-Y; US M/D/Y lands here too and is retried with day and month swapped.
     re.compile(r"^(?P<d>\d{1,2})[./-](?P<m>\d{1,2})[./-](?P<y>\d{4})$"),
-    re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})$"),
 )
 
 
@@ -421,8 +428,7 @@ def is_plausible_birth(day: date, today: date) -> bool:
 ENTITY_COLUMN_WORDS: dict[str, frozenset[str]] = {
     "EMAIL_ADDRESS": frozenset({"email", "mail", "eposta", "emailaddress", "courriel", "correo"}),
     "PHONE_NUMBER": frozenset(
-        {"phone", "tel", "telefon", "telephone", "telefono", "mobile", "cell", "gsm", "cep",
-         "phonenumber", "fax", "handy"}
+        _words("phone tel telefon telephone telefono mobile cell gsm cep phonenumber fax handy")
     ),
     "CREDIT_CARD": frozenset({"card", "cc", "kart", "creditcard", "pan", "kredikarti"}),
     "IBAN_CODE": frozenset({"iban", "account", "hesap", "bank"}),
@@ -438,6 +444,39 @@ ENTITY_COLUMN_WORDS: dict[str, frozenset[str]] = {
 }
 
 
+_SINGLE_NAME_WORDS = frozenset(
+    _words(
+        "surname forename soyad soyadi ad adi isim vorname nachname prenom nombre apellido "
+        "apellidos firstname lastname givenname familyname middlename"
+    )
+)
+_NOT_PERSON_QUALIFIERS = frozenset(
+    _words(
+        "city town country state product item company brand store shop street file host domain "
+        "model category team event project bank place region district sehir il ilce urun firma "
+        "sirket"
+    )
+)
+_NAME_QUALIFIERS = frozenset({"first", "last", "given", "family", "middle", "maiden", "nick"})
+
+
+def column_holds_single_names(column: str) -> bool:
+    """True when a column's name says it holds *parts* of names (first_name, soyad, name).
+
+    Single listed tokens are weak evidence ("Jackson", "Lincoln" are cities too), so they
+    count only under a name like `first_name`, `LastName`, `soyad`, `isim` or just `name`,
+    never under a compound such as `city_name` or `product_name`.
+    """
+    tokens = name_tokens(column)
+    if _NOT_PERSON_QUALIFIERS.intersection(tokens):
+        return False
+    if tokens == ["name"] or "".join(tokens) in _SINGLE_NAME_WORDS:
+        return True
+    if _SINGLE_NAME_WORDS.intersection(tokens):
+        return True
+    return "name" in tokens and bool(_NAME_QUALIFIERS.intersection(tokens))
+
+
 def column_supports(column: str, entity: str) -> bool:
     """True when a column's name hints at `entity` (supporting evidence only).
 
@@ -446,5 +485,7 @@ def column_supports(column: str, entity: str) -> bool:
     """
     words = ENTITY_COLUMN_WORDS.get(entity, frozenset())
     tokens = name_tokens(column)
+    if entity == "PERSON" and _NOT_PERSON_QUALIFIERS.intersection(tokens):
+        return False  # city_name, product_name, file_name: a name, not a person's
     joined = "".join(tokens)
     return bool(words.intersection(tokens)) or joined in words

@@ -56,8 +56,11 @@ class Project:
         return self.path(self.config.target_dir)
 
 
-def load_project(root: Path, environ: Mapping[str, str] | None = None) -> Project:
-    """Parse and validate the project; raise one SpecError listing every problem."""
+def load_project(root: Path, environ: Mapping[str, str] | None = None, *, lint: bool = True) -> Project:
+    """Parse and validate the project; raise one SpecError listing every problem.
+
+    ``lint=False`` skips the cross-field rules (for `scan`, which must work on drafts that do
+    not pass the gate yet, e.g. before secrets exist)."""
     root = root.resolve()
     problems: list[Problem] = []
     project_path = root / PROJECT_FILE
@@ -94,7 +97,8 @@ def load_project(root: Path, environ: Mapping[str, str] | None = None) -> Projec
         if spec is None:
             continue
         loaded = LoadedSpec(spec=spec, file=display, doc=spec_doc, raw=merged)
-        problems += _lint(loaded, project)
+        if lint:
+            problems += _lint(loaded, project)
         if spec.table in seen:
             problems.append(_at(spec_doc, ("table",), f"table '{spec.table}' is also defined in {seen[spec.table]}"))
         seen[spec.table] = display

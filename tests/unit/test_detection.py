@@ -32,7 +32,9 @@ def engine_build_seconds() -> float:
     """Build the engine once for the module and remember how long it took."""
     detection.clear_engine_cache()
     seconds = detection.warm_up()
-    print(f"\n[detection] engine build (in-process, incl. Presidio import if first): {seconds:.2f}s")
+    print(
+        f"\n[detection] engine build (in-process, incl. Presidio import if first): {seconds:.2f}s"
+    )
     return seconds
 
 
@@ -52,11 +54,17 @@ def turkish(engine_build_seconds: float) -> pd.DataFrame:
     return pd.read_csv(FIXTURES / "turkish_pii.csv")
 
 
+@pytest.fixture(scope="module")
+def turkish_findings(turkish: pd.DataFrame) -> list[ColumnFinding]:
+    return detect_pii(turkish)
+
+
 def by_column(findings: list[ColumnFinding]) -> dict[str, ColumnFinding]:
     return {f.column: f for f in findings}
 
 
 # --------------------------------------------------------------------------- import cost
+
 
 def test_import_does_not_load_presidio_spacy_or_faker() -> None:
     code = (
@@ -71,6 +79,7 @@ def test_import_does_not_load_presidio_spacy_or_faker() -> None:
 
 
 # --------------------------------------------------------------------------- acceptance datasets
+
 
 def test_titanic_flags_name_as_person_and_nothing_else(titanic: pd.DataFrame) -> None:
     findings = detect_pii(titanic)
@@ -125,8 +134,10 @@ EXPECTED_TURKISH = {
 }
 
 
-def test_turkish_fixture_column_level(turkish: pd.DataFrame) -> None:
-    found = by_column(detect_pii(turkish))
+def test_turkish_fixture_column_level(
+    turkish: pd.DataFrame, turkish_findings: list[ColumnFinding]
+) -> None:
+    found = by_column(turkish_findings)
     assert {column: f.entity for column, f in found.items()} == EXPECTED_TURKISH
     for negative in ("sehir", "urun", "musteri_no", "tckn_valid", "iban_valid"):
         assert negative not in found
@@ -223,6 +234,7 @@ def test_bigint_ids_and_phones() -> None:
 
 # --------------------------------------------------------------------------- other entities
 
+
 def test_single_names_dates_of_birth_and_addresses() -> None:
     from faker import Faker
 
@@ -261,16 +273,31 @@ def test_skipped_dtypes_and_empty_frames() -> None:
 
 # --------------------------------------------------------------------------- offline proof
 
+
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Make every socket attempt fail loudly and record it."""
+    """Make every connection or DNS lookup fail loudly and record it.
+
+    Creating a socket stays allowed (urllib3 probes IPv6 support by binding "::1" at import
+    time, which is not network traffic); connecting and resolving names are refused.
+    """
     attempts: list[str] = []
 
-    def refuse(*args: object, **kwargs: object) -> socket.socket:
+    def refuse(*args: object, **kwargs: object) -> None:
         attempts.append(repr(args)[:80])
         raise OSError("network disabled in this test")
 
-    monkeypatch.setattr(socket, "socket", refuse)
+    class NoSocket(socket.socket):
+        """A class, not a function, so modules that subclass socket.socket still import."""
+
+        def connect(self, *args: object, **kwargs: object) -> None:
+            refuse(*args)
+
+        def connect_ex(self, *args: object, **kwargs: object) -> int:
+            refuse(*args)
+            return 1
+
+    monkeypatch.setattr(socket, "socket", NoSocket)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     detection.clear_engine_cache()
@@ -306,9 +333,15 @@ def test_detection_works_offline(no_network: list[str]) -> None:
 
 # --------------------------------------------------------------------------- output hygiene
 
-def test_no_raw_value_in_any_finding(titanic: pd.DataFrame, turkish: pd.DataFrame) -> None:
-    for frame in (titanic, turkish, contact_frame()):
-        findings = detect_pii(frame)
+
+def test_no_raw_value_in_any_finding(
+    titanic: pd.DataFrame, turkish: pd.DataFrame, turkish_findings: list[ColumnFinding]
+) -> None:
+    for frame, findings in (
+        (titanic, detect_pii(titanic)),
+        (turkish, turkish_findings),
+        (contact_frame(), detect_pii(contact_frame())),
+    ):
         assert findings
         values = {
             str(v)
@@ -319,13 +352,17 @@ def test_no_raw_value_in_any_finding(titanic: pd.DataFrame, turkish: pd.DataFram
         for finding in findings:
             payload = finding.to_dict()
             assert set(payload) == {"column", "entity", "confidence", "share", "evidence"}
-            text = json.dumps({k: v for k, v in payload.items() if k != "column"}, ensure_ascii=False)
+            text = json.dumps(
+                {k: v for k, v in payload.items() if k != "column"}, ensure_ascii=False
+            )
             leaked = [v for v in values if v in text]
             assert leaked == [], f"{finding.column}: raw value in output"
 
 
-def test_deterministic_and_one_finding_per_column(turkish: pd.DataFrame) -> None:
-    first = detect_pii(turkish, seed=0)
+def test_deterministic_and_one_finding_per_column(
+    turkish: pd.DataFrame, turkish_findings: list[ColumnFinding]
+) -> None:
+    first = turkish_findings
     assert detect_pii(turkish, seed=0) == first
     assert len({f.column for f in first}) == len(first)
     other = detect_pii(turkish, seed=1, sample_size=100)
@@ -335,6 +372,7 @@ def test_deterministic_and_one_finding_per_column(turkish: pd.DataFrame) -> None
 
 
 # --------------------------------------------------------------------------- speed
+
 
 def test_speed_after_engine_build(
     titanic: pd.DataFrame, adult: pd.DataFrame, turkish: pd.DataFrame, engine_build_seconds: float
@@ -346,9 +384,10 @@ def test_speed_after_engine_build(
         timings[name] = time.perf_counter() - start
     print(
         "\n[detection] detect_pii: "
-        + ", ".join(f"{k} {v:.3f}s ({len(f.columns)} cols)" for (k, v), f in zip(
-            timings.items(), (adult, titanic, turkish), strict=True
-        ))
+        + ", ".join(
+            f"{k} {v:.3f}s ({len(f.columns)} cols)"
+            for (k, v), f in zip(timings.items(), (adult, titanic, turkish), strict=True)
+        )
     )
     assert timings["adult"] < 2.0
     assert timings["titanic"] < 2.0
