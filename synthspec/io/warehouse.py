@@ -111,17 +111,21 @@ def _source_connection(cons: Connections, loaded: LoadedSpec) -> duckdb.DuckDBPy
     raise SpecError([Problem("synthspec.yml", 0, 0, f"spec '{loaded.file}' reads source.table/query but the project file has no 'source: {{duckdb: ...}}'")])
 
 
-def describe(cons: Connections, loaded: LoadedSpec, project: Project) -> list[tuple[str, str]]:
-    """(column, DuckDB type) of the source, or an environment error naming the source."""
+def _on_source(cons: Connections, loaded: LoadedSpec, project: Project, template: str) -> duckdb.DuckDBPyConnection:
+    """Run ``template`` (``{rel}`` is the source relation) on the source connection; a DuckDB
+    error becomes an environment error naming the spec and the source, never a value."""
     import duckdb
 
     con = _source_connection(cons, loaded)
-    rel = relation_sql(loaded, project)
     try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()
+        return con.execute(template.format(rel=relation_sql(loaded, project)))
     except duckdb.Error as exc:
         raise EnvironmentError_(f"{loaded.file}: cannot read source {_source_label(loaded)}: {_first_line(exc)}") from exc
-    return [(r[0], r[1]) for r in rows]
+
+
+def describe(cons: Connections, loaded: LoadedSpec, project: Project) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of the source, or an environment error naming the source."""
+    return [(r[0], r[1]) for r in _on_source(cons, loaded, project, "DESCRIBE SELECT * FROM {rel}").fetchall()]
 
 
 def unsupported_type(duckdb_type: str) -> bool:
@@ -130,42 +134,21 @@ def unsupported_type(duckdb_type: str) -> bool:
 
 def data_fingerprint(cons: Connections, loaded: LoadedSpec, project: Project) -> tuple[int, str]:
     """Row count and an order-independent hash of every row (a sum of row hashes)."""
-    import duckdb
-
-    con = _source_connection(cons, loaded)
-    rel = relation_sql(loaded, project)
-    try:
-        count, total = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR FROM {rel} AS t").fetchone()
-    except duckdb.Error as exc:
-        raise EnvironmentError_(f"{loaded.file}: cannot read source {_source_label(loaded)}: {_first_line(exc)}") from exc
+    count, total = _on_source(cons, loaded, project, "SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR FROM {rel} AS t").fetchone()
     return int(count), str(total)
 
 
 def read_source(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[str]) -> pd.DataFrame:
     """Every row, in a canonical order (by row hash) so that results do not depend on the
     order in which the source happens to return rows."""
-    import duckdb
-
-    con = _source_connection(cons, loaded)
-    rel = relation_sql(loaded, project)
-    select = ", ".join(quote(c) for c in columns)
-    try:
-        return con.execute(f"SELECT {select} FROM {rel} AS t ORDER BY hash(t), {select}").df()
-    except duckdb.Error as exc:
-        raise EnvironmentError_(f"{loaded.file}: cannot read source {_source_label(loaded)}: {_first_line(exc)}") from exc
+    select = ", ".join(quote(c) for c in columns).replace("{", "{{").replace("}", "}}")
+    return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY hash(t), {select}").df()
 
 
 def read_sample(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[str], rows: int = 2000) -> pd.DataFrame:
     """A deterministic sample (the first rows in row-hash order) for PII detection."""
-    import duckdb
-
-    con = _source_connection(cons, loaded)
-    rel = relation_sql(loaded, project)
-    select = ", ".join(quote(c) for c in columns)
-    try:
-        return con.execute(f"SELECT {select} FROM {rel} AS t ORDER BY hash(t) LIMIT {int(rows)}").df()
-    except duckdb.Error as exc:
-        raise EnvironmentError_(f"{loaded.file}: cannot read source {_source_label(loaded)}: {_first_line(exc)}") from exc
+    select = ", ".join(quote(c) for c in columns).replace("{", "{{").replace("}", "}}")
+    return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY hash(t) LIMIT {int(rows)}").df()
 
 
 def _source_label(loaded: LoadedSpec) -> str:

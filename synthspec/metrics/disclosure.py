@@ -26,10 +26,8 @@ import pandas as pd
 
 from synthspec.metrics._frames import check_kinds, normalise
 from synthspec.metrics.privacy import (
-    _CHUNK_ROWS,
     _TIE_TOLERANCE,
     _encode,
-    _Encoded,
     _nearest,
     _sample,
     _single_threaded_blas,
@@ -176,48 +174,6 @@ class NndrResult:
     n_reference: int
 
 
-def _two_nearest(query: _Encoded, ref: _Encoded) -> tuple[np.ndarray, np.ndarray]:
-    """Distances (summed column terms) from each query row to its nearest and second-nearest
-    reference rows.
-
-    Same blocked brute force and encoding as ``privacy._nearest`` (one-hot matches through one
-    matrix product, clipped numerical terms and wide categorical mismatches added in place);
-    the two smallest per row come from ``np.partition``, linear in the number of references.
-    """
-    n_query, n_ref = len(query.num), len(ref.num)
-    first = np.empty(n_query, dtype=np.float32)
-    second = np.empty(n_query, dtype=np.float32)
-    neg_onehot_t = np.ascontiguousarray(-ref.onehot.T)
-    ref_num = [np.ascontiguousarray(ref.num[:, j]) for j in range(ref.num.shape[1])]
-    ref_codes = [np.ascontiguousarray(ref.codes[:, j]) for j in range(ref.codes.shape[1])]
-    acc = np.empty((_CHUNK_ROWS, n_ref), dtype=np.float32)
-    buf = np.empty((_CHUNK_ROWS, n_ref), dtype=np.float32)
-    neq = np.empty((_CHUNK_ROWS, n_ref), dtype=bool) if ref_codes else None
-    for start in range(0, n_query, _CHUNK_ROWS):
-        stop = min(start + _CHUNK_ROWS, n_query)
-        a, b = acc[: stop - start], buf[: stop - start]
-        if query.n_onehot_columns:
-            np.matmul(query.onehot[start:stop], neg_onehot_t, out=a)
-        else:
-            a.fill(0.0)
-        for j, col in enumerate(ref_num):
-            np.subtract(query.num[start:stop, j, None], col[None, :], out=b)
-            np.abs(b, out=b)
-            np.minimum(b, 1.0, out=b)
-            a += b
-        if neq is not None:
-            m = neq[: stop - start]
-            for j, col in enumerate(ref_codes):
-                np.not_equal(query.codes[start:stop, j, None], col[None, :], out=m)
-                a += m
-        two = np.partition(a, 1, axis=1)[:, :2]
-        first[start:stop] = two[:, 0]
-        second[start:stop] = two[:, 1]
-    first += query.n_onehot_columns
-    second += query.n_onehot_columns
-    return first, second
-
-
 def _ratio(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """``first / second`` with float32 noise removed: equal distances (within the tie
     tolerance) give exactly 1, including 0/0 (a row equal to two identical training rows is
@@ -278,8 +234,8 @@ def nndr(
     tr, ho, sy = (normalise(f.iloc[idx], columns, kinds) for f, idx in picks)
     enc_train, enc_hold, enc_syn = _encode([tr, ho, sy], kinds)
     with _single_threaded_blas():
-        r_hold = _ratio(*_two_nearest(enc_hold, enc_train))
-        r_syn = _ratio(*_two_nearest(enc_syn, enc_train))
+        r_hold = _ratio(*_nearest(enc_hold, enc_train, k=2).T)
+        r_syn = _ratio(*_nearest(enc_syn, enc_train, k=2).T)
     holdout_p5 = float(np.percentile(r_hold, 5))
     return NndrResult(
         share=float((r_syn < holdout_p5 - _TIE_TOLERANCE).mean()),

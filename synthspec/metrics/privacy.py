@@ -151,17 +151,19 @@ def _encode(frames: list[pd.DataFrame], kinds: Mapping[str, str]) -> list[_Encod
     ]
 
 
-def _nearest(query: _Encoded, ref: _Encoded) -> np.ndarray:
-    """Distance from each query row to its nearest reference row, as summed column distances.
+def _nearest(query: _Encoded, ref: _Encoded, k: int = 1) -> np.ndarray:
+    """Distances from each query row to its ``k`` nearest reference rows, as summed column
+    distances: shape ``(n_query,)`` for ``k == 1``, else ``(n_query, k)`` in ascending order.
 
     Brute force in blocks of ``_CHUNK_ROWS`` query rows. The one-hot part is one matrix product
     giving ``-matches`` (the constant number of one-hot columns is added after the minimum);
     each numerical column then adds ``min(|a - b|, 1)`` in place and each wide categorical
     column adds ``a != b``, reusing scratch buffers, so peak memory is a few
-    ``chunk x n_ref`` blocks regardless of table size.
+    ``chunk x n_ref`` blocks regardless of table size. For ``k > 1`` the smallest come from
+    ``np.partition``, linear in the number of references.
     """
     n_query, n_ref = len(query.num), len(ref.num)
-    out = np.empty(n_query, dtype=np.float32)
+    out = np.empty((n_query, k), dtype=np.float32)
     neg_onehot_t = np.ascontiguousarray(-ref.onehot.T)
     ref_num = [np.ascontiguousarray(ref.num[:, j]) for j in range(ref.num.shape[1])]
     ref_codes = [np.ascontiguousarray(ref.codes[:, j]) for j in range(ref.codes.shape[1])]
@@ -185,9 +187,12 @@ def _nearest(query: _Encoded, ref: _Encoded) -> np.ndarray:
             for j, col in enumerate(ref_codes):
                 np.not_equal(query.codes[start:stop, j, None], col[None, :], out=m)
                 a += m
-        a.min(axis=1, out=out[start:stop])
+        if k == 1:
+            a.min(axis=1, out=out[start:stop, 0])
+        else:
+            out[start:stop] = np.sort(np.partition(a, k - 1, axis=1)[:, :k], axis=1)
     out += query.n_onehot_columns
-    return out
+    return out[:, 0] if k == 1 else out
 
 
 def dcr_share(
