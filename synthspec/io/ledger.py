@@ -89,7 +89,7 @@ def _tables_read(con: duckdb.DuckDBPyConnection | None, query: str) -> list[str]
 
 _DDL = f"""
 CREATE TABLE IF NOT EXISTS {META}.budget_ledger (
-    run_id VARCHAR, source VARCHAR, table_name VARCHAR, epsilon DOUBLE, delta DOUBLE, at VARCHAR);
+    run_id VARCHAR, source VARCHAR, table_name VARCHAR, epsilon DOUBLE, delta DOUBLE, spent_at VARCHAR);
 """
 
 
@@ -109,7 +109,7 @@ def _read_db(con: duckdb.DuckDBPyConnection | None) -> list[Spend]:
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'budget_ledger'", [META]).fetchone()[0]
     if not exists:
         return []
-    rows = con.execute(f"SELECT run_id, source, table_name, epsilon, delta, at FROM {META}.budget_ledger").fetchall()
+    rows = con.execute(f"SELECT run_id, source, table_name, epsilon, delta, spent_at FROM {META}.budget_ledger").fetchall()
     return [Spend(*row) for row in rows]
 
 
