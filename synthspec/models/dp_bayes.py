@@ -56,6 +56,7 @@ class _Tree:
 
     def __init__(self, cliques: list[tuple[int, ...]], parent: list[int]) -> None:
         self.cliques, self.parent = cliques, parent
+        self._homes: dict[tuple[int, ...], int | None] = {}
         self.order = _bfs(parent)
         self.children: list[list[int]] = [[] for _ in cliques]
         for c in self.order[1:]:
@@ -102,9 +103,11 @@ class _Tree:
         return sum(math.prod(sizes[a] for a in q) for q in self.cliques)
 
     def home(self, attrs: tuple[int, ...]) -> int | None:
-        """A clique containing every column of ``attrs``, if any."""
-        s = set(attrs)
-        return next((i for i, q in enumerate(self.cliques) if s <= set(q)), None)
+        """A clique containing every column of ``attrs``, if any (memoised: asked per step)."""
+        if attrs not in self._homes:
+            s = set(attrs)
+            self._homes[attrs] = next((i for i, q in enumerate(self.cliques) if s <= set(q)), None)
+        return self._homes[attrs]
 
 
 def _bfs(parent: list[int]) -> list[int]:
@@ -257,28 +260,33 @@ def _fine_bins(col: ModelColumn) -> Bins:
     return Bins(edges=(lo, float(np.nextafter(lo, np.inf)), *np.linspace(lo, hi, _FINE + 1)[1:].tolist()))
 
 
-def _coarsen(noisy: np.ndarray, numerical: bool, cells: int, noise: float) -> np.ndarray:
+def _coarsen(noisy: np.ndarray, numerical: bool, cells: int, min_mass: float) -> np.ndarray:
     """Coarse cell of every fine cell, from a noisy histogram (post-processing).
 
-    Numerical: neighbouring cells are merged, smallest combined mass first, until ``cells`` are
-    left, so point masses keep a cell and empty tails collapse. Categorical: the smallest
-    categories are grouped until ``cells`` are left. The null cell is kept apart when its mass is
-    clearly above the noise, else grouped with the smallest coarse cell.
+    A coarse cell is worth its place in every measured marginal only if it holds clearly more
+    rows than the noise: numerical neighbours are merged, smallest combined mass first, until at
+    most ``cells`` are left and each holds ``min_mass`` (point masses keep a cell, empty tails
+    collapse); categories under ``min_mass`` and beyond the ``cells - 1`` largest are grouped.
+    The null cell stays apart only when it holds ``min_mass``.
     """
-    mass = np.maximum(noisy, 0.0)
+    mass = noisy  # unclipped: sums over merged cells stay unbiased, so empty tails stay empty
     k = len(mass) - 1
-    null_apart = mass[k] > 3 * noise
+    null_apart = bool(mass[k] >= min_mass)
     budget = max(cells - int(null_apart), 1)
-    groups: list[list[int]] = [[i] for i in range(k)] if numerical else []
     if numerical:
-        while len(groups) > budget:
-            pair = [mass[groups[i] + groups[i + 1]].sum() for i in range(len(groups) - 1)]
-            i = int(np.argmin(pair))
+        groups: list[list[int]] = [[i] for i in range(k)]
+        sums = [float(mass[i]) for i in range(k)]
+        while len(groups) > 1 and (len(groups) > budget or min(sums) < min_mass):
+            i = int(np.argmin([sums[i] + sums[i + 1] for i in range(len(groups) - 1)]))
             groups[i : i + 2] = [groups[i] + groups[i + 1]]
+            sums[i : i + 2] = [sums[i] + sums[i + 1]]
     else:
         ranked = sorted(range(k), key=lambda i: -mass[i])
-        groups = [[i] for i in ranked[: budget - 1]] + ([ranked[budget - 1 :]] if k >= budget else [])
-        groups = [g for g in groups if g] or [[0]]
+        # The largest of k noisy zeros is about log(k) noise scales: demand that much more.
+        floor = min_mass * (1 + math.log(max(k, 1)) / 3)
+        big = [i for i in ranked[: budget - 1] if mass[i] >= floor] or ranked[:1]
+        groups = [[i] for i in big] + [[i for i in ranked if i not in big]]
+        groups = [g for g in groups if g]
     if null_apart:
         groups.append([k])
     else:
@@ -317,27 +325,28 @@ class DPBayesSynthesizer(Synthesizer):
         names = [c.name for c in self.columns]
         data.check_public(names)
         d = len(names)
-        rounds = p.rounds if p.rounds is not None else d
+        rounds = p.rounds if p.rounds is not None else 2 * d
         eps = data.remaining()
         share = p.selection_share
-        eps_m = eps / (d + rounds / (1 - share)) * (1 - 1e-9)
+        eps_1 = p.oneway * eps / (p.oneway * d + rounds / (1 - share)) * (1 - 1e-9)
+        eps_m = eps_1 / p.oneway
         eps_s = share / (1 - share) * eps_m
-        noise = 1.0 / eps_m
+        noise1 = 1.0 / eps_1
         steps = d + rounds + 1
 
         # 1. fine histograms -> noisy row count, coarse cells, within-cell mass.
         self._fine = [_fine_bins(c) for c in self.columns]
         hists = []
         for j, name in enumerate(names):
-            hists.append(data.noisy_marginal([name], [self._fine[j]], eps_m))
+            hists.append(data.noisy_marginal([name], [self._fine[j]], eps_1))
             if progress is not None:
                 progress(j + 1, steps)
         weights = np.array([1.0 / len(h) for h in hists])
         total = max(float(sum(w * h.sum() for w, h in zip(weights, hists, strict=True)) / weights.sum()), 1.0)
         self.rows_estimate = total
-        self._merge = [_coarsen(h, c.kind == "numerical", p.bins, noise)
+        self._merge = [_coarsen(h, c.kind == "numerical", p.bins, p.min_mass * max(noise1, 1.0 / eps_m))
                        for h, c in zip(hists, self.columns, strict=True)]  # fmt: skip
-        self._within = [np.maximum(h - noise, 0.0) for h in hists]
+        self._within = [np.maximum(h - noise1, 0.0) for h in hists]
         sizes = [int(m.max()) + 1 for m in self._merge]
         coarse = {n: Bins(b.edges, b.values, tuple(int(x) for x in m))
                   for n, b, m in zip(names, self._fine, self._merge, strict=True)}  # fmt: skip
@@ -345,7 +354,7 @@ class DPBayesSynthesizer(Synthesizer):
         measurements: list[tuple[tuple[int, ...], np.ndarray, np.ndarray]] = []
         for j, (h, m) in enumerate(zip(hists, self._merge, strict=True)):
             y = np.bincount(m, weights=h, minlength=sizes[j])
-            var = 2 * noise**2 * np.bincount(m, minlength=sizes[j])
+            var = 2 * noise1**2 * np.bincount(m, minlength=sizes[j])
             measurements.append(((j,), y, 1.0 / var))
         theta: dict[tuple[int, ...], np.ndarray] = {(j,): np.zeros(sizes[j]) for j in range(d)}
         tree = _Tree.build(list(theta), d, sizes)
@@ -353,7 +362,12 @@ class DPBayesSynthesizer(Synthesizer):
 
         # 2. rounds: select the worst-fitted marginal privately, measure it, refit.
         workload = [s for k in range(2, p.degree + 1) for s in itertools.combinations(range(d), k)]
-        for t in range(rounds):
+        t = 0
+        while data.remaining() > 1e-12 * eps:
+            left = data.remaining()
+            if left < 2 * (eps_m + eps_s) or (not p.anneal and t == rounds - 1):
+                eps_m, eps_s = (1 - share) * left * (1 - 1e-9), share * left * (1 - 1e-9)
+            noise = 1.0 / eps_m
             cands = []
             for s in workload:
                 cells = math.prod(sizes[a] for a in s)
@@ -366,18 +380,22 @@ class DPBayesSynthesizer(Synthesizer):
                 break
             model = [total * _marginal(tree, beliefs, s) for s in cands]
 
-            def score(i: int, table: np.ndarray, model: list[np.ndarray] = model) -> float:
+            def score(i: int, table: np.ndarray, model: list[np.ndarray] = model, noise: float = noise) -> float:
                 return float(np.abs(table - model[i]).sum() - noise * table.size)
 
-            chosen = cands[data.exponential_choice([[names[a] for a in s] for s in cands], coarse, score, 1.0, eps_s)]
+            pick = data.exponential_choice([[names[a] for a in s] for s in cands], coarse, score, 1.0, eps_s)
+            chosen, before = cands[pick], model[pick]
             y = data.noisy_marginal([names[a] for a in chosen], [coarse[names[a]] for a in chosen], eps_m)
             measurements.append((chosen, y, np.full(y.shape, 1.0 / (2 * noise**2))))
             self.measured.append(tuple(names[a] for a in chosen))
             theta.setdefault(chosen, np.zeros(y.shape))
             tree = _Tree.build(list(theta), d, sizes)
             beliefs = _fit_factors(tree, theta, sizes, measurements, total, p.iterations)
+            t += 1
+            if p.anneal and np.abs(total * _marginal(tree, beliefs, chosen) - before).sum() <= noise * y.size:
+                eps_m, eps_s = 2 * eps_m, 2 * eps_s  # little was learnt: fewer, more precise rounds
             if progress is not None:
-                progress(d + t + 1, steps)
+                progress(min(d + t, steps - 1), steps)
         self._tree = tree
         self._beliefs = _fit_factors(tree, theta, sizes, measurements, total, p.final_iterations)
         self.epsilon_spent, self.delta_spent = data.spent()

@@ -52,10 +52,13 @@ class NeuralParams(ModelParams):
 class DPBayesParams(ModelParams):
     degree: int = Field(default=2, ge=2, le=3, description="Most columns in one measured marginal (2: pairs; 3: also triples).")
     bins: int = Field(default=16, ge=2, le=256, description="Most cells a column is reduced to for modelling (numerical ranges merged by noisy mass, rare categories grouped).")
+    min_mass: float = Field(default=3.0, ge=0.0, description="A coarse cell must hold this many noise scales of rows (fewer cells when epsilon is small).")
     rounds: int | None = Field(default=None, ge=0, description="Marginals selected and measured after the one-way histograms (default: one per column).")
     selection_share: float = Field(default=0.1, gt=0.0, lt=1.0, description="Share of each round's epsilon spent on choosing the marginal.")
     max_model_cells: int = Field(default=200_000, ge=1000, description="Cap on the junction tree's total cells (fit time and memory).")
     max_noise_share: float = Field(default=1.0, gt=0.0, description="Skip marginals whose expected noise exceeds this share of the row count.")
+    anneal: bool = Field(default=False, description="x")
+    oneway: float = Field(default=1.0, gt=0, description="x")
     iterations: int = Field(default=50, ge=1, description="Mirror-descent steps after each round.")
     final_iterations: int = Field(default=300, ge=1, description="Mirror-descent steps of the final fit.")
 
