@@ -143,6 +143,10 @@ def decode(
                 out[plan.name] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
             else:
                 out[plan.name] = pd.Series(values.to_numpy(dtype=object), dtype=object)
+        if plan.spec.pii == "generalize":
+            # The model learnt generalized values, but sampling (smoothing, bin interiors)
+            # can land between them: generalize again so no finer value is ever published.
+            out[plan.name] = _pre_policy(pd.Series(out[plan.name]), plan)
     return pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in out.items()})
 
 

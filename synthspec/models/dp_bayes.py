@@ -362,6 +362,13 @@ class DPBayesSynthesizer(Synthesizer):
 
         # 2. rounds: select the worst-fitted marginal privately, measure it, refit.
         workload = [s for k in range(2, p.degree + 1) for s in itertools.combinations(range(d), k)]
+        if p.adaptive and workload:
+            # Fewer, stronger rounds when rows x epsilon is small: a selection must be able to
+            # tell apart candidates whose errors differ by a tenth of the rows.
+            need = 2 * 10 * math.log(len(workload)) / (share * total)
+            rounds = max(1, min(rounds, int(data.remaining() / need)))
+            eps_m = (1 - share) * data.remaining() / rounds * (1 - 1e-9)
+            eps_s = share / (1 - share) * eps_m
         t = 0
         while data.remaining() > 1e-12 * eps:
             left = data.remaining()

@@ -84,7 +84,7 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
             at(("columns", name, "pii"), f"column '{name}': {why}")
         if column.references is not None:
             at(("columns", name, "references"), f"column '{name}': references are not yet supported by this version")
-        if column.type == "id" and not column.primary_key and column.pii != "drop":
+        if column.type == "id" and not column.primary_key and column.pii != "drop" and column.references is None:
             at(("columns", name, "type"), f"column '{name}': an id column that is not the primary key needs 'references' (not yet supported) or 'pii: drop'")
     keys = [n for n, c in spec.columns.items() if c.primary_key]
     if len(keys) > 1:

@@ -78,3 +78,12 @@ def test_duckdb_messages_lose_quoted_values():
     except duckdb.Error as exc:
         message = _first_line(exc)
     assert "john.smith" not in message and "Conversion Error" in message
+
+
+def test_generalized_columns_are_generalized_again_after_sampling():
+    plans = [plan("born", "DATE", type="datetime", pii="generalize", truncate="year"),
+             plan("income", "DOUBLE", type="numerical", pii="generalize", width=1000)]
+    donors = pd.DataFrame({"born": pd.to_datetime(["1980-01-01", "1990-01-01"]), "income": [1000.0, 2000.0]})
+    sampled = pd.DataFrame({"born": [pd.Timestamp("1985-06-30").timestamp()], "income": [1534.2]})
+    out = codec.decode(sampled, plans, donors, 1, np.random.default_rng(0))
+    assert out["born"][0] == pd.Timestamp("1985-01-01") and out["income"][0] == 1000.0
