@@ -9,7 +9,7 @@ Adult (``data/adult.parquet``): a fixed 80/20 split (the holdout never reaches t
 ``HistGradientBoostingClassifier(random_state=0)`` trained on the synthetic rows predicts
 ``income`` (``>50K`` positive) on the real holdout; ROC AUC. kc_house (a regression check that
 the defaults are not tuned to Adult alone): ``HistGradientBoostingRegressor(random_state=0)``
-predicts ``log(price)``; R^2 on the holdout. Domains are declared as a reviewer would: numerical
+predicts ``price``; Spearman rank correlation with the holdout's prices. Domains are declared as a reviewer would: numerical
 ranges from general knowledge, categorical value lists taken from the data here as a stand-in for
 the reviewer's declared lists. DP noise is not seeded, so each epsilon is repeated and reported
 as mean +- sd. ``--nonprivate`` adds the non-private default model (``cart``) for reference.
@@ -82,9 +82,10 @@ def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def utility(synth: pd.DataFrame, holdout: pd.DataFrame, columns: list[ModelColumn], target: str) -> float:
-    """TSTR: ROC AUC (Adult income) or R^2 of log(price) (kc_house) on the real holdout."""
+    """TSTR on the real holdout: ROC AUC (Adult income) or Spearman rho (kc_house price)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.metrics import r2_score, roc_auc_score
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
 
     cats = [c.name for c in columns if c.kind == "categorical" and c.name != target]
 
@@ -105,10 +106,11 @@ def utility(synth: pd.DataFrame, holdout: pd.DataFrame, columns: list[ModelColum
         yh = holdout[target].astype(str).str.contains(">").astype(int)
         clf = HistGradientBoostingClassifier(random_state=0, categorical_features="from_dtype").fit(xs, ys)
         return float(roc_auc_score(yh, clf.predict_proba(xh)[:, 1]))
-    keep = synth[target].notna() & (synth[target] > 0)
+    keep = synth[target].notna()
     reg = HistGradientBoostingRegressor(random_state=0, categorical_features="from_dtype")
-    reg.fit(xs[keep], np.log(synth[target][keep]))
-    return float(r2_score(np.log(holdout[target]), reg.predict(xh)))
+    reg.fit(xs[keep], synth[target][keep])
+    # Rank correlation: a few synthetic prices near the declared minimum must not dominate.
+    return float(spearmanr(holdout[target], reg.predict(xh)).statistic)
 
 
 def run_dp(train: pd.DataFrame, columns: list[ModelColumn], eps: float, params: dict) -> tuple[pd.DataFrame, float, float, object]:
@@ -136,7 +138,7 @@ def main() -> None:
     frame, columns, target = load(args.data)
     train, holdout = split(frame)
     params = json.loads(args.params)
-    metric = "TSTR ROC AUC (income)" if target == "income" else "TSTR R^2 (log price)"
+    metric = "TSTR ROC AUC (income)" if target == "income" else "TSTR Spearman rho (price)"
     lines = [f"dp_bayes on {args.data} ({len(train)} training rows), params {params or 'default'}", "",
              f"| epsilon | {metric} | fit s | epsilon spent |", "|---|---|---|---|"]  # fmt: skip
     for eps in [float(e) for e in args.eps.split(",")]:
