@@ -57,9 +57,9 @@ class DPBayesParams(ModelParams):
     selection_share: float = Field(default=0.1, gt=0.0, lt=1.0, description="Share of each round's epsilon spent on choosing the marginal.")
     max_model_cells: int = Field(default=200_000, ge=1000, description="Cap on the junction tree's total cells (fit time and memory).")
     max_noise_share: float = Field(default=1.0, gt=0.0, description="Skip marginals whose expected noise exceeds this share of the row count.")
-    adaptive: bool = Field(default=False, description="x")
-    anneal: bool = Field(default=False, description="x")
-    oneway: float = Field(default=1.0, gt=0, description="x")
+    adaptive: bool = Field(default=False, description="Run fewer, stronger selection rounds when rows x epsilon is small.")
+    anneal: bool = Field(default=False, description="Double a round's budget when its measurement taught the model little (AIM-style annealing).")
+    oneway: float = Field(default=1.0, gt=0, description="Budget of each one-way histogram relative to one selected marginal's measurement.")
     iterations: int = Field(default=50, ge=1, description="Mirror-descent steps after each round.")
     final_iterations: int = Field(default=300, ge=1, description="Mirror-descent steps of the final fit.")
 
