@@ -204,3 +204,46 @@ def test_select_and_exclude(adult_project, adult):
     assert "other:" not in run(adult_project, "plan", "--exclude", "other").output
     result = run(adult_project, "plan", "-s", "tag:nightly", "--format", "json")
     assert '"table": "other"' in result.output and '"table": "adult"' not in result.output
+
+
+def test_init_usage_errors(tmp_path, adult):
+    make_warehouse(tmp_path / "wh.duckdb", {"adult": adult.head(50)})
+    result = run(tmp_path, "init")
+    assert result.exit_code == 2 and "init needs exactly one of --from-duckdb FILE or --from-path GLOB" in result.output
+    result = run(tmp_path, "init", "--from-duckdb", str(tmp_path / "wh.duckdb"), "--schema", "nope")
+    assert result.exit_code == 2 and "schema 'nope' of" in result.output and "has no tables or views" in result.output
+    result = run(tmp_path, "init", "--from-path", "lake/*.parquet")
+    assert result.exit_code == 2 and "no files match 'lake/*.parquet'" in result.output
+    result = run(tmp_path, "init", "--from-duckdb", str(tmp_path / "missing.duckdb"))
+    assert result.exit_code == 3 and "does not exist" in result.output
+
+
+def test_model_failure_is_a_table_error_without_values(adult_project):
+    from synthspec.models.registry import _REGISTRY, get_model
+
+    cls = get_model("cart")
+    original = cls.fit
+
+    def broken(self, data, progress=None):
+        raise ValueError(f"could not convert {data.iloc[0, 1]!r}")  # a library quoting a cell
+
+    cls.fit = broken
+    try:
+        result = run(adult_project, "apply")
+    finally:
+        cls.fit = original
+    assert result.exit_code == 3
+    assert "model 'cart' failed during training: ValueError (run with --debug for details)" in result.output
+    assert "State-gov" not in result.output and "Private" not in result.output
+    assert _REGISTRY["cart"].fit is original
+
+
+def test_corrupt_budget_ledger(adult_project):
+    state = adult_project / ".synthspec"
+    state.mkdir()
+    (state / "budget_ledger.json").write_text("{not json")
+    from synthspec.io import ledger
+
+    with pytest.raises(Exception) as info:
+        ledger.balance(state, None, "x")
+    assert "budget ledger" in str(info.value) and "corrupt" in str(info.value)
