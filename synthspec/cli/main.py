@@ -185,6 +185,39 @@ def init(from_duckdb: str | None, schema_name: str, from_path: str | None) -> in
     return ExitCode.OK
 
 
+@cli.command("dbt-sources")
+@common_options
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Write the YAML to this file (default: stdout).")
+@click.option("--source-name", default=None, help="Name of the dbt source (default: the project name).")
+@click.option("--database", default=None, help="Catalog alias under which the dbt profile attaches the target file.")
+@click.option("--real-target", default=None, help="dbt target (e.g. prod) that reads the real tables of the specs' source.table instead.")
+@click.option("--schema-var", default=None, help="dbt var that overrides the schema at run time.")
+@click.option("--published-only", is_flag=True, help="Only tables the target database has published (opens it read-only).")
+@error_handler
+def dbt_sources(out: str | None, source_name: str | None, database: str | None, real_target: str | None, schema_var: str | None, published_only: bool) -> int:
+    """Write a dbt `sources:` YAML for the spec'd tables, from the specs alone."""
+    from synthspec.dbt.sources import SourcesOptions, build_sources, write_sources
+
+    settings = click.get_current_context().ensure_object(Settings)
+    project, specs = _load(settings, lint=False)
+    given = [("--source-name", source_name), ("--database", database), ("--real-target", real_target), ("--schema-var", schema_var)]
+    flags = [*(f"-s {s}" for s in settings.select), *(f"--exclude {s}" for s in settings.exclude),
+             *(f"{flag} {value}" for flag, value in given if value), *(["--published-only"] if published_only else []),
+             *([f"--out {out}"] if out else [])]
+    options = SourcesOptions(source_name=source_name, database=database, real_target=real_target, schema_var=schema_var,
+                             published_only=published_only, command=" ".join(["synthspec dbt-sources", *flags]))
+    sources = build_sources(project, specs, options)
+    if out is None:
+        click.echo(sources.render(), nl=False)
+        return ExitCode.OK
+    write_sources(sources.render(), Path(out))
+    if settings.format == "json":
+        click.echo(json.dumps({"status": "ok", "written": out, "tables": sources.tables}, indent=2))
+    elif not settings.quiet:
+        click.echo(f"wrote {out} ({len(sources.tables)} table(s): {', '.join(sources.tables)})")
+    return ExitCode.OK
+
+
 @cli.command()
 @click.option("--project", "which", flag_value="project", help="The project file's schema instead of the table spec's.")
 @click.option("--table", "which", flag_value="table", default=True, hidden=True)

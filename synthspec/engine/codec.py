@@ -102,19 +102,40 @@ def decode(
     secrets: Mapping[str, bytes] | None = None,
     avoid: Collection[str] | None = None,
     key_formats: pd.DataFrame | None = None,
+    foreign_keys: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """A model's frame (plus generated keys, policy columns and dropped columns) -> values
     ready to CAST to the source types. ``donors`` are the real training rows whose values
     hash/fake columns pseudonymise; ``key_formats`` (default: ``donors``) are the rows whose
-    keys give the format of generated keys."""
+    keys give the format of generated keys; ``foreign_keys`` the values of reference columns
+    (copied from the synthetic parents)."""
     from synthspec.privacy import policies
 
     out: dict[str, object] = {}
+    # A composite primary key with foreign-key parts numbers its other parts within each
+    # parent (order line 1, 2, ... of every order); otherwise keys are sequences.
+    key_groups = [p.name for p in plans if p.spec.primary_key and p.role == "ref"]
     for plan in plans:
         if plan.role == "drop":
             out[plan.name] = pd.Series([None] * n, dtype=object)
+        elif plan.role == "ref":
+            out[plan.name] = (foreign_keys or {})[plan.name].reset_index(drop=True)
         elif plan.role == "key":
-            out[plan.name] = generate_keys((donors if key_formats is None else key_formats)[plan.name], plan.duckdb_type, n, rng)
+            real = (donors if key_formats is None else key_formats)[plan.name]
+            if key_groups:
+                groups = pd.DataFrame({g: out[g] for g in key_groups}).astype(str)
+                rank = groups.groupby(key_groups, sort=False).cumcount().to_numpy()
+                keys = generate_keys(real, plan.duckdb_type, int(rank.max()) + 1 if n else 0, rng)
+                keys = np.asarray(keys, dtype=object)[rank]
+                out[plan.name] = keys.astype(np.int64) if is_integer_type(plan.duckdb_type) else pd.Series(keys, dtype=object)
+            else:
+                out[plan.name] = generate_keys(real, plan.duckdb_type, n, rng)
+            if plan.spec.pii == "hash":
+                out[plan.name] = policies.hash_values(pd.Series(out[plan.name]), (secrets or {})[plan.name], plan.duckdb_type)
+            elif plan.spec.pii == "fake":
+                assert plan.spec.faker is not None
+                out[plan.name] = policies.fake_values(pd.Series(out[plan.name]), (secrets or {})[plan.name], plan.spec.faker,
+                                                      plan.spec.locale, unique=True, avoid=avoid)
         elif plan.role == "post":
             # Each synthetic row gets the pseudonym of a real value drawn at random from the
             # training rows: the column keeps its real frequency profile, never a real value.

@@ -11,10 +11,11 @@ from typing import Literal
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import ColumnSpec
 
-#: model: learnt; key: generated (primary keys); drop: published as NULLs; post: hash, fake or
-#: (free-form text without a policy) format-preserving random text, generated after sampling
-#: from real values the model never sees as features.
-Role = Literal["model", "key", "drop", "post"]
+#: model: learnt; key: generated (primary keys); ref: a foreign key, copied from the synthetic
+#: parent's keys; drop: published as NULLs; post: hash, fake or (free-form text without a policy)
+#: format-preserving random text, generated after sampling from real values the model never
+#: sees as features.
+Role = Literal["model", "key", "ref", "drop", "post"]
 
 _INTEGER = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT\d|LONG|SHORT|UHUGEINT)$", re.I)
 _NUMERIC = re.compile(r"^(DECIMAL|NUMERIC|FLOAT|DOUBLE|REAL)", re.I)
@@ -59,6 +60,8 @@ class ColumnPlan:
     def role(self) -> Role:
         if self.spec.pii == "drop":
             return "drop"
+        if self.spec.references is not None:
+            return "ref"
         if self.spec.primary_key:
             return "key"
         if self.spec.pii in ("hash", "fake") or (self.spec.type == "text" and self.spec.pii is None):

@@ -64,7 +64,12 @@ def fingerprints(
     rows: int,
     checks: dict[str, Any],
     secrets: dict[str, bytes] | None = None,
+    upstream: dict[str, dict[str, str | None]] | None = None,
 ) -> Fingerprints:
+    """``upstream``: per referenced table, the training fingerprint of its current spec and
+    data (a child learns from them) and the sampling fingerprint of the synthetic rows this
+    child is drawn against."""
+    upstream = upstream or {}
     parts = {
         "data": data_fingerprint_part(salt, row_count, data_hash, columns),
         "spec": _digest(salt, {
@@ -76,6 +81,8 @@ def fingerprints(
         }),
         "versions": _digest(salt, library_versions()),
     }
+    if upstream:
+        parts["upstream"] = _digest(salt, {t: u["training"] for t, u in sorted(upstream.items())})
     training = _digest(salt, parts)
     sampling = _digest(salt, {
         "training": training,
@@ -85,6 +92,7 @@ def fingerprints(
         # hash/fake outputs depend on their secrets: a rotated secret resamples. Only a salted
         # digest enters the fingerprint, never the secret.
         "secrets": {name: hashlib.sha256(salt + value).hexdigest() for name, value in sorted((secrets or {}).items())},
+        **({"upstream": {t: u["sampling"] for t, u in sorted(upstream.items())}} if upstream else {}),
     })
     checks_fp = _digest(salt, {"sampling": sampling, "checks": checks})
     return Fingerprints(training, sampling, checks_fp, parts)

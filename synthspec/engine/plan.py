@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthspec.engine.prepare import prepare
+from synthspec.engine.prepare import prepare_run
 from synthspec.errors import ExitCode, SynthspecError
 from synthspec.io import state, warehouse
 from synthspec.spec.project import LoadedSpec, Project
@@ -47,10 +47,11 @@ def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
     salt = state.salt(project.state_dir)
     plans: list[TablePlan] = []
     with warehouse.open_project(project, write=False) as cons:
-        for loaded in specs:
-            try:
-                p = prepare(cons, project, loaded, salt, force=False)
-                plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, p.weakenings, _budget(cons, project, loaded)))
-            except SynthspecError as exc:
-                plans.append(TablePlan(loaded.table, "error", exc.lines(), exit_code=exc.exit_code))
+        run = prepare_run(cons, project, specs, salt, force=False)
+        for table in run.tables:
+            p = run.prepared[table]
+            if isinstance(p, SynthspecError):
+                plans.append(TablePlan(table, "error", p.lines(), exit_code=p.exit_code))
+                continue
+            plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, p.weakenings, _budget(cons, project, p.loaded)))
     return plans

@@ -12,12 +12,13 @@ from synthspec.engine.fingerprint import Fingerprints, data_fingerprint_part, fi
 from synthspec.engine.scan import gate, scan
 from synthspec.engine.secrets import policy_secrets
 from synthspec.engine.weakening import privacy_snapshot, weakenings
-from synthspec.errors import Problem, SpecError
+from synthspec.errors import ExitCode, Problem, SpecError, SynthspecError
 from synthspec.io import history, warehouse
 from synthspec.io.warehouse import Connections
 from synthspec.models.registry import choose_model
 from synthspec.spec.models import CheckSpec
 from synthspec.spec.project import LoadedSpec, Project
+from synthspec.spec.relations import Graph, Reference, primary_key, references_of
 
 #: Checks every table gets unless its spec (or the project defaults) says otherwise.
 BUILTIN_CHECKS: dict[str, dict[str, Any]] = {"quality_score": {"min": 0.8}, "dcr_share": {"max": 0.6}}
@@ -40,6 +41,7 @@ class Prepared:
     privacy: dict[str, Any] = field(default_factory=dict)  # snapshot stored with the run
     weakenings: list[str] = field(default_factory=list)  # vs the last published spec
     findings: list[dict[str, Any]] = field(default_factory=list)  # PII detected in the source
+    refs: list[Reference] = field(default_factory=list)  # this table's references, column order
 
     @property
     def table(self) -> str:
@@ -52,6 +54,11 @@ def effective_checks(loaded: LoadedSpec, project: Project) -> dict[str, CheckSpe
     checks.update(dict(loaded.spec.checks.items()))
     for name, floor in project.config.guardrails.checks.items():
         checks.setdefault(name, floor)
+    # Not negotiable: published keys are unique and published foreign keys resolve.
+    if primary_key(loaded):
+        checks["key_uniqueness"] = CheckSpec(min=1.0)
+    if references_of(loaded):
+        checks["referential_integrity"] = CheckSpec(min=1.0)
     return checks
 
 
@@ -86,7 +93,8 @@ def verify_columns(loaded: LoadedSpec, source_columns: list[tuple[str, str]]) ->
     return [ColumnPlan(name, duckdb_type, spec.columns[name]) for name, duckdb_type in source_columns]
 
 
-def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes, *, force: bool) -> Prepared:
+def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes, *, force: bool,
+            upstream: dict[str, dict[str, str | None]] | None = None) -> Prepared:
     spec = loaded.spec
     source_columns = warehouse.describe(cons, loaded, project)
     plans = verify_columns(loaded, source_columns)
@@ -100,11 +108,12 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     fps = fingerprints(
         salt=salt, spec=spec, model=model, columns=source_columns, row_count=row_count, data_hash=data_hash,
         rows=rows, checks={k: v.model_dump() for k, v in sorted(checks.items())},
-        secrets=policy_secrets(loaded, project),
+        secrets=policy_secrets(loaded, project), upstream=upstream,
     )
     published = history.current(cons.target, spec.table)
     prepared = Prepared(loaded, plans, source_columns, row_count, data_hash, model, rows, checks, fps, published)
     prepared.findings = findings
+    prepared.refs = references_of(loaded)
     prepared.privacy = privacy_snapshot(spec, {k: v.model_dump() for k, v in checks.items()})
     prepared.weakenings = weakenings(published.privacy if published else None, prepared.privacy)
     _decide(prepared, force)
@@ -136,4 +145,74 @@ def _training_reasons(p: Prepared, last: history.PublishedVersion) -> list[str]:
         reasons.append("model-relevant spec keys changed")
     if parts.get("versions") != p.fps.parts.get("versions"):
         reasons.append("synthspec or library versions changed")
+    if parts.get("upstream") != p.fps.parts.get("upstream"):
+        reasons.append("a referenced table's data or spec changed")
     return reasons or ["training fingerprint changed"]
+
+
+class UpstreamError(SynthspecError):
+    """A table cannot run because a table it references could not be prepared or run."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class RunPlan:
+    """Which tables a run touches and what each must do, in dependency order.
+
+    ``tables``: the selected tables plus everything that references them (a resampled parent
+    resamples its children); ``prepared`` also holds the tables they reference (read, never
+    run: children are drawn against their published synthetic rows)."""
+
+    graph: Graph
+    tables: list[str]
+    prepared: dict[str, Prepared | SynthspecError]
+
+    def groups(self) -> list[list[str]]:
+        return self.graph.groups(self.tables)
+
+
+def prepare_run(cons: Connections, project: Project, selected: list[LoadedSpec], salt: bytes, *, force: bool) -> RunPlan:
+    graph = Graph(project.specs)
+    chosen = {s.table for s in selected}
+    in_run = chosen | graph.descendants(chosen)
+    needed = set(in_run)
+    for table in in_run:
+        needed |= graph.ancestors(table)
+    prepared: dict[str, Prepared | SynthspecError] = {}
+    for table in graph.order(needed):
+        try:
+            upstream = _upstream(graph, table, prepared, in_run)
+            p = prepare(cons, project, graph.specs[table], salt, force=force and table in in_run, upstream=upstream)
+            _propagate(graph, p, prepared, in_run)
+            prepared[table] = p
+        except SynthspecError as exc:
+            prepared[table] = exc
+    return RunPlan(graph, graph.order(in_run), prepared)
+
+
+def _upstream(graph: Graph, table: str, prepared: dict[str, Prepared | SynthspecError], in_run: set[str]) -> dict[str, dict[str, str | None]]:
+    out: dict[str, dict[str, str | None]] = {}
+    for parent in graph.parents(table):
+        p = prepared[parent]
+        if isinstance(p, SynthspecError):
+            raise UpstreamError(f"not run: referenced table '{parent}' has errors", p.exit_code)
+        used = p.fps.sampling if parent in in_run else (p.published.sampling_fp if p.published else None)
+        out[parent] = {"training": p.fps.training, "sampling": used}
+    return out
+
+
+def _propagate(graph: Graph, p: Prepared, prepared: dict[str, Prepared | SynthspecError], in_run: set[str]) -> None:
+    """A child of a parent that is (re)sampled in this run is resampled too: its foreign keys
+    and parent-conditioned columns must follow the parent's new rows."""
+    moved = [t for t in graph.parents(p.table) if t in in_run and getattr(prepared.get(t), "action", None) in ("train", "resample")]
+    if not moved:
+        return
+    because = [f"referenced table '{t}' is {'retrained' if getattr(prepared[t], 'action', None) == 'train' else 'resampled'}" for t in moved]
+    if p.action == "train":
+        if p.reasons != ["never published"]:
+            p.reasons = [*p.reasons, *because]
+    else:
+        p.action, p.reasons = "resample", because

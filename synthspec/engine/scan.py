@@ -56,8 +56,8 @@ def gate(loaded: LoadedSpec, project: Project, findings: list[dict[str, Any]]) -
     for finding in findings:
         name = finding["column"]
         column = loaded.spec.columns.get(name)
-        if column is None or column.primary_key:
-            continue
+        if column is None or column.primary_key or column.references is not None:
+            continue  # generated keys, or copies of a parent's generated keys: never real values
         where = loaded.doc.locate(("columns", name), prefer_key=True)
         what = f"detected {finding['entity']} (confidence {finding['confidence']:.2f}; {finding['evidence']})"
         if column.pii is None:

@@ -150,6 +150,19 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     con.execute(_INSERT_RUN, record.values())
 
 
+@dataclass
+class Publication:
+    """One table's new version: ``frame`` holds publish-ready values (each column is CAST to the
+    source's exact DuckDB type); ``reuse_version`` re-points the view at an existing data table
+    (a re-check) instead."""
+
+    table: str
+    frame: pd.DataFrame | None
+    column_types: list[tuple[str, str]]
+    record: RunRecord
+    reuse_version: int | None = None
+
+
 def publish(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -161,34 +174,45 @@ def publish(
     keep_versions: int,
     reuse_version: int | None = None,
 ) -> None:
-    """Create the new data table and point the view at it, in one transaction.
+    publish_all(con, schema=schema, items=[Publication(table, frame, column_types, record, reuse_version)],
+                keep_versions=keep_versions)
 
-    ``frame`` holds publish-ready values; each column is CAST to the source's exact DuckDB
-    type. ``reuse_version`` re-points the view at an existing data table (a re-check)."""
+
+def publish_all(con: duckdb.DuckDBPyConnection, *, schema: str, items: list[Publication], keep_versions: int) -> None:
+    """Create the new data tables and point the views at them, all in one transaction: tables
+    linked by references appear together or not at all."""
     import duckdb
 
-    assert record.version is not None
-    name = data_table(table, record.version)
-    columns = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in column_types)
+    current = ""
     try:
         ensure_meta(con)
         con.execute("BEGIN TRANSACTION")
-        if reuse_version is None:
-            assert frame is not None
-            con.register("_synthspec_frame", frame)
-            con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM _synthspec_frame")
-            con.unregister("_synthspec_frame")
-        view_source = data_table(table, reuse_version) if reuse_version is not None else name
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-        select = ", ".join(quote(c) for c, _ in column_types)
-        con.execute(f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(table)} AS SELECT {select} FROM {view_source}")
-        con.execute(_INSERT_RUN, record.values())
-        _prune(con, table, keep_versions)
+        for item in items:
+            current = item.table
+            _publish_one(con, schema, item, keep_versions)
         con.execute("COMMIT")
     except duckdb.Error as exc:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
-        raise EnvironmentError_(f"cannot publish {schema}.{table}: {str(exc).splitlines()[0][:200]}") from exc
+        raise EnvironmentError_(f"cannot publish {schema}.{current}: {str(exc).splitlines()[0][:200]}") from exc
+
+
+def _publish_one(con: duckdb.DuckDBPyConnection, schema: str, item: Publication, keep_versions: int) -> None:
+    record = item.record
+    assert record.version is not None
+    name = data_table(item.table, record.version)
+    columns = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in item.column_types)
+    if item.reuse_version is None:
+        assert item.frame is not None
+        con.register("_synthspec_frame", item.frame)
+        con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM _synthspec_frame")
+        con.unregister("_synthspec_frame")
+    view_source = data_table(item.table, item.reuse_version) if item.reuse_version is not None else name
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    select = ", ".join(quote(c) for c, _ in item.column_types)
+    con.execute(f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(item.table)} AS SELECT {select} FROM {view_source}")
+    con.execute(_INSERT_RUN, record.values())
+    _prune(con, item.table, keep_versions)
 
 
 def _prune(con: duckdb.DuckDBPyConnection, table: str, keep: int) -> None:
@@ -213,4 +237,4 @@ def published_tables(con: duckdb.DuckDBPyConnection | None) -> list[str]:
     return [r[0] for r in con.execute(f"SELECT DISTINCT table_name FROM {META}.runs WHERE published ORDER BY 1").fetchall()]
 
 
-__all__ = ["META", "PublishedVersion", "RunRecord", "current", "publish", "record_run", "sql_string"]
+__all__ = ["META", "Publication", "PublishedVersion", "RunRecord", "current", "publish", "publish_all", "record_run", "sql_string"]

@@ -28,6 +28,9 @@ METRIC_NAMES: tuple[str, ...] = (
     "reidentification_risk",
     "pii_leakage",
     "epsilon_spent",
+    "key_uniqueness",
+    "referential_integrity",
+    "cardinality",
 )
 
 #: Which direction is better, so reports and ``plan`` can tell a loosened threshold from a
@@ -46,6 +49,9 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "reidentification_risk": False,
     "pii_leakage": False,
     "epsilon_spent": False,
+    "key_uniqueness": True,
+    "referential_integrity": True,
+    "cardinality": True,
 }
 
 

@@ -74,6 +74,10 @@ class Synthesizer(ABC):
     cost: ClassVar[int] = 10
     #: Short human description shown by ``synthspec`` docs and ``auto``.
     description: ClassVar[str] = ""
+    #: True when ``sample`` accepts ``given=``: a frame of values for some columns (the first
+    #: ones of the model's visit order) that the other columns are then drawn conditionally on.
+    #: The engine uses it to synthesise a child table's rows given their parent's attributes.
+    supports_given: ClassVar[bool] = False
 
     def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int, budget: Budget | None = None) -> None:
         self.columns = columns

@@ -160,6 +160,7 @@ class CartSynthesizer(Synthesizer):
     )
     cost = 1
     differentially_private = False
+    supports_given = True
     Params: ClassVar[type[ModelParams]] = CartParams
 
     def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int, budget: Budget | None = None) -> None:
@@ -245,16 +246,27 @@ class CartSynthesizer(Synthesizer):
             if progress is not None:
                 progress(j + 1, len(self._order))
 
-    def sample(self, n: int, seed: int) -> pd.DataFrame:
+    def sample(self, n: int, seed: int, given: pd.DataFrame | None = None) -> pd.DataFrame:
+        """``given`` fixes some columns (one row per synthetic row, ``n == len(given)``); they
+        must come first in the visit order (``visit_sequence``), so every other column's trees
+        condition on them. Unseen categories and nulls route as missing values."""
         if not self._models:
             raise RuntimeError("the cart model has not been fitted")
+        fixed = list(given.columns) if given is not None else []
+        if set(self._order[: len(fixed)]) != set(fixed):
+            raise ValueError(f"given columns {fixed} are not the first of the visit order {self._order[: len(fixed)]}")
+        if given is not None and len(given) != n:
+            raise ValueError(f"given has {len(given)} rows, asked for {n}")
         rng = np.random.default_rng(seed)
         x = np.empty((n, len(self._order)), np.float32)
         out: dict[str, np.ndarray] = {}
         for j, name in enumerate(self._order):
             m = self._models[name]
             xj = x[:, :j]
-            if m.kind == "categorical":
+            if name in fixed:
+                assert given is not None
+                out[name], x[:, j] = self._given_column(m, given[name])
+            elif m.kind == "categorical":
                 assert m.value_tree is not None
                 codes = m.value_tree.draw(xj, rng).astype(np.int64)
                 out[name] = np.array(m.vocab, dtype=object)[codes]
@@ -273,6 +285,18 @@ class CartSynthesizer(Synthesizer):
                 out[name] = values
                 x[:, j] = values
         return pd.DataFrame({c.name: out[c.name] for c in self.columns}, index=pd.RangeIndex(n))
+
+    @staticmethod
+    def _given_column(m: _ColumnModel, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """The given values as output, and as the predictors the trees were grown on."""
+        if m.kind == "categorical":
+            code_of = {_category_key(v): i for i, v in enumerate(m.vocab) if v is not None}
+            raw = values.to_numpy(dtype=object)
+            codes = np.array([np.nan if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+                              else code_of.get(_category_key(_clean_category(v)), np.nan) for v in raw], np.float64)
+            return raw, codes
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
+        return numbers, numbers
 
     def save(self, directory: Path) -> None:
         arrays: dict[str, np.ndarray] = {}

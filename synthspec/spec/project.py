@@ -103,6 +103,10 @@ def load_project(root: Path, environ: Mapping[str, str] | None = None, *, lint: 
             problems.append(_at(spec_doc, ("table",), f"table '{spec.table}' is also defined in {seen[spec.table]}"))
         seen[spec.table] = display
         project.specs.append(loaded)
+    if lint and not problems:
+        from synthspec.spec.relations import lint_references
+
+        problems += lint_references(project)
     if problems:
         raise SpecError(problems)
     return project

@@ -82,13 +82,10 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
             at(("columns", name, "pii"), f"column '{name}': pii policy '{column.pii}' is not yet supported by this version (supported: keep, drop)")
         if column.pii in ("hash", "fake") and (why := secret_problem(column, project.config.privacy.secret_env)):
             at(("columns", name, "pii"), f"column '{name}': {why}")
-        if column.references is not None:
-            at(("columns", name, "references"), f"column '{name}': references are not yet supported by this version")
         if column.type == "id" and not column.primary_key and column.pii != "drop" and column.references is None:
-            at(("columns", name, "type"), f"column '{name}': an id column that is not the primary key needs 'references' (not yet supported) or 'pii: drop'")
-    keys = [n for n, c in spec.columns.items() if c.primary_key]
-    if len(keys) > 1:
-        at(("columns", keys[1], "primary_key"), "composite primary keys are not yet supported by this version")
+            at(("columns", name, "type"), f"column '{name}': an id column that is not the primary key needs 'references' or 'pii: drop'")
+        if column.primary_key and column.pii not in (None, "hash", "fake", "drop") and column.references is None:
+            at(("columns", name, "pii"), f"column '{name}': a primary key is generated, never learnt; 'pii: {column.pii}' does not apply to it (hash and fake do)")
     for i, constraint in enumerate(spec.constraints):
         column_ref(("constraints", i, "low"), constraint.low, "constraint column")
         column_ref(("constraints", i, "high"), constraint.high, "constraint column")

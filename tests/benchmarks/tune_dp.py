@@ -83,8 +83,8 @@ def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def utility(synth: pd.DataFrame, holdout: pd.DataFrame, columns: list[ModelColumn], target: str) -> float:
     """TSTR on the real holdout: ROC AUC (Adult income) or Spearman rho (kc_house price)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from scipy.stats import spearmanr
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.metrics import roc_auc_score
 
     cats = [c.name for c in columns if c.kind == "categorical" and c.name != target]

@@ -152,10 +152,8 @@ def test_unknown_model_and_param(project, tmp_path):
 
 
 def test_unimplemented_features_fail_clearly(project, tmp_path):
-    project("specs/people.yml", SPEC.replace("{type: categorical}", "{type: categorical, references: towns.name}")
-            + "privacy: {epsilon: 1.0}\nchecks:\n  ml_efficacy: {min: 0.5, target: city}\n")
+    project("specs/people.yml", SPEC + "privacy: {epsilon: 1.0}\nchecks:\n  ml_efficacy: {min: 0.5, target: city}\n")
     lines = problems(tmp_path)
-    assert any("references are not yet supported" in line for line in lines)
     assert any("privacy.epsilon" in line for line in lines)
     assert any("check 'ml_efficacy' is not yet supported" in line for line in lines)
 
