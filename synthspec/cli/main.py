@@ -151,8 +151,10 @@ def scan() -> int:
 @common_options
 @click.option("--force", is_flag=True, help="Retrain every selected table, ignoring the cache.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first table that fails or errors.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train and sample independent tables in this many worker processes (each gets cores/N threads).")
 @error_handler
-def apply(force: bool, fail_fast: bool) -> int:
+def apply(force: bool, fail_fast: bool, jobs: int) -> int:
     """Train (reusing cached models), sample, check and publish."""
     from synthspec.cli.render import render_run
     from synthspec.engine.apply import ApplyOptions
@@ -160,7 +162,8 @@ def apply(force: bool, fail_fast: bool) -> int:
 
     settings = click.get_current_context().ensure_object(Settings)
     project, specs = _load(settings)
-    result = run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet, debug=settings.debug))
+    result = run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet,
+                                                        debug=settings.debug, jobs=jobs))
     render_run(result, settings.format, quiet=settings.quiet)
     return result.exit_code
 

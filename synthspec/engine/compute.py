@@ -1,0 +1,296 @@
+"""The CPU-bound part of applying one table: fit (or load) the model, sample, decode and check.
+
+Everything here works on plain values handed over by the parent process (a picklable
+:class:`TableJob`), never on a database connection, so `apply --jobs N` can run it in worker
+processes while the parent alone reads sources and publishes (DuckDB allows one writer).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthspec.engine.columns import ColumnPlan
+from synthspec.engine.progress import progress_bar
+from synthspec.errors import EnvironmentError_, SynthspecError
+from synthspec.metrics.checks import CheckResult
+from synthspec.models.base import Budget, ModelColumn, Synthesizer
+from synthspec.models.registry import get_model
+from synthspec.spec.models import CheckSpec, TableSpec
+from synthspec.spec.relations import Reference
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from synthspec.engine.relational import Relations, SyntheticParent
+
+
+@dataclass
+class RefInputs:
+    """What one reference needs: the parent's training rows and their children counts (for the
+    count model), the real parent keys (for the cardinality metric) and, for a reference to
+    another table, the parent's synthetic rows to draw against."""
+
+    ref: Reference
+    parent_columns: list[ModelColumn]
+    parent_train: pd.DataFrame
+    counts: np.ndarray
+    real_parent_keys: pd.Series
+    synthetic: SyntheticParent | None  # None: a self-reference
+
+
+@dataclass
+class TableJob:
+    table: str
+    action: str  # train | resample | recheck
+    model: str
+    spec: TableSpec
+    plans: list[ColumnPlan]
+    checks: dict[str, CheckSpec]
+    rows: int
+    explicit_rows: bool
+    source: pd.DataFrame
+    encoded: pd.DataFrame
+    train_idx: np.ndarray
+    holdout_idx: np.ndarray
+    secrets: dict[str, bytes]
+    state_dir: Path
+    training_fp: str
+    cached_dir: Path | None = None  # a hash-verified cached model (resample)
+    budget: Budget | None = None  # reserved in the ledger before the job was handed out
+    refs: list[RefInputs] = field(default_factory=list)
+    given: list[ModelColumn] = field(default_factory=list)  # parent columns the model conditions on
+    train_context: pd.DataFrame | None = None  # their real values for the training rows
+    published: pd.DataFrame | None = None  # recheck: the published rows
+    published_epsilon: float | None = None
+    show_progress: bool = False
+
+
+@dataclass
+class JobResult:
+    output: pd.DataFrame
+    metrics: dict[str, float | None]
+    checks: list[CheckResult]
+    timings: dict[str, float]
+    action: str
+    reasons: list[str] = field(default_factory=list)
+    artifact_sha256: str | None = None  # set when a model was trained and cached
+
+
+def limit_threads(threads: int) -> None:
+    """Worker initializer: cap every numeric library at ``threads`` threads."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+@contextmanager
+def timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
+
+
+@contextmanager
+def model_errors(model: str, stage: str) -> Iterator[None]:
+    """A model's own exception becomes a table error. Only the exception class is shown:
+    library messages may quote data values."""
+    try:
+        yield
+    except (SynthspecError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise EnvironmentError_(f"model '{model}' failed during {stage}: {exc.__class__.__name__} (run with --debug for details)") from exc
+
+
+def compute(job: TableJob) -> JobResult:
+    import numpy as np
+    import pandas as pd
+
+    from synthspec.engine import codec, relational
+    from synthspec.engine.checks import run_checks
+    from synthspec.engine.codec import model_columns
+
+    spec = job.spec
+    timings: dict[str, float] = {}
+    result_action, reasons, digest = job.action, [], None
+    train = job.encoded.iloc[job.train_idx].reset_index(drop=True)
+    holdout = job.encoded.iloc[job.holdout_idx].reset_index(drop=True)
+    donors = job.source.iloc[job.train_idx].reset_index(drop=True)
+    columns = model_columns(job.plans)
+    epsilon: float | None
+    if job.action == "recheck":
+        assert job.published is not None
+        output, epsilon = job.published, job.published_epsilon
+        synthetic = codec.encode(output, job.plans)
+    else:
+        if job.action == "resample" and job.cached_dir is None:
+            result_action, reasons = "train", ["no cached model"]
+        model, relations, digest = _fitted(job, train, columns, timings, train_model=result_action == "train")
+        with timed(timings, "sample_s"), progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
+            parents = {r.ref.parent: r.synthetic for r in job.refs if r.synthetic is not None}
+            layout = relational.ChildLayout(job.rows, None, {})
+            # A child's rows get their own random stream: with its parents' seed, row i of both
+            # would be correlated through the RNG alone.
+            seed = relational.derived_seed(spec.model.seed, "rows", job.table) if parents else spec.model.seed
+            if relations is not None:
+                layout = relational.layout(relations, parents, job.rows, spec.model.seed, explicit=job.explicit_rows)
+            with model_errors(job.model, "sampling"):
+                if model is None:
+                    sampled = None
+                elif layout.given is not None:
+                    sampled = model.sample(layout.n, seed=seed, given=layout.given).drop(columns=list(layout.given.columns))
+                else:
+                    sampled = model.sample(layout.n, seed=seed)
+            bar(1, 1)
+            synthetic = (codec.enforce(sampled, job.plans, spec.constraints) if sampled is not None
+                         else job.encoded.iloc[:0].reindex(range(layout.n)))
+            avoid = _normalised_values(job.source, pii_columns(job.plans)) if any(p.role in ("post", "key") for p in job.plans) else None
+            pending_self = {r.ref.column: pd.Series([None] * layout.n, dtype=object) for r in job.refs if r.synthetic is None}
+            output = codec.decode(synthetic, job.plans, donors, layout.n, np.random.default_rng(spec.model.seed),
+                                  secrets=job.secrets, avoid=avoid, key_formats=job.source,
+                                  foreign_keys={**layout.foreign_keys, **pending_self})
+            if pending_self and relations is not None:
+                keys = output[primary_key_column(job.plans, job.table)]
+                for column, values in relational.assign_self_references(relations, synthetic, keys, spec.model.seed).items():
+                    output[column] = values
+        epsilon = model.epsilon_spent if model is not None else None
+
+    kinds = {c.name: c.kind for c in columns}
+    with timed(timings, "checks_s"):
+        extra = {"epsilon_spent": epsilon, **_leakage(job.source, output, pii_columns(job.plans)), **_relational_metrics(job, output)}
+        metrics, checks = run_checks(train, holdout, synthetic, kinds, job.checks, seed=spec.model.seed, extra=extra,
+                                     quasi_identifiers=spec.privacy.quasi_identifiers,
+                                     epsilon=spec.privacy.epsilon, delta=spec.privacy.delta)
+    return JobResult(output, metrics, checks, timings, result_action, reasons, digest)
+
+
+def _fitted(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], timings: dict[str, float], *,
+            train_model: bool) -> tuple[Synthesizer | None, Relations | None, str | None]:
+    """The cached model and count models (resample), or newly fitted and cached ones."""
+    import pandas as pd
+
+    from synthspec.engine import relational
+    from synthspec.io import state
+
+    spec = job.spec
+    cls = get_model(job.model)
+    params = cls.Params.model_validate(spec.model.params)
+    all_columns = [*job.given, *columns]
+    if job.given:
+        # The parents' attributes come first, so every column of the child is drawn given them.
+        first = [c.name for c in job.given]
+        params = params.model_copy(update={"visit_sequence": first + list(getattr(params, "visit_sequence", None) or [])})
+    refs = [r.ref for r in job.refs]
+    count_columns = {r.ref.column: relational.count_model_columns(r.parent_columns) for r in job.refs}
+    if not train_model:
+        assert job.cached_dir is not None
+        model = cls.load(job.cached_dir, all_columns, params, spec.model.seed) if columns else None
+        relations = relational.Relations.load(job.cached_dir, refs, count_columns) if refs else None
+        return model, relations, None
+    relations = None
+    if refs:
+        relations = relational.Relations(refs, [c.name for c in job.given])
+        null_share = job.source[[r.column for r in refs]].iloc[job.train_idx].isna().mean() if len(job.train_idx) else None
+        for r in job.refs:
+            relations.counts[r.ref.column] = relational.fit_count_model(r.parent_train, r.parent_columns, r.counts, spec.model.seed)
+            share = float(null_share[r.ref.column]) if null_share is not None else 0.0
+            relations.stats[r.ref.column] = relational.RelationStats.of(share, r.counts)
+    data: object = train
+    if job.given:
+        data = pd.concat([job.train_context, train], axis=1)
+    if cls.differentially_private:
+        from synthspec.privacy.dp import PrivateTable
+
+        assert job.budget is not None
+        data = PrivateTable(train, columns, job.budget)
+    model = cls(all_columns, params, spec.model.seed, job.budget) if columns else None
+    if model is not None:
+        with timed(timings, "fit_s"), progress_bar(f"{job.table}: training {job.model}", enabled=job.show_progress) as bar, \
+                model_errors(job.model, "training"):
+            model.fit(data, progress=bar)
+
+    def save(directory: Path) -> None:
+        if model is not None:
+            model.save(directory)
+        if relations is not None:
+            relations.save(directory)
+
+    _, digest = state.store_model(job.state_dir, job.table, job.training_fp, save)
+    return model, relations, digest
+
+
+def primary_key_column(plans: list[ColumnPlan], table: str) -> str:
+    keys = [p.name for p in plans if p.spec.primary_key]
+    if len(keys) != 1:
+        from synthspec.errors import UsageError
+
+        raise UsageError(f"table '{table}' is referenced, so it needs exactly one primary_key column")
+    return keys[0]
+
+
+def pii_columns(plans: list[ColumnPlan]) -> list[str]:
+    """Columns whose real values must never appear in the output: every policy but keep."""
+    return [plan.name for plan in plans if plan.spec.pii not in (None, "keep")]
+
+
+def _normalised_values(source: pd.DataFrame, columns: list[str]) -> set[str]:
+    from synthspec.privacy.policies import normalise_for_matching
+
+    return {normalise_for_matching(v) for c in columns for v in source[c].dropna().unique()}
+
+
+def _leakage(source: pd.DataFrame, output: pd.DataFrame, columns: list[str]) -> dict[str, float | None]:
+    if not columns:
+        return {"pii_leakage": None}
+    from synthspec.metrics.disclosure import pii_leakage
+
+    return {"pii_leakage": float(pii_leakage({c: source[c] for c in columns}, output).count)}
+
+
+def _relational_metrics(job: TableJob, output: pd.DataFrame) -> dict[str, Any]:
+    """key_uniqueness, and per reference: referential integrity of the output against the
+    synthetic parent, and the similarity of children-per-parent counts to the real ones."""
+    from synthspec.engine.relational import children_counts
+    from synthspec.metrics.relational import (
+        cardinality_similarity,
+        key_uniqueness,
+        referential_integrity,
+    )
+
+    metrics: dict[str, Any] = {}
+    keys = [p.name for p in job.plans if p.spec.primary_key]
+    if keys:
+        metrics["key_uniqueness"] = key_uniqueness(output, keys)
+    integrity, cardinality = [], []
+    for r in job.refs:
+        ref = r.ref
+        synthetic_keys = output[ref.parent_column] if r.synthetic is None else r.synthetic.keys
+        ri = referential_integrity(output[ref.column], synthetic_keys)
+        card = cardinality_similarity(children_counts(r.real_parent_keys, job.source[ref.column]),
+                                      children_counts(synthetic_keys.reset_index(drop=True), output[ref.column]))
+        metrics[f"referential_integrity:{ref.column}"], metrics[f"cardinality:{ref.column}"] = ri, card
+        integrity.append(ri)
+        cardinality.append(card)
+    if job.refs:
+        metrics["referential_integrity"], metrics["cardinality"] = min(integrity), min(cardinality)
+    return metrics
+
+
+__all__ = ["JobResult", "RefInputs", "TableJob", "compute", "limit_threads", "model_errors", "pii_columns", "timed"]
