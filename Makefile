@@ -1,9 +1,10 @@
-# Two commands set up a fresh machine: `make demo` and `make test` (see README.md).
+# Two commands set up a fresh machine: `make demo` and `make test` (see README.md);
+# `make example` runs the shop example end to end (examples/shop/README.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo example test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +23,17 @@ demo: install
 	[print(f'{s}.{t}: {c.execute(f\"select count(*) from {s}.{t}\").fetchone()[0]} rows') \
 	 for s, t in c.execute(\"select table_schema, table_name from information_schema.tables where table_type = 'VIEW' and table_schema = 'synthetic'\").fetchall()]"
 
+# The shop example: generate its warehouse, publish synthetic.* with synthspec, then build the
+# dbt project's dev target (models and tests) on the synthetic views. The secret keys the fake
+# policies and is for this demo only (override: make example EXAMPLE_SECRET=...).
+EXAMPLE := examples/shop
+EXAMPLE_SECRET ?= synthspec-example-demo-secret
+
+example: install
+	$(BIN)/python $(EXAMPLE)/make_warehouse.py
+	SYNTHSPEC_SECRET='$(EXAMPLE_SECRET)' $(BIN)/synthspec apply --project-dir $(EXAMPLE)
+	cd $(EXAMPLE)/dbt && DO_NOT_TRACK=1 $(abspath $(BIN))/dbt build --profiles-dir . --target dev
+
 test: install
 	DO_NOT_TRACK=1 $(BIN)/pytest -q
 
@@ -33,3 +45,5 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .synthspec target demo.duckdb
+	rm -rf $(EXAMPLE)/warehouse.duckdb $(EXAMPLE)/warehouse.duckdb.wal $(EXAMPLE)/.synthspec $(EXAMPLE)/target \
+	       $(EXAMPLE)/dbt/target $(EXAMPLE)/dbt/logs

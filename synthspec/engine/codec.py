@@ -68,8 +68,12 @@ def _to_seconds(series: pd.Series) -> np.ndarray:
     return ((values - _EPOCH) / pd.Timedelta(seconds=1)).astype("float64").to_numpy()
 
 
-def enforce(frame: pd.DataFrame, plans: list[ColumnPlan], constraints: list[InequalityConstraint]) -> pd.DataFrame:
-    """Declared bounds, integer-ness and inequality constraints on a sampled model frame."""
+def enforce(frame: pd.DataFrame, plans: list[ColumnPlan], constraints: list[InequalityConstraint],
+            context: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Declared bounds, integer-ness and inequality constraints on a sampled model frame.
+
+    ``context`` holds the parents' attributes of every row (columns ``<fk>.<column>``): a
+    constraint with one side there moves only this table's side (see :func:`_reflect`)."""
     frame = frame.copy()
     by_name = {p.name: p for p in plans}
     for name in frame.columns:
@@ -90,7 +94,33 @@ def enforce(frame: pd.DataFrame, plans: list[ColumnPlan], constraints: list[Ineq
             swap = low > high  # NaN compares False: nulls are left alone
             low[swap], high[swap] = high[swap], low[swap]
             frame[constraint.low], frame[constraint.high] = low, high
+        elif context is not None and constraint.low in context.columns and constraint.high in frame.columns:
+            frame[constraint.high] = _reflect(frame[constraint.high].to_numpy(dtype="float64"),
+                                              context[constraint.low].to_numpy(dtype="float64"), above=True)
+        elif context is not None and constraint.high in context.columns and constraint.low in frame.columns:
+            frame[constraint.low] = _reflect(frame[constraint.low].to_numpy(dtype="float64"),
+                                             context[constraint.high].to_numpy(dtype="float64"), above=False)
     return frame
+
+
+def _reflect(values: np.ndarray, bound: np.ndarray, *, above: bool) -> np.ndarray:
+    """Values on the wrong side of a per-row bound (a parent's value) mirrored across it, so a
+    child keeps its distance from the parent's value rather than piling up on it; never beyond
+    the column's sampled range (then the bound itself). Nulls are left alone."""
+    out = values.copy()
+    with np.errstate(invalid="ignore"):
+        wrong = values < bound if above else values > bound
+    if not wrong.any():
+        return out
+    mirrored = 2 * bound - values
+    if above:
+        limit = np.nanmax(values)
+        mirrored = np.where(mirrored > limit, np.maximum(bound, np.minimum(mirrored, limit)), mirrored)
+    else:
+        limit = np.nanmin(values)
+        mirrored = np.where(mirrored < limit, np.minimum(bound, np.maximum(mirrored, limit)), mirrored)
+    out[wrong] = mirrored[wrong]
+    return out
 
 
 def decode(

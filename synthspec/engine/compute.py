@@ -159,7 +159,7 @@ def compute(job: TableJob) -> JobResult:
                 else:
                     sampled = model.sample(layout.n, seed=seed)
             bar(1, 1)
-            synthetic = (codec.enforce(sampled, job.plans, spec.constraints) if sampled is not None
+            synthetic = (codec.enforce(sampled, job.plans, spec.constraints, context=layout.context) if sampled is not None
                          else job.encoded.iloc[:0].reindex(range(layout.n)))
             avoid = _normalised_values(job.source, pii_columns(job.plans)) if any(p.role in ("post", "key") for p in job.plans) else None
             pending_self = {r.ref.column: pd.Series([None] * layout.n, dtype=object) for r in job.refs if r.synthetic is None}

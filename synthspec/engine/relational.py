@@ -222,6 +222,8 @@ class ChildLayout:
     n: int
     given: pd.DataFrame | None  # context columns (None: the model draws unconditionally)
     foreign_keys: dict[str, pd.Series]  # fk column -> values (self-references come later)
+    #: every parent attribute of every row (``<fk>.<column>``), for cross-table constraints
+    context: pd.DataFrame | None = None
 
 
 def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int, seed: int, *, explicit: bool) -> ChildLayout:
@@ -263,10 +265,9 @@ def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int,
         else:
             frame = parent.frame.reindex(range(n))
         contexts.append(renamed(frame, ref))
-    given = None
-    if relations.given:
-        given = pd.concat([c.reset_index(drop=True) for c in contexts], axis=1)[relations.given] if contexts else None
-    return ChildLayout(n, given, foreign_keys)
+    context = pd.concat([c.reset_index(drop=True) for c in contexts], axis=1) if contexts else None
+    given = context[relations.given] if relations.given and context is not None else None
+    return ChildLayout(n, given, foreign_keys, context)
 
 
 def _context_rows(frame: pd.DataFrame, positions: np.ndarray, orphans: int, ref: Reference) -> pd.DataFrame:

@@ -101,8 +101,8 @@ class InequalityConstraint(StrictModel):
     """`low <= high` on every synthetic row."""
 
     type: Literal["inequality"] = Field(description="Constraint kind.")
-    low: str = Field(description="Column that must be less than or equal to `high`.")
-    high: str = Field(description="Column that must be greater than or equal to `low`.")
+    low: str = Field(description="Column that must be less than or equal to `high`; `<fk>.<column>` names a column of the row a foreign key points to (e.g. `customer_id.signup_date`).")
+    high: str = Field(description="Column that must be greater than or equal to `low`; may be `<fk>.<column>` like `low`.")
 
 
 class PrivacySpec(StrictModel):

@@ -145,7 +145,7 @@ class Graph:
 def lint_references(project: Project) -> list[Problem]:
     """Every reference names a spec'd table's single-column primary key; no cycles; policies
     and models that cannot follow a reference are refused."""
-    from synthspec.models.registry import is_differentially_private
+    from synthspec.models.registry import is_differentially_private, model_names
 
     specs = {s.table: s for s in project.specs}
     problems: list[Problem] = []
@@ -184,10 +184,14 @@ def lint_references(project: Project) -> list[Problem]:
                 linked.update((loaded.table, ref.parent))
     for table in sorted(linked):
         loaded = specs[table]
-        if is_differentially_private(loaded.spec.model.type) or loaded.spec.privacy.epsilon is not None:
+        model_type = loaded.spec.model.type
+        dp_model = model_type != "auto" and model_type in model_names() and is_differentially_private(model_type)
+        if dp_model or loaded.spec.privacy.epsilon is not None:
             at(loaded, ("privacy", "epsilon") if loaded.spec.privacy.epsilon is not None else ("model", "type"),
                f"table '{table}' is linked by references, and children-per-parent counts are not differentially "
                "private yet: a differentially private table cannot be a parent or a child in this version")
+    for loaded in project.specs:
+        problems += _constraint_problems(loaded, specs)
     graph = Graph(project.specs)
     for cycle in graph.cycles():
         text = ", ".join(str(r) for r in cycle)
@@ -195,6 +199,41 @@ def lint_references(project: Project) -> list[Problem]:
             at(specs[ref.table], ("columns", ref.column, "references"),
                f"reference cycle: {text}; a cycle has no table to synthesise first (keep one side as a plain column "
                "without `references`, or `pii: drop` it)")
+    return problems
+
+
+def _constraint_problems(loaded: LoadedSpec, specs: dict[str, LoadedSpec]) -> list[Problem]:
+    """`<fk>.<column>` constraint sides: a foreign key of this table to another table, and a
+    numerical or datetime column of that table; the other side a column of this table."""
+    problems: list[Problem] = []
+    columns = loaded.spec.columns
+    for i, constraint in enumerate(loaded.spec.constraints):
+        sides = {"low": constraint.low, "high": constraint.high}
+        for side, name in sides.items():
+            if "." not in name:
+                continue
+            loc = loaded.doc.locate(("constraints", i, side), prefer_key=True)
+
+            def bad(message: str, loc: Any = loc) -> None:
+                problems.append(Problem(loc.file, loc.line, loc.col, message))
+
+            fk, _, column = name.partition(".")
+            other = sides["high" if side == "low" else "low"]
+            ref = columns.get(fk).references if fk in columns else None
+            if ref is None:
+                bad(f"constraint column '{name}': '{fk}' is not a column with `references` in this table")
+                continue
+            parent = specs.get(ref.split(".", 1)[0])
+            if parent is None:
+                continue  # reported at the reference
+            if parent.table == loaded.table:
+                bad(f"constraint column '{name}': constraints through a self-reference are not supported")
+            elif column not in parent.spec.columns or parent.spec.columns[column].type not in ("numerical", "datetime"):
+                hint = difflib.get_close_matches(column, [c for c, s in parent.spec.columns.items() if s.type in ("numerical", "datetime")], n=1)
+                bad(f"constraint column '{name}': '{parent.table}' has no numerical or datetime column '{column}'"
+                    + (f"; did you mean '{hint[0]}'?" if hint else ""))
+            elif "." in other:
+                bad("an inequality needs a column of this table on one side")
     return problems
 
 

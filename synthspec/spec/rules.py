@@ -87,8 +87,10 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
         if column.primary_key and column.pii not in (None, "hash", "fake", "drop") and column.references is None:
             at(("columns", name, "pii"), f"column '{name}': a primary key is generated, never learnt; 'pii: {column.pii}' does not apply to it (hash and fake do)")
     for i, constraint in enumerate(spec.constraints):
-        column_ref(("constraints", i, "low"), constraint.low, "constraint column")
-        column_ref(("constraints", i, "high"), constraint.high, "constraint column")
+        # `<fk>.<column>` sides are checked with the references, once every spec is loaded.
+        for side in ("low", "high"):
+            if "." not in getattr(constraint, side):
+                column_ref(("constraints", i, side), getattr(constraint, side), "constraint column")
     for i, name in enumerate(spec.privacy.quasi_identifiers):
         column_ref(("privacy", "quasi_identifiers", i), name, "quasi-identifier")
 

@@ -81,7 +81,7 @@ def main() -> None:
             MARKER,
             "## `apply --jobs`: two independent tables",
             "",
-            "| setting | wall time (median of %d) | runs |" % args.repeat,
+            f"| setting | wall time (median of {args.repeat}) | runs |",
             "|---|---|---|",
             f"| `apply --force --jobs 1` | {one:.1f} s | {', '.join(f'{w:.1f}' for w in walls[1])} |",
             f"| `apply --force --jobs 2` | **{two:.1f} s** | {', '.join(f'{w:.1f}' for w in walls[2])} |",
@@ -91,7 +91,7 @@ def main() -> None:
             f" fit time of each with `--jobs 1`: {json.dumps(fits)} s.",
             f"- Identical published rows with 1 and 2 jobs: {hashes[1] == hashes[2]}.",
             f"- Machine: {os.cpu_count()} cores; with `--jobs 2` each worker process gets {max(1, (os.cpu_count() or 1) // 2)} thread(s).",
-            f"- Reproduce: `python tests/benchmarks/bench_jobs.py --out BENCHMARKS.md`.",
+            "- Reproduce: `python tests/benchmarks/bench_jobs.py --out BENCHMARKS.md`.",
             MARKER,
         ]
         section = "\n".join(lines)
