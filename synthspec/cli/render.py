@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from synthspec.engine.plan import TablePlan
     from synthspec.engine.results import RunResult
 
-_COLOUR = {"passed": "green", "up_to_date": "green", "failed": "red", "error": "red", "warn": "yellow"}
+_COLOUR = {"passed": "green", "up_to_date": "green", "failed": "red", "error": "red", "warn": "yellow", "held": "yellow",
+           "skipped": "yellow"}
 
 
 def render_plan(plans: list[TablePlan], fmt: str) -> None:
@@ -56,8 +57,8 @@ def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
         for c in t.checks:
             value = "n/a" if c.value is None else f"{c.value:.4f}"
             bounds = " ".join(f"{k} {v}" for k, v in (("min", c.min), ("max", c.max)) if v is not None)
-            click.echo(f"  {c.metric:<20} {value:>8}  {bounds:<16} " + click.style(c.outcome.value, fg=_COLOUR.get(c.outcome.value, "white")))
-        if t.message and t.status == "failed":
+            click.echo(f"  {c.metric:<22} {value:>8}  {bounds:<16} " + click.style(c.outcome.value, fg=_COLOUR.get(c.outcome.value, "white")))
+        if t.message and t.status in ("failed", "held", "skipped"):
             click.secho(f"  {t.message}", fg="red")
     if not quiet:
         click.echo(f"status: {result.status}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from synthspec import __version__
 from synthspec.engine.compute import JobResult, RefInputs, TableJob, compute, limit_threads
 from synthspec.engine.prepare import Prepared, RunPlan, prepare_run
+from synthspec.engine.progress import progress_bar
 from synthspec.engine.results import RunResult, TableResult, iso, utc_now, write_reports
 from synthspec.engine.secrets import policy_secrets
 from synthspec.errors import ExitCode, SpecError, SynthspecError, UsageError
@@ -110,8 +111,10 @@ def _schedule(run: _Run) -> None:
     group_of = {t: i for i, g in enumerate(groups) for t in g}
     waiting = list(run.plan.tables)  # dependency order
     running: dict[Future[JobResult], _Pending] = {}
-    with _executor(jobs) as pool:
+    show = run.options.show_progress and jobs > 1  # inline runs show each table's own bars
+    with _executor(jobs) as pool, progress_bar(f"apply ({jobs} jobs)", enabled=show, total=len(waiting)) as bar:
         while waiting or running:
+            bar(len(run.done), len(run.plan.tables))
             busy = {pending.p.table for pending in running.values()}
             for table in list(waiting):
                 if pool is not None and len(running) >= jobs:

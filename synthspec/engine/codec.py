@@ -145,15 +145,16 @@ def decode(
     # A composite primary key with foreign-key parts numbers its other parts within each
     # parent (order line 1, 2, ... of every order); otherwise keys are sequences.
     key_groups = [p.name for p in plans if p.spec.primary_key and p.role == "ref"]
+    refs = {p.name: (foreign_keys or {})[p.name].reset_index(drop=True) for p in plans if p.role == "ref"}
     for plan in plans:
         if plan.role == "drop":
             out[plan.name] = pd.Series([None] * n, dtype=object)
         elif plan.role == "ref":
-            out[plan.name] = (foreign_keys or {})[plan.name].reset_index(drop=True)
+            out[plan.name] = refs[plan.name]
         elif plan.role == "key":
             real = (donors if key_formats is None else key_formats)[plan.name]
             if key_groups:
-                groups = pd.DataFrame({g: out[g] for g in key_groups}).astype(str)
+                groups = pd.DataFrame({g: refs[g] for g in key_groups}).astype(str)
                 rank = groups.groupby(key_groups, sort=False).cumcount().to_numpy()
                 keys = generate_keys(real, plan.duckdb_type, int(rank.max()) + 1 if n else 0, rng)
                 keys = np.asarray(keys, dtype=object)[rank]

@@ -150,7 +150,8 @@ def compute(job: TableJob) -> JobResult:
             # would be correlated through the RNG alone.
             seed = relational.derived_seed(spec.model.seed, "rows", job.table) if parents else spec.model.seed
             if relations is not None:
-                layout = relational.layout(relations, parents, job.rows, spec.model.seed, explicit=job.explicit_rows)
+                layout = relational.layout(relations, parents, job.rows, spec.model.seed, explicit=job.explicit_rows,
+                                           unique=_foreign_key_primary_key(job.plans))
             with model_errors(job.model, "sampling"):
                 if model is None:
                     sampled = None
@@ -234,6 +235,12 @@ def _fitted(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], timi
 
     _, digest = state.store_model(job.state_dir, job.table, job.training_fp, save)
     return model, relations, digest
+
+
+def _foreign_key_primary_key(plans: list[ColumnPlan]) -> list[str]:
+    """The primary key's columns when every one of them is a foreign key (a link table)."""
+    keys = [p for p in plans if p.spec.primary_key]
+    return [p.name for p in keys] if keys and all(p.role == "ref" for p in keys) else []
 
 
 def primary_key_column(plans: list[ColumnPlan], table: str) -> str:

@@ -51,6 +51,9 @@ class Prepared:
 def effective_checks(loaded: LoadedSpec, project: Project) -> dict[str, CheckSpec]:
     """Built-in defaults < project defaults and spec (already merged) < guardrails (floors)."""
     checks = {name: CheckSpec(**value) for name, value in BUILTIN_CHECKS.items()}
+    if references_of(loaded) and not (loaded.spec.rows or loaded.spec.scale):
+        # Children per parent as in the real data (an explicit row count changes them on purpose).
+        checks["cardinality"] = CheckSpec(min=0.9)
     checks.update(dict(loaded.spec.checks.items()))
     for name, floor in project.config.guardrails.checks.items():
         checks.setdefault(name, floor)
@@ -185,7 +188,8 @@ def prepare_run(cons: Connections, project: Project, selected: list[LoadedSpec],
     for table in graph.order(needed):
         try:
             upstream = _upstream(graph, table, prepared, in_run)
-            p = prepare(cons, project, graph.specs[table], salt, force=force and table in in_run, upstream=upstream)
+            # --force retrains the selected tables; the tables referencing them are resampled.
+            p = prepare(cons, project, graph.specs[table], salt, force=force and table in chosen, upstream=upstream)
             _propagate(graph, p, prepared, in_run)
             prepared[table] = p
         except SynthspecError as exc:

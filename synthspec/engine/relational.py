@@ -226,13 +226,15 @@ class ChildLayout:
     context: pd.DataFrame | None = None
 
 
-def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int, seed: int, *, explicit: bool) -> ChildLayout:
+def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int, seed: int, *, explicit: bool,
+           unique: list[str] | None = None) -> ChildLayout:
     """Rows, parent assignment and context of a child table. With a driving reference the row
-    count is what the parents' drawn children add up to, unless the spec sets it (``explicit``)."""
+    count is what the parents' drawn children add up to, unless the spec sets it (``explicit``).
+    ``unique``: foreign keys that together form the primary key (a link table such as
+    ``order_tags``): repeated combinations are repaired, or dropped if they cannot be."""
     rng = np.random.default_rng([seed, 0xF0])
     driving = relations.driving
-    foreign_keys: dict[str, pd.Series] = {}
-    contexts: list[pd.DataFrame] = []
+    position: dict[str, np.ndarray] = {}  # fk column -> parent row per child row (-1: null)
     if driving is None:
         n = rows
     else:
@@ -245,37 +247,58 @@ def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int,
         linked = int(counts.sum())
         orphans = rows - linked if explicit else (round(linked * null_share / (1 - null_share)) if null_share < 1 else rows)
         n = linked + orphans
-        positions = np.repeat(np.arange(len(parent.keys)), counts)
-        values = np.full(n, None, dtype=object)
-        values[:linked] = parent.keys.to_numpy(dtype=object)[positions]
-        foreign_keys[driving.column] = pd.Series(values, dtype=object)
-        contexts.append(_context_rows(parent.frame, positions, orphans, driving))
+        position[driving.column] = np.r_[np.repeat(np.arange(len(parent.keys)), counts), np.full(orphans, -1)].astype(np.int64)
     for ref in relations.refs:
         if ref.self_reference or ref is driving:
             continue
-        parent = parents[ref.parent]
-        positions, mask = _assign(relations, ref, parent.frame, n, rng, seed)
+        positions, mask = _assign(relations, ref, parents[ref.parent].frame, n, rng, seed)
+        full = np.full(n, -1, np.int64)
+        full[mask] = positions
+        position[ref.column] = full
+    keep = _unique_rows(position, unique or [], rng)
+    if keep is not None:
+        position = {column: rows_[keep] for column, rows_ in position.items()}
+        n = int(keep.sum())
+    foreign_keys: dict[str, pd.Series] = {}
+    contexts: list[pd.DataFrame] = []
+    for ref in relations.refs:
+        if ref.column not in position:
+            continue
+        parent, rows_ = parents[ref.parent], position[ref.column]
+        linked = rows_ >= 0
         values = np.full(n, None, dtype=object)
-        values[mask] = parent.keys.to_numpy(dtype=object)[positions]
+        values[linked] = parent.keys.to_numpy(dtype=object)[rows_[linked]]
         foreign_keys[ref.column] = pd.Series(values, dtype=object)
-        if len(parent.frame):
-            full = np.zeros(n, np.int64)
-            full[mask] = positions
-            frame = _blank(parent.frame.iloc[full].reset_index(drop=True), ~mask)
-        else:
-            frame = parent.frame.reindex(range(n))
+        frame = (_blank(parent.frame.iloc[np.where(linked, rows_, 0)].reset_index(drop=True), ~linked)
+                 if len(parent.frame) else parent.frame.reindex(range(n)))
         contexts.append(renamed(frame, ref))
     context = pd.concat([c.reset_index(drop=True) for c in contexts], axis=1) if contexts else None
     given = context[relations.given] if relations.given and context is not None else None
     return ChildLayout(n, given, foreign_keys, context)
 
 
-def _context_rows(frame: pd.DataFrame, positions: np.ndarray, orphans: int, ref: Reference) -> pd.DataFrame:
-    rows = frame.iloc[positions].reset_index(drop=True)
-    if orphans:
-        rows = pd.concat([rows, _blank(frame.iloc[np.zeros(orphans, np.int64)].reset_index(drop=True), np.ones(orphans, bool))],
-                         ignore_index=True) if len(frame) else rows.reindex(range(len(rows) + orphans))
-    return renamed(rows, ref)
+def _unique_rows(position: dict[str, np.ndarray], unique: list[str], rng: np.random.Generator) -> np.ndarray | None:
+    """Rows to keep so that the ``unique`` foreign keys never repeat a combination: duplicates
+    first swap their last key's parent with random rows (a few rounds, which keeps every
+    parent's count), and what still repeats is dropped. None when there is nothing to do."""
+    columns = [c for c in unique if c in position]
+    if len(columns) < 2 or len(columns) != len(unique):
+        return None
+    last = position[columns[-1]]
+
+    def repeated() -> np.ndarray:
+        frame = pd.DataFrame({c: position[c] for c in columns})
+        complete = (frame >= 0).all(axis=1).to_numpy()
+        return complete & frame.duplicated(keep="first").to_numpy()
+
+    candidates = np.flatnonzero(last >= 0)
+    for _ in range(8):
+        dup = np.flatnonzero(repeated())
+        if dup.size == 0 or candidates.size < 2:
+            break
+        partners = rng.choice(candidates, size=dup.size)
+        last[dup], last[partners] = last[partners], last[dup].copy()
+    return ~repeated()
 
 
 def _assign(relations: Relations, ref: Reference, parent_frame: pd.DataFrame, n: int, rng: np.random.Generator,

@@ -25,7 +25,9 @@ def iso(moment: datetime | None) -> str | None:
 @dataclass
 class TableResult:
     table: str
-    status: str = "passed"  # passed | failed | error | up_to_date
+    #: passed | failed | error | up_to_date | held (passed, but a linked table did not) |
+    #: skipped (a table it references failed)
+    status: str = "passed"
     action: str = "train"  # train | resample | recheck | none
     model: str | None = None
     rows: int | None = None
@@ -106,7 +108,8 @@ def junit(result: RunResult) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-_ICON = {"passed": "✅", "failed": "❌", "error": "💥", "up_to_date": "⏸️", "warn": "⚠️", "not_evaluated": "➖"}
+_ICON = {"passed": "✅", "failed": "❌", "error": "💥", "up_to_date": "⏸️", "warn": "⚠️", "not_evaluated": "➖",
+         "held": "✋", "skipped": "⏭️"}
 
 
 def _fmt(value: float | None) -> str:

@@ -108,8 +108,8 @@ def _public_domain_problems(loaded: LoadedSpec) -> list[Problem]:
     (`domain: data`) or missing would leak through the discretisation itself."""
     problems: list[Problem] = []
     for name, column in loaded.spec.columns.items():
-        if column.pii == "drop" or column.primary_key or column.type == "boolean":
-            continue
+        if column.pii == "drop" or column.primary_key or column.references is not None or column.type == "boolean":
+            continue  # not modelled: dropped, generated, or copied from a parent's keys
         loc = loaded.doc.locate(("columns", name), prefer_key=True)
         needs = "min and max" if column.type in ("numerical", "datetime") else "values"
         declared = (column.min is not None and column.max is not None) if needs == "min and max" else column.values is not None
