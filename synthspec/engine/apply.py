@@ -115,10 +115,10 @@ def _schedule(run: _Run) -> None:
     with _executor(jobs) as pool, progress_bar(f"apply ({jobs} jobs)", enabled=show, total=len(waiting)) as bar:
         while waiting or running:
             bar(len(run.done), len(run.plan.tables))
-            busy = {pending.p.table for pending in running.values()}
             for table in list(waiting):
                 if pool is not None and len(running) >= jobs:
                     break
+                busy = {pending.p.table for pending in running.values()}
                 if any(parent in waiting or parent in busy for parent in graph.parents(table)):
                     continue
                 waiting.remove(table)
@@ -135,6 +135,8 @@ def _schedule(run: _Run) -> None:
                     _group_done(run, groups, group_of, pending.p.table)
             if run.options.fail_fast and any(r.exit_code != ExitCode.OK for r in run.results.values()):
                 waiting.clear()
+    for table in list(run.staged):  # a group cut short by --fail-fast publishes nothing
+        _hold(run, table, "checks passed but not published: --fail-fast stopped the run before the rest of its group")
 
 
 def _launch(run: _Run, table: str, pool: ProcessPoolExecutor | None, running: dict[Future[JobResult], _Pending]) -> bool:
@@ -209,13 +211,8 @@ def _publish_group(run: _Run, group: list[str]) -> None:
     staged = [t for t in group if t in run.staged]
     if broken:
         for table in staged:
-            out = run.results[table]
-            out.status, out.published = "held", False
-            out.message = (f"checks passed but not published: linked table(s) {', '.join(broken)} did not pass "
-                           "(tables linked by references publish together)")
-            record = run.staged.pop(table).publication.record
-            record.status, record.published, record.version, record.message = "held", False, None, out.message
-            history.record_run(_target(run), record)
+            _hold(run, table, f"checks passed but not published: linked table(s) {', '.join(broken)} did not pass "
+                              "(tables linked by references publish together)")
         return
     if staged:
         from synthspec.engine.compute import timed
@@ -225,6 +222,15 @@ def _publish_group(run: _Run, group: list[str]) -> None:
                                 items=[run.staged[t].publication for t in staged], keep_versions=run.project.config.keep_versions)
         for table in staged:
             run.results[table].status, run.results[table].published = "passed", True
+            del run.staged[table]
+
+
+def _hold(run: _Run, table: str, message: str) -> None:
+    out = run.results[table]
+    out.status, out.published, out.message = "held", False, message
+    record = run.staged.pop(table).publication.record
+    record.status, record.published, record.version, record.message = "held", False, None, message
+    history.record_run(_target(run), record)
 
 
 def _target(run: _Run):  # noqa: ANN202
