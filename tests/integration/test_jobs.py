@@ -108,3 +108,20 @@ def test_jobs_must_be_positive(project: Path) -> None:
     result = apply(project, "--jobs", "0")
     assert result.returncode == 2
     assert "--jobs" in result.stderr
+
+
+def test_fail_fast_holds_back_a_group_it_cut_short(project: Path) -> None:
+    # Plan order: accounts, adult, payments. accounts passes and waits for payments (its
+    # group); adult fails; --fail-fast stops before payments: accounts must not be published.
+    spec = project / "specs" / "adult.yml"
+    spec.write_text(spec.read_text() + "checks:\n  quality_score: {min: 0.99999}\n")
+    result = apply(project, "--fail-fast")
+    assert result.returncode == 1
+    report = {t["table"]: t for t in json.loads((project / "target" / "run_results.json").read_text())["tables"]}
+    assert set(report) == {"accounts", "adult"}
+    assert report["adult"]["status"] == "failed"
+    assert report["accounts"]["status"] == "held" and "--fail-fast" in report["accounts"]["message"]
+    with duckdb.connect(str(project / "wh.duckdb"), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'synthetic'").fetchall() == [(0,)]
+        held = con.sql("SELECT status, published FROM _synthspec.runs WHERE table_name = 'accounts'").fetchall()
+    assert held == [("held", False)]
