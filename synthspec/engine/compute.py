@@ -8,6 +8,7 @@ processes while the parent alone reads sources and publishes (DuckDB allows one 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,12 +91,10 @@ def limit_threads(threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    # torch reads OMP_NUM_THREADS when it is imported (by an SDV model, if at all): importing it
+    # here would cost every worker seconds for nothing.
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 @contextmanager

@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from synthspec.metrics._frames import check_kinds, normalise
+from synthspec.metrics._frames import check_kinds
 from synthspec.metrics.privacy import (
     _TIE_TOLERANCE,
-    _encode,
     _nearest,
-    _sample,
+    _sampled_encodings,
     _single_threaded_blas,
 )
 from synthspec.privacy.policies import normalise_for_matching
@@ -226,13 +225,8 @@ def nndr(
     if not columns:
         raise ValueError("nndr needs at least one column")
     rng = np.random.default_rng(seed)
-    picks = [
-        (train, _sample(len(train), max_reference_rows, rng)),
-        (holdout, _sample(len(holdout), max_rows, rng)),
-        (synthetic, _sample(len(synthetic), max_rows, rng)),
-    ]
-    tr, ho, sy = (normalise(f.iloc[idx], columns, kinds) for f, idx in picks)
-    enc_train, enc_hold, enc_syn = _encode([tr, ho, sy], kinds)
+    frames = [(train, max_reference_rows), (holdout, max_rows), (synthetic, max_rows)]
+    enc_train, enc_hold, enc_syn = _sampled_encodings(frames, columns, kinds, rng)
     with _single_threaded_blas():
         r_hold = _ratio(*_nearest(enc_hold, enc_train, k=2).T)
         r_syn = _ratio(*_nearest(enc_syn, enc_train, k=2).T)
@@ -243,9 +237,9 @@ def nndr(
         median_holdout=float(np.median(r_hold)),
         synthetic_p5=float(np.percentile(r_syn, 5)),
         holdout_p5=holdout_p5,
-        n_synthetic=len(sy),
-        n_holdout=len(ho),
-        n_reference=len(tr),
+        n_synthetic=len(enc_syn),
+        n_holdout=len(enc_hold),
+        n_reference=len(enc_train),
     )
 
 
@@ -302,13 +296,8 @@ def membership_inference_auc(
         raise ValueError("membership_inference_auc needs at least one column")
     rng = np.random.default_rng(seed)
     n = min(len(train), len(holdout), max_rows)
-    picks = [
-        (train, _sample(len(train), n, rng)),
-        (holdout, _sample(len(holdout), n, rng)),
-        (synthetic, _sample(len(synthetic), max_synthetic_rows, rng)),
-    ]
-    members, non_members, reference = (normalise(f.iloc[idx], columns, kinds) for f, idx in picks)
-    enc_mem, enc_non, enc_syn = _encode([members, non_members, reference], kinds)
+    frames = [(train, n), (holdout, n), (synthetic, max_synthetic_rows)]
+    enc_mem, enc_non, enc_syn = _sampled_encodings(frames, columns, kinds, rng)
     with _single_threaded_blas():
         d_mem = _nearest(enc_mem, enc_syn).astype(np.float64)
         d_non = _nearest(enc_non, enc_syn).astype(np.float64)

@@ -11,7 +11,7 @@ reads or writes anything, and results never contain cell values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
@@ -63,6 +63,14 @@ def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
+def _sampled_encodings(frames: Sequence[tuple[pd.DataFrame, int]], columns: list[str], kinds: Mapping[str, str],
+                       rng: np.random.Generator) -> list[np.ndarray]:
+    """Up to ``size`` rows of each frame (drawn in order, so the RNG use is fixed), normalised
+    and encoded together for the distance kernel."""
+    picks = [(frame, _sample(len(frame), size, rng)) for frame, size in frames]
+    return _encode([normalise(frame.iloc[idx], columns, kinds) for frame, idx in picks], kinds)
+
+
 def _single_threaded_blas() -> AbstractContextManager[object]:
     """Limit BLAS to one thread for the kernel's many small matrix products.
 
@@ -85,6 +93,9 @@ class _Encoded:
     codes: np.ndarray  # int32 (rows, high-cardinality categorical columns)
     onehot: np.ndarray  # float32 (rows, sum of categories of low-cardinality columns)
     n_onehot_columns: int
+
+    def __len__(self) -> int:
+        return len(self.num)
 
 
 def _encode(frames: list[pd.DataFrame], kinds: Mapping[str, str]) -> list[_Encoded]:
@@ -236,13 +247,7 @@ def dcr_share(
         raise ValueError("dcr_share needs at least one column")
     rng = np.random.default_rng(seed)
     n_ref = min(len(train), len(holdout), max_rows)
-    picks = [
-        (train, _sample(len(train), n_ref, rng)),
-        (holdout, _sample(len(holdout), n_ref, rng)),
-        (synthetic, _sample(len(synthetic), max_rows, rng)),
-    ]
-    tr, ho, sy = (normalise(f.iloc[idx], columns, kinds) for f, idx in picks)
-    enc_train, enc_hold, enc_syn = _encode([tr, ho, sy], kinds)
+    enc_train, enc_hold, enc_syn = _sampled_encodings([(train, n_ref), (holdout, n_ref), (synthetic, max_rows)], columns, kinds, rng)
     with _single_threaded_blas():
         d_train = _nearest(enc_syn, enc_train)
         d_hold = _nearest(enc_syn, enc_hold)
@@ -251,7 +256,7 @@ def dcr_share(
     n_cols = len(columns)
     return DcrResult(
         share=float(closer.mean()),
-        n_synthetic=len(sy),
+        n_synthetic=len(enc_syn),
         n_reference=n_ref,
         median_dcr_train=float(np.median(d_train)) / n_cols,
         median_dcr_holdout=float(np.median(d_hold)) / n_cols,
