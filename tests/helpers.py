@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -37,3 +38,21 @@ ADULT_COLUMNS = """\
   native_country: {type: categorical}
   income: {type: categorical}
 """
+
+
+KINDS = {"x": "numerical", "y": "numerical", "c": "categorical", "b": "categorical"}
+
+
+def make_frame(n: int, seed: int) -> pd.DataFrame:
+    """Mixed-kind frame following the contract (float64 + object with str/bool/None)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    y = 2.0 * x + rng.normal(scale=0.3, size=n)
+    c = rng.choice(["red", "green", "blue"], size=n, p=[0.5, 0.3, 0.2])
+    b = [bool(v) for v in (x + rng.normal(scale=0.5, size=n)) > 0]
+    frame = pd.DataFrame(
+        {"x": x, "y": y, "c": pd.Series(c, dtype=object), "b": pd.Series(b, dtype=object)}
+    )
+    frame.loc[frame.index % 17 == 0, "y"] = np.nan
+    frame.loc[frame.index % 13 == 0, "c"] = None
+    return frame

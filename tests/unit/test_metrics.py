@@ -18,29 +18,7 @@ from synthspec.metrics.checks import (
     evaluate,
 )
 from synthspec.metrics.privacy import dcr_share, exact_match_rate
-
-KINDS = {"x": "numerical", "y": "numerical", "c": "categorical", "b": "categorical"}
-
-
-def make_frame(n: int, seed: int) -> pd.DataFrame:
-    """Mixed-kind frame following the contract (float64 + object with str/bool/None)."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=n)
-    y = 2.0 * x + rng.normal(scale=0.3, size=n)
-    c = rng.choice(["red", "green", "blue"], size=n, p=[0.5, 0.3, 0.2])
-    b = [bool(v) for v in (x + rng.normal(scale=0.5, size=n)) > 0]
-    frame = pd.DataFrame(
-        {
-            "x": x,
-            "y": y,
-            "c": pd.Series(c, dtype=object),
-            "b": pd.Series(b, dtype=object),
-        }
-    )
-    frame.loc[frame.index % 17 == 0, "y"] = np.nan
-    frame.loc[frame.index % 13 == 0, "c"] = None
-    return frame
-
+from tests.helpers import KINDS, make_frame
 
 # --- dcr_share -------------------------------------------------------------------------------
 
