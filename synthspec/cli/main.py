@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from synthspec import __version__
-from synthspec.errors import ExitCode, SynthspecError
+from synthspec.errors import ExitCode, SynthspecError, UsageError
 
 
 class Settings:
@@ -166,6 +166,62 @@ def apply(force: bool, fail_fast: bool, jobs: int) -> int:
                                                         debug=settings.debug, jobs=jobs))
     render_run(result, settings.format, quiet=settings.quiet)
     return result.exit_code
+
+
+@cli.command()
+@common_options
+@click.argument("table")
+@click.option("--rows", "-n", type=int, required=True, help="How many rows to draw (at least 1).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write to this .parquet or .csv file (default: CSV on stdout).")
+@click.option("--seed", type=int, default=None, help="Random seed (default: the spec's model seed); the same seed gives the same rows.")
+@error_handler
+def sample(table: str, rows: int, out: str | None, seed: int | None) -> int:
+    """Draw more rows of TABLE from its cached model, without retraining.
+
+    Uses the model `apply` cached for the table's current training fingerprint (hash-verified;
+    run `apply` first if there is none), decodes rows as `apply` does (PII policies, keys in the
+    source format, the source's column types) and publishes nothing. Sampling more rows from a
+    differentially private model is post-processing: it spends no privacy budget. Tables with
+    `references` are not supported (their keys must resolve against the parent's rows).
+    """
+    from synthspec.engine.sample import export, output_format, sample_table
+    from synthspec.spec.project import load_project
+
+    settings = click.get_current_context().ensure_object(Settings)
+    if rows < 1:
+        raise UsageError("--rows must be at least 1")
+    path = Path(out) if out is not None else None
+    output_format(path)  # a bad extension fails before any work
+    project = load_project(settings.project_dir)
+    result = sample_table(project, table, rows, seed)
+    data = export(result, path)
+    if data is not None:
+        click.echo(data, nl=False)
+    elif settings.format == "json":
+        click.echo(json.dumps({"status": "ok", "table": table, "rows": result.rows, "seed": result.seed, "written": out}, indent=2))
+    elif not settings.quiet:
+        click.echo(f"wrote {out} ({result.rows} rows of {table}, model {result.model}, seed {result.seed})")
+    return ExitCode.OK
+
+
+@cli.command()
+@common_options
+@error_handler
+def report() -> int:
+    """Re-render target/junit.xml, summary.md and report.html from target/run_results.json."""
+    from synthspec.engine.results import load_results, render_reports
+    from synthspec.spec.project import load_project
+
+    settings = click.get_current_context().ensure_object(Settings)
+    project = load_project(settings.project_dir, lint=False)
+    written = render_reports(load_results(project.target_dir), project.target_dir)
+    if settings.format == "json":
+        click.echo(json.dumps({"status": "ok", "written": [str(p) for p in written]}, indent=2))
+    elif not settings.quiet:
+        for path in written:
+            click.echo(f"wrote {path}")
+    return ExitCode.OK
 
 
 @cli.command()

@@ -335,6 +335,7 @@ def _finish(run: _Run, pending: _Pending, result: JobResult | SynthspecError) ->
         history.record_model(target, p.table, p.fps.training, p.model, result.artifact_sha256)
     out.metrics.update(result.metrics)
     out.checks = result.checks
+    out.profile = result.profile
     out.rows = len(result.output)
     failed = any(c.outcome == Outcome.FAILED for c in out.checks)
     version = p.published.version if p.action == "recheck" and p.published else history.next_version(target, p.table)
@@ -383,16 +384,6 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
             train_idx, holdout_idx = train, holdout
     run.real[p.table] = RealTable(source, encoded, train_idx, holdout_idx)
     return run.real[p.table]
-
-
-def _synthetic_parent(run: _Run, table: str) -> tuple[Prepared, pd.DataFrame]:
-    """A referenced table's synthetic rows: this run's new ones, else the published ones."""
-    p = run.prepared(table)
-    if table in run.staged:
-        return p, run.staged[table].output
-    if p.published is None:
-        raise UsageError(f"referenced table '{table}' has no published synthetic version yet: apply it first or select it too (--select {table})")
-    return p, history.read_published(_target(run), table, p.published.version)
 
 
 def _synthetic_parent(run: _Run, table: str) -> tuple[Prepared, pd.DataFrame]:

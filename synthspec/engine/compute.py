@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthspec.engine.relational import Relations, SyntheticParent
+    from synthspec.metrics.profile import ColumnProfile
 
 
 @dataclass
@@ -82,6 +83,7 @@ class JobResult:
     action: str
     reasons: list[str] = field(default_factory=list)
     artifact_sha256: str | None = None  # set when a model was trained and cached
+    profile: list[ColumnProfile] | None = None  # real vs synthetic distributions, for report.html
 
 
 def limit_threads(threads: int) -> None:
@@ -119,19 +121,16 @@ def model_errors(model: str, stage: str) -> Iterator[None]:
 
 
 def compute(job: TableJob) -> JobResult:
-    import numpy as np
-    import pandas as pd
-
-    from synthspec.engine import codec, relational
+    from synthspec.engine import codec
     from synthspec.engine.checks import run_checks
     from synthspec.engine.codec import model_columns
+    from synthspec.metrics.profile import column_profiles
 
     spec = job.spec
     timings: dict[str, float] = {}
     result_action, reasons, digest = job.action, [], None
     train = job.encoded.iloc[job.train_idx].reset_index(drop=True)
     holdout = job.encoded.iloc[job.holdout_idx].reset_index(drop=True)
-    donors = job.source.iloc[job.train_idx].reset_index(drop=True)
     columns = model_columns(job.plans)
     epsilon: float | None
     if job.action == "recheck":
@@ -141,35 +140,10 @@ def compute(job: TableJob) -> JobResult:
     else:
         if job.action == "resample" and job.cached_dir is None:
             result_action, reasons = "train", ["no cached model"]
-        model, relations, digest = _fitted(job, train, columns, timings, train_model=result_action == "train")
+        model, relations, digest = fitted_model(job, train, columns, timings, train_model=result_action == "train")
         with timed(timings, "sample_s"), progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
-            parents = {r.ref.parent: r.synthetic for r in job.refs if r.synthetic is not None}
-            layout = relational.ChildLayout(job.rows, None, {})
-            # A child's rows get their own random stream: with its parents' seed, row i of both
-            # would be correlated through the RNG alone.
-            seed = relational.derived_seed(spec.model.seed, "rows", job.table) if parents else spec.model.seed
-            if relations is not None:
-                layout = relational.layout(relations, parents, job.rows, spec.model.seed, explicit=job.explicit_rows,
-                                           unique=_foreign_key_primary_key(job.plans))
-            with model_errors(job.model, "sampling"):
-                if model is None:
-                    sampled = None
-                elif layout.given is not None:
-                    sampled = model.sample(layout.n, seed=seed, given=layout.given).drop(columns=list(layout.given.columns))
-                else:
-                    sampled = model.sample(layout.n, seed=seed)
+            synthetic, output = draw(job, model, relations)
             bar(1, 1)
-            synthetic = (codec.enforce(sampled, job.plans, spec.constraints, context=layout.context) if sampled is not None
-                         else job.encoded.iloc[:0].reindex(range(layout.n)))
-            avoid = _normalised_values(job.source, pii_columns(job.plans)) if any(p.role in ("post", "key") for p in job.plans) else None
-            pending_self = {r.ref.column: pd.Series([None] * layout.n, dtype=object) for r in job.refs if r.synthetic is None}
-            output = codec.decode(synthetic, job.plans, donors, layout.n, np.random.default_rng(spec.model.seed),
-                                  secrets=job.secrets, avoid=avoid, key_formats=job.source,
-                                  foreign_keys={**layout.foreign_keys, **pending_self})
-            if pending_self and relations is not None:
-                keys = output[primary_key_column(job.plans, job.table)]
-                for column, values in relational.assign_self_references(relations, synthetic, keys, spec.model.seed).items():
-                    output[column] = values
         epsilon = model.epsilon_spent if model is not None else None
 
     kinds = {c.name: c.kind for c in columns}
@@ -178,10 +152,55 @@ def compute(job: TableJob) -> JobResult:
         metrics, checks = run_checks(train, holdout, synthetic, kinds, job.checks, seed=spec.model.seed, extra=extra,
                                      quasi_identifiers=spec.privacy.quasi_identifiers,
                                      epsilon=spec.privacy.epsilon, delta=spec.privacy.delta)
-    return JobResult(output, metrics, checks, timings, result_action, reasons, digest)
+        profile = column_profiles(train, synthetic, kinds, datetimes={c.name for c in columns if c.datetime})
+    return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile)
 
 
-def _fitted(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], timings: dict[str, float], *,
+def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, *,
+         seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The job's synthetic rows: as the model's frame (for the checks) and publish-ready.
+
+    Lay out the rows (children: parents and context), sample, enforce bounds and constraints,
+    decode (keys, foreign keys, PII policies), then assign self-references. ``seed`` defaults
+    to the spec's; `apply` and `sample` share this path, so they draw the same rows."""
+    import numpy as np
+    import pandas as pd
+
+    from synthspec.engine import codec, relational
+
+    spec = job.spec
+    seed = spec.model.seed if seed is None else seed
+    parents = {r.ref.parent: r.synthetic for r in job.refs if r.synthetic is not None}
+    layout = relational.ChildLayout(job.rows, None, {})
+    # A child's rows get their own random stream: with its parents' seed, row i of both would
+    # be correlated through the RNG alone.
+    row_seed = relational.derived_seed(seed, "rows", job.table) if parents else seed
+    if relations is not None:
+        layout = relational.layout(relations, parents, job.rows, seed, explicit=job.explicit_rows,
+                                   unique=_foreign_key_primary_key(job.plans))
+    with model_errors(job.model, "sampling"):
+        if model is None:
+            sampled = None
+        elif layout.given is not None:
+            sampled = model.sample(layout.n, seed=row_seed, given=layout.given).drop(columns=list(layout.given.columns))
+        else:
+            sampled = model.sample(layout.n, seed=row_seed)
+    synthetic = (codec.enforce(sampled, job.plans, spec.constraints, context=layout.context) if sampled is not None
+                 else job.encoded.iloc[:0].reindex(range(layout.n)))
+    donors = job.source.iloc[job.train_idx].reset_index(drop=True)
+    avoid = _normalised_values(job.source, pii_columns(job.plans)) if any(p.role in ("post", "key") for p in job.plans) else None
+    pending_self = {r.ref.column: pd.Series([None] * layout.n, dtype=object) for r in job.refs if r.synthetic is None}
+    output = codec.decode(synthetic, job.plans, donors, layout.n, np.random.default_rng(seed),
+                          secrets=job.secrets, avoid=avoid, key_formats=job.source,
+                          foreign_keys={**layout.foreign_keys, **pending_self})
+    if pending_self and relations is not None:
+        keys = output[primary_key_column(job.plans, job.table)]
+        for column, values in relational.assign_self_references(relations, synthetic, keys, seed).items():
+            output[column] = values
+    return synthetic, output
+
+
+def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], timings: dict[str, float], *,
             train_model: bool) -> tuple[Synthesizer | None, Relations | None, str | None]:
     """The cached model and count models (resample), or newly fitted and cached ones."""
     import pandas as pd
@@ -299,4 +318,4 @@ def _relational_metrics(job: TableJob, output: pd.DataFrame) -> dict[str, Any]:
     return metrics
 
 
-__all__ = ["JobResult", "RefInputs", "TableJob", "compute", "limit_threads", "model_errors", "pii_columns", "timed"]
+__all__ = ["JobResult", "RefInputs", "TableJob", "compute", "draw", "fitted_model", "limit_threads", "model_errors", "pii_columns", "timed"]

@@ -1,7 +1,14 @@
-"""Run results and the three report files CI reads: run_results.json, junit.xml, summary.md."""
+"""Run results and the report files: run_results.json, junit.xml, summary.md (what CI reads)
+and report.html (for people: self-contained, no script, no external resource).
+
+No report carries a raw cell value: checks and metrics are numbers, messages name columns, and
+the plots are drawn from the privacy-safe profiles of ``synthspec.metrics.profile`` (bin edges
+on a coarse grid inside the real 1st–99th percentiles; category labels only when at least 10
+real rows hold them)."""
 
 from __future__ import annotations
 
+import html
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -12,6 +19,7 @@ from typing import Any
 from synthspec import __version__
 from synthspec.errors import EnvironmentError_, ExitCode
 from synthspec.metrics.checks import CheckResult, Outcome
+from synthspec.metrics.profile import ColumnProfile
 
 
 def utc_now() -> datetime:
@@ -38,15 +46,39 @@ class TableResult:
     checks: list[CheckResult] = field(default_factory=list)
     message: str | None = None
     exit_code: ExitCode = ExitCode.OK
+    #: Real vs synthetic shares per modelled column, for the report's plots (privacy-safe by
+    #: construction, see ``synthspec.metrics.profile``); None when not computed.
+    profile: list[ColumnProfile] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "table": self.table, "status": self.status, "action": self.action, "model": self.model,
             "rows": self.rows, "fingerprint": self.fingerprint, "published": self.published,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "metrics": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.metrics.items()},
             "checks": [c.to_dict() for c in self.checks], "message": self.message,
         }
+        if self.profile is not None:
+            data["profile"] = [p.to_dict() for p in self.profile]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TableResult:
+        """Back from a ``run_results.json`` entry (the exit code is not stored: it is derived)."""
+        status = str(data.get("status", "error"))
+        checks = [CheckResult(metric=str(c["metric"]), outcome=Outcome(c["outcome"]), value=c.get("value"),
+                              min=c.get("min"), max=c.get("max"), severity=c.get("severity", "error"),
+                              message=c.get("message"), details=dict(c.get("details") or {}))
+                  for c in data.get("checks", [])]
+        profile = data.get("profile")
+        return cls(
+            table=str(data["table"]), status=status, action=str(data.get("action", "train")), model=data.get("model"),
+            rows=data.get("rows"), fingerprint=data.get("fingerprint"), published=bool(data.get("published")),
+            timings={k: float(v) for k, v in (data.get("timings") or {}).items()},
+            metrics=dict(data.get("metrics") or {}), checks=checks, message=data.get("message"),
+            exit_code={"failed": ExitCode.CHECK_FAILED, "error": ExitCode.ENVIRONMENT}.get(status, ExitCode.OK),
+            profile=[ColumnProfile.from_dict(p) for p in profile] if profile is not None else None,
+        )
 
 
 @dataclass
@@ -66,22 +98,74 @@ class RunResult:
     def exit_code(self) -> ExitCode:
         return max((t.exit_code for t in self.tables), default=ExitCode.OK)
 
+    #: The synthspec version that produced the run (a re-rendered report keeps the original's).
+    version: str = __version__
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "synthspec_version": __version__, "started_at": iso(self.started_at),
+            "synthspec_version": self.version, "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at), "status": self.status,
             "tables": [t.to_dict() for t in self.tables],
         }
 
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        return cls(started_at=_parse_iso(data.get("started_at")) or utc_now(), finished_at=_parse_iso(data.get("finished_at")),
+                   tables=[TableResult.from_dict(t) for t in data.get("tables", [])],
+                   version=str(data.get("synthspec_version") or __version__))
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+RESULTS_FILE = "run_results.json"
+#: The files rendered from the results (``synthspec report`` re-renders exactly these).
+RENDERED_FILES = ("junit.xml", "summary.md", "report.html")
+
+
 def write_reports(result: RunResult, target_dir: Path) -> None:
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
-        (target_dir / "run_results.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-        (target_dir / "junit.xml").write_text(junit(result))
-        (target_dir / "summary.md").write_text(summary_markdown(result))
+        (target_dir / RESULTS_FILE).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     except OSError as exc:
         raise EnvironmentError_(f"cannot write reports to '{target_dir.name}/': {exc.strerror}") from exc
+    render_reports(result, target_dir)
+
+
+def render_reports(result: RunResult, target_dir: Path) -> list[Path]:
+    """junit.xml, summary.md and report.html from ``result``; the paths written."""
+    rendered = {"junit.xml": junit(result), "summary.md": summary_markdown(result), "report.html": report_html(result)}
+    written = []
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for name in RENDERED_FILES:
+            (target_dir / name).write_text(rendered[name], encoding="utf-8")
+            written.append(target_dir / name)
+    except OSError as exc:
+        raise EnvironmentError_(f"cannot write reports to '{target_dir.name}/': {exc.strerror}") from exc
+    return written
+
+
+def load_results(target_dir: Path) -> RunResult:
+    """The last run's results, from ``target/run_results.json``."""
+    from synthspec.errors import UsageError
+
+    path = target_dir / RESULTS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"no '{target_dir.name}/{RESULTS_FILE}' to render: run `synthspec apply` first") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read '{target_dir.name}/{RESULTS_FILE}': {exc.__class__.__name__}; run `synthspec apply` again") from exc
+    try:
+        return RunResult.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"'{target_dir.name}/{RESULTS_FILE}' is not a synthspec run result ({exc.__class__.__name__}); "
+                         "run `synthspec apply` again") from exc
 
 
 def junit(result: RunResult) -> str:
@@ -92,7 +176,7 @@ def junit(result: RunResult) -> str:
         failures = sum(c.outcome == Outcome.FAILED for c in cases)
         suite = ET.SubElement(suites, "testsuite", name=table.table, tests=str(max(len(cases), 1)),
                               failures=str(failures), errors=str(int(table.status == "error")),
-                              time=f"{sum(table.timings.values()):.3f}")
+                              time=f"{_total_seconds(table):.3f}")
         if table.status == "error":
             case = ET.SubElement(suite, "testcase", classname=f"synthspec.{table.table}", name="apply")
             ET.SubElement(case, "error", message=table.message or "error")
@@ -106,6 +190,11 @@ def junit(result: RunResult) -> str:
             ET.SubElement(suite, "testcase", classname=f"synthspec.{table.table}", name="up_to_date")
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _total_seconds(table: TableResult) -> float:
+    """Summed as stored in run_results.json (3 decimals), so a re-rendered report is identical."""
+    return sum(round(v, 3) for v in table.timings.values())
 
 
 _ICON = {"passed": "✅", "failed": "❌", "error": "💥", "up_to_date": "⏸️", "warn": "⚠️", "not_evaluated": "➖",
@@ -125,3 +214,123 @@ def summary_markdown(result: RunResult) -> str:
     if problems:
         lines += ["", "### Messages", ""] + [f"- **{name}**: {message}" for name, message in problems]
     return "\n".join(lines) + "\n"
+
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#1f2328;padding:0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
+h3{font-size:1rem;margin:1.2rem 0 .4rem}
+table{border-collapse:collapse;margin:.4rem 0 1rem}th,td{border:1px solid #d0d7de;padding:.25rem .6rem;text-align:left}
+th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.passed,.up_to_date{color:#1a7f37}.failed,.error{color:#cf222e}.warn,.held,.skipped,.not_evaluated{color:#9a6700}
+.badge{font-weight:600}.muted{color:#656d76}.plots{display:flex;flex-wrap:wrap;gap:1rem}
+figure{margin:0;border:1px solid #d0d7de;border-radius:6px;padding:.5rem}figcaption{font-weight:600;margin-bottom:.3rem}
+.legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 .8rem;vertical-align:middle}
+"""
+_REAL_COLOUR, _SYNTH_COLOUR = "#0969da", "#fb8f44"
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _e(value)
+    return f"{value:.0f}" if float(value).is_integer() and abs(value) >= 1 else f"{value:.4g}"
+
+
+def report_html(result: RunResult) -> str:
+    """The run as one self-contained HTML page: per table its status, checks, metrics, timings
+    and real-vs-synthetic plots (inline SVG, no script, nothing fetched)."""
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>synthspec report: {_e(result.status)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+             f'<h1>synthspec: <span class="badge {_e(result.status)}">{_e(result.status)}</span></h1>',
+             f'<p class="muted">synthspec {_e(result.version)}; started {_e(iso(result.started_at))}, '
+             f"finished {_e(iso(result.finished_at) or '—')}</p>"]
+    parts += _overview(result)
+    for table in result.tables:
+        parts += _table_section(table)
+    parts += ['<p class="muted">Plots show shares of rows. Numerical bins span the real data\'s 1st–99th percentiles '
+              "(rounded outwards; values beyond are counted in the end bins); categories held by fewer than 10 real rows "
+              "are merged into \u201cother\u201d. No raw cell value appears in this report.</p>", "</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def _overview(result: RunResult) -> list[str]:
+    rows = ["<table>", "<tr><th>table</th><th>status</th><th>action</th><th>model</th><th>rows</th><th>published</th>"
+            "<th>checks</th><th>time (s)</th></tr>"]
+    for t in result.tables:
+        passed = sum(c.outcome == Outcome.PASSED for c in t.checks)
+        rows.append(f'<tr><td><a href="#table-{_e(t.table)}">{_e(t.table)}</a></td><td class="{_e(t.status)}">{_e(t.status)}</td>'
+                    f"<td>{_e(t.action)}</td><td>{_e(t.model or '—')}</td><td class=\"num\">{_num(t.rows)}</td>"
+                    f"<td>{'yes' if t.published else 'no'}</td><td class=\"num\">{passed}/{len(t.checks)}</td>"
+                    f'<td class="num">{_total_seconds(t):.3f}</td></tr>')
+    return [*rows, "</table>"]
+
+
+def _table_section(t: TableResult) -> list[str]:
+    out = [f'<h2 id="table-{_e(t.table)}">{_e(t.table)} <span class="badge {_e(t.status)}">{_e(t.status)}</span></h2>']
+    if t.message:
+        out.append(f'<p class="{_e(t.status)}">{_e(t.message)}</p>')
+    if t.checks:
+        out += ["<h3>Checks</h3>", "<table>", "<tr><th>metric</th><th>value</th><th>min</th><th>max</th><th>severity</th>"
+                "<th>outcome</th><th>message</th></tr>"]
+        for c in t.checks:
+            out.append(f'<tr><td>{_e(c.metric)}</td><td class="num">{_num(c.value)}</td><td class="num">{_num(c.min)}</td>'
+                       f'<td class="num">{_num(c.max)}</td><td>{_e(c.severity)}</td>'
+                       f'<td class="{_e(c.outcome.value)}">{_e(c.outcome.value)}</td><td>{_e(c.message or "")}</td></tr>')
+        out.append("</table>")
+    if t.metrics:
+        out += ["<h3>Metrics</h3>", "<table>", "<tr><th>metric</th><th>value</th></tr>"]
+        out += [f'<tr><td>{_e(k)}</td><td class="num">{_num(v)}</td></tr>' for k, v in sorted(t.metrics.items())]
+        out.append("</table>")
+    if t.timings:
+        out += ["<h3>Timings</h3>", "<table>", "<tr>" + "".join(f"<th>{_e(k)}</th>" for k in t.timings) + "</tr>",
+                "<tr>" + "".join(f'<td class="num">{round(v, 3):.3f}</td>' for v in t.timings.values()) + "</tr>", "</table>"]
+    if t.profile:
+        out += ["<h3>Real vs synthetic distributions</h3>",
+                f'<p class="legend"><span style="background:{_REAL_COLOUR}"></span>real (training rows)'
+                f'<span style="background:{_SYNTH_COLOUR}"></span>synthetic</p>', '<div class="plots">']
+        out += [_plot(p) for p in t.profile]
+        out.append("</div>")
+    elif t.status not in ("error", "skipped", "up_to_date"):
+        out.append('<p class="muted">No distribution profile was recorded for this run.</p>')
+    return out
+
+
+def _edge_label(value: float, datetime_: bool, step: float) -> str:
+    if datetime_:
+        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d" if step >= 86400 else "%Y-%m-%d %H:%M")
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.4g}"
+
+
+def _plot(p: ColumnProfile) -> str:
+    """Grouped horizontal bars (real above synthetic) for each bin or category, inline SVG."""
+    labels = list(p.labels)
+    if p.kind == "numerical" and p.edges:
+        bins, step = len(p.edges) - 1, p.edges[1] - p.edges[0]
+        labels = [f"{_edge_label(p.edges[i], p.datetime, step)} – {_edge_label(p.edges[i + 1], p.datetime, step)}" if i < bins else label
+                  for i, label in enumerate(labels)]
+    label_w, bar_w, row_h = 170, 220, 18
+    top = max([*p.real, *p.synthetic, 1e-9])
+    height = row_h * len(labels) + 6
+    body = []
+    for i, label in enumerate(labels):
+        y = 3 + i * row_h
+        short = label if len(label) <= 26 else label[:25] + "…"
+        body.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end" font-size="11"><title>{_e(label)}</title>{_e(short)}</text>')
+        for j, (share, colour) in enumerate(((p.real[i], _REAL_COLOUR), (p.synthetic[i], _SYNTH_COLOUR))):
+            width = bar_w * share / top
+            body.append(f'<rect x="{label_w}" y="{y + 1 + j * 8}" width="{width:.1f}" height="7" fill="{colour}">'
+                        f"<title>{'real' if j == 0 else 'synthetic'}: {share:.1%}</title></rect>")
+        body.append(f'<text x="{label_w + bar_w + 6}" y="{y + 12}" font-size="10" fill="#656d76">'
+                    f"{p.real[i]:.0%} / {p.synthetic[i]:.0%}</text>")
+    svg = (f'<svg role="img" width="{label_w + bar_w + 70}" height="{height}" '
+           f'viewBox="0 0 {label_w + bar_w + 70} {height}" font-family="system-ui,sans-serif">'
+           f"<title>{_e(p.name)}: real vs synthetic</title>{''.join(body)}</svg>")
+    kind = "datetime" if p.datetime else p.kind
+    return f'<figure><figcaption>{_e(p.name)} <span class="muted">({_e(kind)})</span></figcaption>{svg}</figure>'

@@ -1,0 +1,188 @@
+"""Small, privacy-safe profiles of real vs synthetic columns, for the plots of `report.html`.
+
+A profile is computed once, while the data is at hand, and stored in the run's results, so the
+report can be rendered again later (`synthspec report`) without reading any data. It holds
+frequencies (shares of rows), never rows, and follows two rules so that no individual can be
+recognised from it:
+
+* numerical (and datetime) columns: at most ``MAX_BINS`` equal-width bins over the range
+  between the real data's 1st and 99th percentiles, rounded outwards to a coarse grid (a
+  hundredth of the range's order of magnitude; whole days for datetimes, whole numbers for
+  columns holding only whole numbers); values outside it are counted in the first or last bin. The real minimum and maximum
+  (often one identifiable person: the oldest, the richest) never appear. A column with fewer
+  than ``MIN_NUMERICAL_ROWS`` non-null real values is not profiled (its percentiles would be
+  close to its extremes).
+* categorical columns: the labels of at most ``MAX_CATEGORIES`` categories, each held by at
+  least ``MIN_CATEGORY_COUNT`` real rows; every other category is merged into ``other`` (a
+  synthetic category that is not listed is counted there too). Nulls are shown as ``missing``.
+
+Frames follow the model frame contract (see ``synthspec.metrics``): pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthspec.metrics._frames import check_kinds, normalise
+
+MAX_BINS = 20
+MAX_CATEGORIES = 15
+MIN_CATEGORY_COUNT = 10
+MIN_NUMERICAL_ROWS = 50
+OTHER = "other"
+MISSING = "missing"
+
+
+@dataclass
+class ColumnProfile:
+    """One column's real and synthetic shares per bar (each list sums to 1 over non-empty frames).
+
+    ``labels`` name the bars: category labels (plus ``other``/``missing``) for a categorical
+    column; for a numerical one the bars are the bins between consecutive ``edges`` (epoch
+    seconds when ``datetime``), then ``missing`` when either frame has nulls."""
+
+    name: str
+    kind: str  # numerical | categorical
+    labels: list[str]
+    real: list[float]
+    synthetic: list[float]
+    edges: list[float] | None = None
+    datetime: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Shares are kept at the precision run_results.json stores, so `synthspec report`
+        # re-renders exactly what `apply` rendered.
+        self.real = [round(float(v), 6) for v in self.real]
+        self.synthetic = [round(float(v), 6) for v in self.synthetic]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "datetime": self.datetime, "labels": self.labels,
+                "edges": self.edges, "real": [round(v, 6) for v in self.real],
+                "synthetic": [round(v, 6) for v in self.synthetic], "notes": self.notes}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ColumnProfile:
+        return cls(name=str(data["name"]), kind=str(data["kind"]), labels=[str(v) for v in data["labels"]],
+                   real=[float(v) for v in data["real"]], synthetic=[float(v) for v in data["synthetic"]],
+                   edges=[float(v) for v in data["edges"]] if data.get("edges") is not None else None,
+                   datetime=bool(data.get("datetime", False)), notes=[str(v) for v in data.get("notes", [])])
+
+
+def column_profiles(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str],
+                    datetimes: Collection[str] = ()) -> list[ColumnProfile]:
+    """One profile per column of ``kinds`` (in its order) that can be shown safely.
+
+    ``real`` should be the training rows (the holdout is kept for privacy checks); ``datetimes``
+    names the numerical columns holding epoch seconds."""
+    columns = check_kinds(kinds, ("real", real), ("synthetic", synthetic))
+    real_n, synth_n = normalise(real, columns, kinds), normalise(synthetic, columns, kinds)
+    profiles: list[ColumnProfile] = []
+    for name in columns:
+        if kinds[name] == "numerical":
+            profile = numerical_profile(name, real_n[name], synth_n[name], datetime=name in datetimes)
+        else:
+            profile = categorical_profile(name, real_n[name], synth_n[name])
+        if profile is not None:
+            profiles.append(profile)
+    return profiles
+
+
+def numerical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, datetime: bool = False,
+                      bins: int = MAX_BINS) -> ColumnProfile | None:
+    """Equal-width bins over the real 1st–99th percentile range (see the module's rules)."""
+    real_values = pd.to_numeric(real, errors="coerce").to_numpy(dtype="float64")
+    synth_values = pd.to_numeric(synthetic, errors="coerce").to_numpy(dtype="float64")
+    present = real_values[~np.isnan(real_values)]
+    if present.size < MIN_NUMERICAL_ROWS:
+        return None
+    low, high = _coarse_range(*(float(v) for v in np.percentile(present, [1, 99])), datetime=datetime)
+    bins = max(1, min(bins, MAX_BINS))
+    if not datetime and np.all(present == np.round(present)):
+        # Whole numbers (counts, ages, years): whole-number bins, no more than there are values.
+        low, high = math.floor(low), math.ceil(high)
+        width = max(1, math.ceil((high - low) / bins))
+        edges = low + width * np.arange(max(1, math.ceil((high - low) / width)) + 1, dtype="float64")
+    else:
+        edges = np.linspace(low, high, bins + 1)
+    labels = [f"bin {i + 1}" for i in range(len(edges) - 1)]
+    real_shares, synth_shares = _binned(real_values, edges), _binned(synth_values, edges)
+    if real_shares[-1] or synth_shares[-1]:
+        labels.append(MISSING)
+    else:
+        real_shares, synth_shares = real_shares[:-1], synth_shares[:-1]
+    return ColumnProfile(name, "numerical", labels, real_shares, synth_shares,
+                         edges=[float(e) for e in edges], datetime=datetime,
+                         notes=["values outside the real 1st–99th percentiles are counted in the end bins"])
+
+
+def categorical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, top: int = MAX_CATEGORIES,
+                        min_count: int = MIN_CATEGORY_COUNT) -> ColumnProfile | None:
+    """The most frequent categories held by at least ``min_count`` real rows; the rest merged."""
+    real_text, synth_text = _as_labels(real), _as_labels(synthetic)
+    counts = real_text.dropna().value_counts()
+    counts = counts[counts >= min_count]
+    # Most frequent first; ties by label, so the order never depends on the row order.
+    shown = sorted(counts.items(), key=lambda item: (-int(item[1]), str(item[0])))[: min(top, MAX_CATEGORIES)]
+    labels = [str(label) for label, _ in shown]
+    if len(real_text) == 0 and len(synth_text) == 0:
+        return None
+    real_shares, real_rest = _category_shares(real_text, labels)
+    synth_shares, synth_rest = _category_shares(synth_text, labels)
+    bars = list(labels)
+    for extra, (r, s) in ((OTHER, (real_rest[0], synth_rest[0])), (MISSING, (real_rest[1], synth_rest[1]))):
+        if r or s:
+            bars.append(extra)
+            real_shares.append(r)
+            synth_shares.append(s)
+    notes = [f"categories held by fewer than {min_count} real rows, and all beyond the top {top}, are merged into '{OTHER}'"]
+    return ColumnProfile(name, "categorical", bars, real_shares, synth_shares, notes=notes)
+
+
+def _as_labels(series: pd.Series) -> pd.Series:
+    raw = series.astype(object).to_numpy()
+    return pd.Series(np.where(pd.isna(raw), None, raw.astype(str)).astype(object), dtype=object)
+
+
+def _category_shares(values: pd.Series, labels: list[str]) -> tuple[list[float], tuple[float, float]]:
+    """Shares of each label, then (other, missing)."""
+    total = len(values)
+    if total == 0:
+        return [0.0] * len(labels), (0.0, 0.0)
+    counts = values.dropna().value_counts()
+    shares = [float(counts.get(label, 0)) / total for label in labels]
+    missing = float(values.isna().sum()) / total
+    other = max(0.0, 1.0 - sum(shares) - missing)
+    return shares, (other if other > 1e-12 else 0.0, missing)
+
+
+def _binned(values: np.ndarray, edges: np.ndarray) -> list[float]:
+    """Shares per bin (values clipped into the end bins), then the share of nulls."""
+    total = values.size
+    if total == 0:
+        return [0.0] * len(edges)
+    nan = np.isnan(values)
+    clipped = np.clip(values[~nan], edges[0], edges[-1])
+    counts, _ = np.histogram(clipped, bins=edges)
+    return [float(c) / total for c in counts] + [float(nan.sum()) / total]
+
+
+def _coarse_range(low: float, high: float, *, datetime: bool) -> tuple[float, float]:
+    """``[low, high]`` widened to multiples of a coarse step, so no edge is a real value."""
+    span = high - low
+    step = 10.0 ** math.floor(math.log10(span / 100)) if span > 0 else 1.0
+    if datetime:
+        step = max(step, 86400.0)
+    low, high = math.floor(low / step) * step, math.ceil(high / step) * step
+    if not high > low:  # constant between the percentiles: one step around it
+        high = low + step
+    return float(low), float(high)
+
+
+__all__ = ["ColumnProfile", "categorical_profile", "column_profiles", "numerical_profile"]
