@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from synthspec.metrics.checks import CheckResult, evaluate
+from synthspec.metrics.checks import CheckResult, error_result, evaluate
 from synthspec.spec.models import CheckSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from synthspec.metrics.fidelity import FidelityScores
+
 _QUALITY = ("quality_score", "column_shapes", "column_pair_trends")
+#: Minimum-over-columns metrics, and the column kind each one scores.
+_PER_COLUMN = {"ks_complement": "numerical", "tv_complement": "categorical",
+               "boundary_adherence": "numerical", "category_adherence": "categorical"}
 
 
 def run_checks(
@@ -28,15 +33,17 @@ def run_checks(
     delta: float | None = None,
 ) -> tuple[dict[str, float | None], list[CheckResult]]:
     """Metrics are computed on the model's frames ("real" is the training split); the holdout
-    is the reference for the privacy metrics. The costlier disclosure metrics (nndr,
-    membership_inference_auc, k_anonymity, reidentification_risk) run only when a check names
-    them."""
+    is the reference for the privacy metrics and for ml_efficacy. The costlier disclosure metrics
+    (nndr, membership_inference_auc, k_anonymity, reidentification_risk), the per-column
+    fidelity metrics and ml_efficacy run only when a check names them. A metric that raises
+    gives an ``error`` result (it blocks publishing) whose message names the exception type only."""
     from synthspec.metrics.fidelity import quality_scores
     from synthspec.metrics.privacy import dcr_share, exact_match_rate
 
     metrics: dict[str, float | None] = {}
     details: dict[str, dict[str, object]] = {}
     reasons: dict[str, str] = {}
+    errors: dict[str, str] = {}
     if kinds:
         quality = quality_scores(train, synthetic, kinds)
         for name in _QUALITY:
@@ -51,11 +58,18 @@ def run_checks(
             details["exact_match_rate"] = {"holdout_rate": exact.holdout_rate}
         reasons.update(_disclosure(train, holdout, synthetic, kinds, set(checks), seed, quasi_identifiers or [],
                                    epsilon, delta, metrics, details))
+        reasons.update(_fidelity(train, synthetic, kinds, set(checks), quality, metrics, details))
+        if "ml_efficacy" in checks:
+            reasons.update(_utility(train, holdout, synthetic, kinds, checks["ml_efficacy"].target, seed,
+                                    metrics, details, errors))
     for name, value in (extra or {}).items():
         if value is not None:
             metrics[name] = value
     results = []
     for name, spec in checks.items():
+        if name in errors:
+            results.append(error_result(name, spec.min, spec.max, spec.severity, message=errors[name]))
+            continue
         result = evaluate(name, metrics.get(name), spec.min, spec.max, spec.severity, reason=reasons.get(name))
         result.details.update(details.get(name, {}))
         results.append(result)
@@ -86,3 +100,56 @@ def _disclosure(train, holdout, synthetic, kinds, wanted: set[str], seed: int, q
             else:
                 reasons[name] = "needs privacy.quasi_identifiers (modelled columns)"
     return reasons
+
+
+def _fidelity(train: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str], wanted: set[str],
+              quality: FidelityScores, metrics: dict[str, float | None], details: dict[str, dict[str, object]]) -> dict[str, str]:
+    """The per-column fidelity metrics and correlation_distance that checks ask for. Per-column
+    scores go into ``metrics`` as ``<metric>:<column>``; returns why any could not be computed."""
+    from synthspec.metrics import adherence
+
+    reasons: dict[str, str] = {}
+    scores: dict[str, adherence.ColumnScores] = {}
+    if wanted & {"ks_complement", "tv_complement"}:
+        # The QualityReport's Column Shapes scores are exactly these: regrouped, not recomputed.
+        scores["ks_complement"], scores["tv_complement"] = adherence.shape_scores(quality.column_shape_scores, kinds)
+    if "boundary_adherence" in wanted:
+        scores["boundary_adherence"] = adherence.boundary_adherence(train, synthetic, kinds)
+    if "category_adherence" in wanted:
+        scores["category_adherence"] = adherence.category_adherence(train, synthetic, kinds)
+    for name, kind in _PER_COLUMN.items():
+        if name not in wanted:
+            continue
+        result = scores[name]
+        metrics[name] = result.value
+        metrics.update({f"{name}:{column}": value for column, value in result.columns.items()})
+        details[name] = {"worst_column": result.worst}
+        if result.value is None:
+            reasons[name] = f"{name} needs a {kind} column with values in both the training split and the output"
+    if "correlation_distance" in wanted:
+        distance = adherence.correlation_distance(train, synthetic, kinds)
+        metrics["correlation_distance"] = distance.value
+        details["correlation_distance"] = {"pairs": sum(v is not None for v in distance.pairs.values())}
+        if distance.value is None:
+            reasons["correlation_distance"] = "correlation_distance needs two numerical columns whose correlation is defined in both frames"
+    return reasons
+
+
+def _utility(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str],
+             target: str | None, seed: int, metrics: dict[str, float | None], details: dict[str, dict[str, object]],
+             errors: dict[str, str]) -> dict[str, str]:
+    """ml_efficacy on the check's target; returns why it could not be computed."""
+    if target is None or target not in kinds:
+        return {"ml_efficacy": "ml_efficacy needs `target`, a modelled column"}
+    if not len(holdout):
+        return {"ml_efficacy": "ml_efficacy needs holdout rows to test on"}
+    from synthspec.metrics.utility import ml_efficacy
+
+    try:
+        result = ml_efficacy(train, holdout, synthetic, kinds, target, seed=seed)
+    except Exception as exc:  # a failed model must block, and its message may quote data
+        errors["ml_efficacy"] = f"ml_efficacy could not be computed ({type(exc).__name__})"
+        return {}
+    metrics["ml_efficacy"] = result.value
+    details["ml_efficacy"] = {"target": target, **result.details()}
+    return {"ml_efficacy": result.reason} if result.reason else {}

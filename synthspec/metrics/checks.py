@@ -20,6 +20,12 @@ METRIC_NAMES: tuple[str, ...] = (
     "quality_score",
     "column_shapes",
     "column_pair_trends",
+    "ks_complement",
+    "tv_complement",
+    "correlation_distance",
+    "boundary_adherence",
+    "category_adherence",
+    "ml_efficacy",
     "dcr_share",
     "exact_match_rate",
     "nndr",
@@ -34,13 +40,20 @@ METRIC_NAMES: tuple[str, ...] = (
 )
 
 #: Which direction is better, so reports and ``plan`` can tell a loosened threshold from a
-#: tightened one. Fidelity scores are gated with ``min``; privacy metrics with ``max``
-#: (``dcr_share`` above 0.5 means synthetic rows sit closer to training rows than to unseen
-#: rows, and the privacy check only bounds it from above).
+#: tightened one. Fidelity scores are gated with ``min`` (except ``correlation_distance``, a
+#: distance, gated with ``max``); privacy metrics with ``max`` (``dcr_share`` above 0.5 means
+#: synthetic rows sit closer to training rows than to unseen rows, and the privacy check only
+#: bounds it from above).
 HIGHER_IS_BETTER: dict[str, bool] = {
     "quality_score": True,
     "column_shapes": True,
     "column_pair_trends": True,
+    "ks_complement": True,
+    "tv_complement": True,
+    "correlation_distance": False,
+    "boundary_adherence": True,
+    "category_adherence": True,
+    "ml_efficacy": True,
     "dcr_share": False,
     "exact_match_rate": False,
     "nndr": False,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from synthspec.engine.columns import ColumnPlan
 from synthspec.engine.secrets import secret_problem
 from synthspec.errors import Problem
 from synthspec.metrics.checks import METRIC_NAMES
@@ -20,6 +21,9 @@ from synthspec.models.registry import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from synthspec.spec.models import ColumnSpec
     from synthspec.spec.project import LoadedSpec, Project
 
 #: Metrics the engine computes today; the rest of Checks' fields are accepted by the schema.
@@ -95,12 +99,30 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
         column_ref(("privacy", "quasi_identifiers", i), name, "quasi-identifier")
 
     # checks
-    for metric, _check in spec.checks.items():
+    for metric, check in spec.checks.items():
         if metric not in IMPLEMENTED_CHECKS:
             at(("checks", metric), f"check '{metric}' is not yet supported by this version (supported: {', '.join(sorted(IMPLEMENTED_CHECKS))})")
+        elif check.target is not None and metric != "ml_efficacy":
+            at(("checks", metric, "target"), f"checks.{metric}: 'target' is only valid for ml_efficacy")
+    if (efficacy := spec.checks.ml_efficacy) is not None:
+        _target_problem(efficacy.target, spec.columns, lambda message: at(("checks", "ml_efficacy", "target"), message))
 
     problems += _guardrail_problems(loaded, project)
     return problems
+
+
+def _target_problem(target: str | None, columns: dict[str, ColumnSpec], at: Callable[[str], None]) -> None:
+    """ml_efficacy's target must be a column the model learns (the metric compares models
+    trained on the modelled columns; a dropped, generated or key column has nothing to learn)."""
+    if target is None:
+        at("checks.ml_efficacy needs 'target', the column the models learn to predict")
+    elif target not in columns:
+        hint = difflib.get_close_matches(target, sorted(columns), n=1)
+        at(f"checks.ml_efficacy.target '{target}' is not a declared column" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+    elif (role := ColumnPlan(target, "", columns[target]).role) != "model":
+        why = {"drop": "dropped (pii: drop)", "ref": "a foreign key", "key": "the primary key",
+               "post": "generated after sampling, not learnt"}[role]
+        at(f"checks.ml_efficacy.target '{target}' is not a modelled column: it is {why}")
 
 
 def _public_domain_problems(loaded: LoadedSpec) -> list[Problem]:

@@ -151,11 +151,11 @@ def test_unknown_model_and_param(project, tmp_path):
     assert line.startswith("specs/people.yml:10:") and "unknown parameter 'min_leaf' for model 'cart'" in line
 
 
-def test_unimplemented_features_fail_clearly(project, tmp_path):
-    project("specs/people.yml", SPEC + "privacy: {epsilon: 1.0}\nchecks:\n  ml_efficacy: {min: 0.5, target: city}\n")
+def test_epsilon_with_a_model_that_is_not_private_fails_clearly(project, tmp_path):
+    project("specs/people.yml", SPEC + "model: {type: cart}\nprivacy: {epsilon: 1.0}\nchecks:\n  ml_efficacy: {min: 0.5, target: city}\n")
     lines = problems(tmp_path)
-    assert any("privacy.epsilon" in line for line in lines)
-    assert any("check 'ml_efficacy' is not yet supported" in line for line in lines)
+    assert any("privacy.epsilon needs a differentially private model" in line for line in lines)
+    assert not any("ml_efficacy" in line for line in lines)
 
 
 def test_keep_needs_a_reason(project, tmp_path):
