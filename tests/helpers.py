@@ -56,3 +56,25 @@ def make_frame(n: int, seed: int) -> pd.DataFrame:
     frame.loc[frame.index % 17 == 0, "y"] = np.nan
     frame.loc[frame.index % 13 == 0, "c"] = None
     return frame
+
+
+def run_cli(project: Path, *args: str):  # noqa: ANN201 - click's Result
+    """The real CLI in-process on ``project``; a traceback in the output fails the test."""
+    from click.testing import CliRunner
+
+    from synthspec.cli.main import cli
+
+    result = CliRunner().invoke(cli, [*args, "--project-dir", str(project)], catch_exceptions=False)
+    assert "Traceback" not in result.output
+    return result
+
+
+def query_db(project: Path, sql: str, database: str = "wh.duckdb") -> list[tuple]:
+    """Rows of ``sql`` on the project's DuckDB file, opened read-only."""
+    import duckdb
+
+    con = duckdb.connect(str(project / database), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()

@@ -53,6 +53,16 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _echo_written(settings: Settings, written: list[Any]) -> int:
+    """The files a command wrote: a JSON list, or one line each (none with -q)."""
+    if settings.format == "json":
+        click.echo(json.dumps({"status": "ok", "written": [str(p) for p in written]}, indent=2))
+    elif not settings.quiet:
+        for path in written:
+            click.echo(f"wrote {path}")
+    return ExitCode.OK
+
+
 def error_handler(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -216,12 +226,7 @@ def report() -> int:
     settings = click.get_current_context().ensure_object(Settings)
     project = load_project(settings.project_dir, lint=False)
     written = render_reports(load_results(project.target_dir), project.target_dir)
-    if settings.format == "json":
-        click.echo(json.dumps({"status": "ok", "written": [str(p) for p in written]}, indent=2))
-    elif not settings.quiet:
-        for path in written:
-            click.echo(f"wrote {path}")
-    return ExitCode.OK
+    return _echo_written(settings, written)
 
 
 @cli.command()
@@ -236,12 +241,7 @@ def init(from_duckdb: str | None, schema_name: str, from_path: str | None) -> in
 
     settings = click.get_current_context().ensure_object(Settings)
     written = init_project(settings.project_dir, from_duckdb=from_duckdb, schema=schema_name, from_path=from_path)
-    if settings.format == "json":
-        click.echo(json.dumps({"status": "ok", "written": [str(p) for p in written]}, indent=2))
-    elif not settings.quiet:
-        for path in written:
-            click.echo(f"wrote {path}")
-    return ExitCode.OK
+    return _echo_written(settings, written)
 
 
 @cli.command("dbt-sources")

@@ -14,10 +14,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from synthspec.cli.main import cli
-from tests.helpers import make_warehouse
+from tests.helpers import make_warehouse, query_db, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -156,18 +154,8 @@ def shop_project(root: Path, tables: list[str] | None = None) -> Path:
     return make_project(root, {t: SPECS[t] for t in (tables or SPECS)}, shop_frames())
 
 
-def run(root: Path, *args: str):
-    result = CliRunner().invoke(cli, [*args, "--project-dir", str(root)], catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
-
-
-def query(root: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(root / "wh.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+run = run_cli
+query = query_db
 
 
 def frame(root: Path, sql: str) -> pd.DataFrame:

@@ -10,25 +10,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from synthspec.cli.main import cli
+from tests.helpers import query_db, run_cli
 
 pytestmark = pytest.mark.integration
 
 
-def run(project: Path, *args: str):
-    result = CliRunner().invoke(cli, [*args, "--project-dir", str(project)], catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
-
-
-def query(project: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(project / "wh.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+run = run_cli
+query = query_db
 
 
 def digest(path: Path) -> str:
