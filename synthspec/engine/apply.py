@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from synthspec.engine.relational import SyntheticParent
+
 
 @dataclass
 class ApplyOptions:
@@ -73,6 +75,8 @@ class _Run:
     staged: dict[str, Staged] = field(default_factory=dict)
     results: dict[str, TableResult] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)  # tables whose result is final (up to publication)
+    #: parents' synthetic rows as their children see them, read and encoded once per run
+    parents: dict[str, SyntheticParent] = field(default_factory=dict)
 
     def prepared(self, table: str) -> Prepared:
         p = self.plan.prepared[table]
@@ -246,7 +250,8 @@ def _start(run: _Run, table: str) -> _Pending | None:
     broken = next((t for t in run.plan.graph.parents(table) if t in run.results and run.results[t].status in ("failed", "error", "skipped")), None)
     if broken is not None:
         out.status, out.action = "skipped", "none"
-        out.message = f"not run: referenced table '{broken}' {run.results[broken].status}"
+        why = {"failed": "failed its checks", "error": "has errors"}.get(run.results[broken].status, "was not run")
+        out.message = f"not run: referenced table '{broken}' {why}"
         return None
     try:
         prepared = run.plan.prepared[table]
@@ -290,10 +295,7 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
             for ref in p.refs:
                 parent = real if ref.self_reference else _read_real(run, run.prepared(ref.parent))
                 parent_plans = p.plans if ref.self_reference else run.prepared(ref.parent).plans
-                synthetic = None
-                if not ref.self_reference:
-                    pp, rows = _synthetic_parent(run, ref.parent)
-                    synthetic = relational.SyntheticParent(codec.encode(rows, pp.plans), rows[ref.parent_column])
+                synthetic = None if ref.self_reference else _synthetic_parent(run, ref.parent)
                 job.refs.append(RefInputs(
                     ref, codec.model_columns(parent_plans), parent.encoded.iloc[parent.train_idx].reset_index(drop=True),
                     relational.children_counts(parent.source[ref.parent_column].iloc[parent.train_idx].reset_index(drop=True),
@@ -386,14 +388,24 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
     return run.real[p.table]
 
 
-def _synthetic_parent(run: _Run, table: str) -> tuple[Prepared, pd.DataFrame]:
-    """A referenced table's synthetic rows: this run's new ones, else the published ones."""
-    p = run.prepared(table)
-    if table in run.staged:
-        return p, run.staged[table].output
-    if p.published is None:
-        raise UsageError(f"referenced table '{table}' has no published synthetic version yet: apply it first or select it too (--select {table})")
-    return p, history.read_published(_target(run), table, p.published.version)
+def _synthetic_parent(run: _Run, table: str) -> SyntheticParent:
+    """A referenced table's synthetic rows (this run's new ones, else the published ones) as
+    its children see them: the model's encoding and the keys. A parent is done before any of
+    its children starts, so the first child's read serves the others."""
+    if table not in run.parents:
+        from synthspec.engine import codec
+        from synthspec.engine.relational import SyntheticParent
+
+        p = run.prepared(table)
+        if table in run.staged:
+            rows = run.staged[table].output
+        elif p.published is None:
+            raise UsageError(f"referenced table '{table}' has no published synthetic version yet: apply it first or select it too (--select {table})")
+        else:
+            rows = history.read_published(_target(run), table, p.published.version)
+        key = next(pl.name for pl in p.plans if pl.spec.primary_key)  # lint: a referenced table has one
+        run.parents[table] = SyntheticParent(codec.encode(rows, p.plans), rows[key])
+    return run.parents[table]
 
 
 def _train_context(run: _Run, p: Prepared, real: RealTable) -> pd.DataFrame:

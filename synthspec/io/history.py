@@ -163,21 +163,6 @@ class Publication:
     reuse_version: int | None = None
 
 
-def publish(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    schema: str,
-    table: str,
-    frame: pd.DataFrame | None,
-    column_types: list[tuple[str, str]],
-    record: RunRecord,
-    keep_versions: int,
-    reuse_version: int | None = None,
-) -> None:
-    publish_all(con, schema=schema, items=[Publication(table, frame, column_types, record, reuse_version)],
-                keep_versions=keep_versions)
-
-
 def publish_all(con: duckdb.DuckDBPyConnection, *, schema: str, items: list[Publication], keep_versions: int) -> None:
     """Create the new data tables and point the views at them, all in one transaction: tables
     linked by references appear together or not at all."""
@@ -237,4 +222,4 @@ def published_tables(con: duckdb.DuckDBPyConnection | None) -> list[str]:
     return [r[0] for r in con.execute(f"SELECT DISTINCT table_name FROM {META}.runs WHERE published ORDER BY 1").fetchall()]
 
 
-__all__ = ["META", "Publication", "PublishedVersion", "RunRecord", "current", "publish", "publish_all", "record_run", "sql_string"]
+__all__ = ["META", "Publication", "PublishedVersion", "RunRecord", "current", "publish_all", "record_run", "sql_string"]

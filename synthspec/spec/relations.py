@@ -167,8 +167,8 @@ def lint_references(project: Project) -> list[Problem]:
             keys = primary_key(parent)
             if ref.parent_column not in parent.spec.columns:
                 hint = difflib.get_close_matches(ref.parent_column, list(parent.spec.columns), n=1)
-                at(loaded, where, f"column '{ref.column}' references '{ref}'s missing column: table '{ref.parent}' has no column "
-                   f"'{ref.parent_column}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+                at(loaded, where, f"column '{ref.column}' references '{ref.parent}.{ref.parent_column}', but table '{ref.parent}' "
+                   f"has no column '{ref.parent_column}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
                 continue
             if keys != [ref.parent_column]:
                 why = (f"its primary key is ({', '.join(keys)})" if keys else "it declares no primary_key")

@@ -125,3 +125,26 @@ def test_fail_fast_holds_back_a_group_it_cut_short(project: Path) -> None:
         assert con.sql("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'synthetic'").fetchall() == [(0,)]
         held = con.sql("SELECT status, published FROM _synthspec.runs WHERE table_name = 'accounts'").fetchall()
     assert held == [("held", False)]
+
+
+def test_a_parent_that_cannot_be_read_stops_its_children_and_keeps_their_views(project: Path) -> None:
+    assert apply(project).returncode == 0
+    before = published(project)
+    with duckdb.connect(str(project / "wh.duckdb")) as con:
+        con.execute("DROP TABLE raw.accounts")
+    # The parent runs and errors: its child is skipped.
+    result = apply(project, "--force")
+    assert result.returncode == 3
+    report = {t["table"]: t for t in json.loads((project / "target" / "run_results.json").read_text())["tables"]}
+    assert report["accounts"]["status"] == "error"
+    assert report["payments"]["status"] == "skipped"
+    assert report["payments"]["message"] == "not run: referenced table 'accounts' has errors"
+    # The parent is not selected but must be read: the child is an error with the parent's code.
+    result = apply(project, "--force", "--select", "payments")
+    assert result.returncode == 3
+    (payments,) = json.loads((project / "target" / "run_results.json").read_text())["tables"]
+    assert payments["status"] == "error" and payments["message"] == "not run: referenced table 'accounts' has errors"
+    assert "not run: referenced table 'accounts' has errors" in result.stderr
+    after = published(project)
+    for table in ("accounts", "payments"):  # the previously published versions, untouched
+        pd.testing.assert_frame_equal(before[table], after[table])
