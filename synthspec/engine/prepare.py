@@ -101,7 +101,7 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     spec = loaded.spec
     source_columns = warehouse.describe(cons, loaded, project)
     plans = verify_columns(loaded, source_columns)
-    row_count, data_hash = warehouse.data_fingerprint(cons, loaded, project)
+    row_count, data_hash = warehouse.data_fingerprint(cons, loaded, project, [c for c, _ in source_columns])
     data_fp = data_fingerprint_part(salt, row_count, data_hash, source_columns)
     findings = scan(cons, project, loaded, [c for c, _ in source_columns], data_fp)
     gate(loaded, project, findings)
