@@ -95,6 +95,8 @@ class _Pending:
 
 def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> RunResult:
     result = RunResult()
+    state.ensure_writable(project.target_dir, "reports")
+    state.ensure_writable(project.state_dir, "state")
     salt = state.salt(project.state_dir)
     try:
         with warehouse.open_project(project, write=True) as cons:
@@ -103,7 +105,10 @@ def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> R
             result.tables.extend(run.results[t] for t in run.plan.tables if t in run.results)
     finally:
         result.finished_at = utc_now()
-        write_reports(result, project.target_dir)
+        try:
+            write_reports(result, project.target_dir)
+        except SynthspecError as exc:  # the tables' outcomes are still shown, and the run is an error
+            result.errors.append(str(exc))
     return result
 
 
