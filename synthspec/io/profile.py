@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synthspec.errors import EnvironmentError_, UsageError
-from synthspec.io.warehouse import connect, quote, sql_string, unsupported_type
+from synthspec.io.warehouse import connect, quote, sample_expression, sql_string, unsupported_type
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,7 +45,8 @@ def _profile(con, relation: str) -> tuple[int, list[ColumnProfile], pd.DataFrame
             f"SELECT approx_count_distinct({quote(name)}), count(*) - count({quote(name)}) FROM {relation}"
         ).fetchone()
         profiles.append(ColumnProfile(name, duckdb_type, int(rows), int(distinct), int(nulls)))
-    sample = con.execute(f"SELECT * FROM {relation} AS t ORDER BY hash(t) LIMIT 2000").df()
+    select = ", ".join(sample_expression(name, duckdb_type) for name, duckdb_type, *_ in described)
+    sample = con.execute(f"SELECT {select} FROM {relation} AS t ORDER BY hash(t) LIMIT 2000").df()
     return int(rows), profiles, sample
 
 
