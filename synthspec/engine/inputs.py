@@ -52,7 +52,7 @@ def read_columns(plans: list[ColumnPlan]) -> list[tuple[str, str]]:
 
 
 def check_source(cons: Connections, loaded: LoadedSpec, project: Project, plans: list[ColumnPlan], row_count: int) -> None:
-    """Raise :class:`SourceDataError` when the source has no rows, or when a column that is
+    """Raise :class:`SourceDataError` when the source has fewer than ``MIN_ROWS`` rows, or when a column that is
     read for modelling or a policy holds NaN or ±infinity. Every problem is reported at once."""
     table = loaded.table
     if row_count < MIN_ROWS:

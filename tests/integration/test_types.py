@@ -5,6 +5,7 @@ cannot learn from (too few rows, NaN, ±infinity)."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -31,6 +32,8 @@ UNSUPPORTED = {
     "bit_col": "'0101'::BIT",
     "bignum_col": "(i * 1000)::BIGNUM",
     "uhugeint_col": "i::UHUGEINT",
+    "time_ns_col": "'01:02:03'::TIME_NS",
+    "variant_col": "i::VARIANT",
 }
 
 
@@ -217,3 +220,21 @@ def test_nan_and_infinity_are_located_errors_with_counts_and_an_action(tmp_path:
         "CASE WHEN isfinite(seen) THEN seen END AS seen, CASE WHEN isfinite(stamp) THEN stamp END AS stamp) FROM raw.m\"}"))
     fixed = run_cli(tmp_path, "apply", "-q")
     assert fixed.exit_code == 0, fixed.output
+
+
+def test_pii_leakage_still_sees_dropped_text_columns(tmp_path: Path) -> None:
+    # `code` (modelled) repeats the values of two dropped columns: plain text, and JSON read as its text.
+    warehouse(tmp_path / "wh.duckdb", """
+        CREATE TABLE raw.l AS SELECT i AS id, 'zeta-omega-' || (i % 5) AS secret, ('"kappa-' || (i % 5) || '"')::JSON AS doc,
+          CASE WHEN i % 2 = 0 THEN 'zeta-omega-' || (i % 5) ELSE '"kappa-' || (i % 5) || '"' END AS code,
+          ('x' || i)::BLOB AS payload
+        FROM range(300) r(i)""")
+    project_file(tmp_path, checks="quality_score: {min: 0.0}, dcr_share: {max: 1.0}, pii_leakage: {max: 0}")
+    (tmp_path / "specs" / "l.yml").write_text(
+        "version: 1\ntable: l\nsource: {table: raw.l}\ncolumns:\n  id: {type: id, primary_key: true}\n"
+        "  secret: {type: text, pii: drop}\n  doc: {type: text, pii: drop}\n  code: {type: categorical}\n"
+        "  payload: {type: text, pii: drop}\n")
+    result = run_cli(tmp_path, "apply", "--format", "json")
+    assert result.exit_code == 1, result.output
+    table = json.loads(result.output)["tables"][0]
+    assert table["metrics"]["pii_leakage"] == 10 and not table["published"]
