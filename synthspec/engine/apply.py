@@ -368,11 +368,14 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
     import numpy as np
 
     from synthspec.engine import codec
+    from synthspec.engine.inputs import check_source, read_columns
 
     if p.table in run.real:
         return run.real[p.table]
     spec = p.loaded.spec
-    source = warehouse.read_source(run.cons, p.loaded, run.project, [c for c, _ in p.source_columns])
+    # Too few rows, NaN or ±infinity: a located error before any model runs (see engine/inputs.py).
+    check_source(run.cons, p.loaded, run.project, p.plans, p.row_count)
+    source = warehouse.read_source(run.cons, p.loaded, run.project, read_columns(p.plans))
     encoded = codec.encode(source, p.plans)
     train_idx, holdout_idx = split_indices(len(source), spec.holdout, spec.model.seed)
     driving = next((r for r in p.refs if not r.self_reference), None)

@@ -17,8 +17,6 @@ from synthspec.engine.columns import ColumnPlan, is_integer_type, is_tz_type
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
 
-_EPOCH = pd.Timestamp("1970-01-01")
-
 
 def model_columns(plans: list[ColumnPlan]) -> list[ModelColumn]:
     return [p.model_column() for p in plans if p.role == "model"]
@@ -62,10 +60,57 @@ def _pre_policy(series: pd.Series, plan: ColumnPlan) -> pd.Series:
 
 
 def _to_seconds(series: pd.Series) -> np.ndarray:
-    values = pd.to_datetime(series)
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return ((values - _EPOCH) / pd.Timedelta(seconds=1)).astype("float64").to_numpy()
+    """Epoch seconds (UTC; NaN for nulls) of dates or timestamps of any unit and any year DuckDB
+    hands to pandas. The arithmetic is on integer microseconds, never through nanoseconds:
+    pandas' nanosecond range ends in 1677 and 2262, and converting through it wraps
+    ``9999-12-31`` around to ``1816-03-29``."""
+    micros = _micros(series)
+    null = micros == _NAT
+    whole = np.floor_divide(micros, 1_000_000)
+    seconds = whole.astype("float64") + (micros - whole * 1_000_000).astype("float64") / 1e6
+    seconds[null] = np.nan
+    return seconds
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _micros(series: pd.Series) -> np.ndarray:
+    """Integer microseconds since the epoch (UTC); ``_NAT`` for nulls."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        # The underlying integers are UTC already; no wall-clock conversion (which is unsafe in
+        # pandas for far-away years) is needed.
+        stamps = np.asarray(series.array.asi8).view(f"datetime64[{series.dtype.unit}]")
+    elif pd.api.types.is_datetime64_dtype(series.dtype):
+        stamps = series.to_numpy()
+    else:  # objects (datetime.date from generalize, ISO text): naive ones of any year, else pandas
+        from synthspec.privacy.policies import naive_datetimes
+
+        naive = naive_datetimes(series)
+        if naive is None:
+            return _micros(pd.to_datetime(series, utc=True))
+        stamps = naive.to_numpy()
+    return stamps.astype("datetime64[us]").view("int64")
+
+
+#: The seconds a sampled datetime is clipped to, so that it fits the source type (a model may
+#: extrapolate): nanosecond types end in 1677/2262, the others at the limits of a microsecond
+#: TIMESTAMP (also what pandas can hold for a DATE).
+_NS_RANGE = (-9_223_372_036.0, 9_223_372_036.0)
+_US_RANGE = (-9_223_372_022_400.0, 9_223_372_036_854.0)
+
+
+def _from_seconds(seconds: np.ndarray, duckdb_type: str) -> pd.Series:
+    """Epoch seconds -> ``datetime64[us]`` (UTC-aware for a type with a time zone), exact for
+    every year the type holds: whole seconds and the microseconds are converted separately."""
+    low, high = _NS_RANGE if duckdb_type.strip().upper().endswith("_NS") else _US_RANGE
+    null = np.isnan(seconds)
+    values = np.clip(np.where(null, 0.0, seconds), low, high)
+    whole = np.floor(values)
+    micros = whole.astype("int64") * 1_000_000 + np.round((values - whole) * 1e6).astype("int64")
+    micros[null] = _NAT
+    stamps = pd.Series(micros.view("datetime64[us]"))
+    return stamps.dt.tz_localize("UTC") if is_tz_type(duckdb_type) else stamps
 
 
 def enforce(frame: pd.DataFrame, plans: list[ColumnPlan], constraints: list[InequalityConstraint],
@@ -184,9 +229,7 @@ def decode(
             column = plan.model_column()
             values = model_frame[plan.name]
             if column.datetime:
-                seconds = values.to_numpy(dtype="float64")
-                stamps = pd.to_datetime(np.round(seconds * 1e6), unit="us", errors="coerce")
-                out[plan.name] = stamps.tz_localize("UTC") if is_tz_type(plan.duckdb_type) else stamps
+                out[plan.name] = _from_seconds(values.to_numpy(dtype="float64"), plan.duckdb_type)
             elif column.kind == "numerical":
                 numbers = values.to_numpy(dtype="float64")
                 decimals = _decimals(donors[plan.name]) if plan.name in donors else None

@@ -35,7 +35,7 @@ def is_datetime_type(duckdb_type: str) -> bool:
 
 
 def is_tz_type(duckdb_type: str) -> bool:
-    return "TIME ZONE" in duckdb_type.upper() or duckdb_type.upper() == "TIMESTAMPTZ"
+    return "TIME ZONE" in duckdb_type.upper() or duckdb_type.upper() in ("TIMESTAMPTZ", "TIMESTAMPTZ_NS")
 
 
 def type_mismatch(spec: ColumnSpec, duckdb_type: str) -> str | None:

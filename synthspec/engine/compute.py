@@ -278,7 +278,8 @@ def pii_columns(plans: list[ColumnPlan]) -> list[str]:
 def _normalised_values(source: pd.DataFrame, columns: list[str]) -> set[str]:
     from synthspec.privacy.policies import normalise_for_matching
 
-    return {normalise_for_matching(v) for c in columns for v in source[c].dropna().unique()}
+    # Dropped columns of types no published cell can hold are not read (see engine/inputs.py).
+    return {normalise_for_matching(v) for c in columns if c in source for v in source[c].dropna().unique()}
 
 
 def _leakage(source: pd.DataFrame, output: pd.DataFrame, columns: list[str]) -> dict[str, float | None]:
@@ -286,7 +287,9 @@ def _leakage(source: pd.DataFrame, output: pd.DataFrame, columns: list[str]) -> 
         return {"pii_leakage": None}
     from synthspec.metrics.disclosure import pii_leakage
 
-    return {"pii_leakage": float(pii_leakage({c: source[c] for c in columns}, output).count)}
+    # Dropped columns of types no published cell can hold (BLOB, lists, STRUCT...) are not read,
+    # so not scanned: none of their values can equal a published cell (see engine/inputs.py).
+    return {"pii_leakage": float(pii_leakage({c: source[c] for c in columns if c in source}, output).count)}
 
 
 def _relational_metrics(job: TableJob, output: pd.DataFrame) -> dict[str, Any]:

@@ -58,6 +58,7 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
     from synthspec.engine import codec
     from synthspec.engine.apply import split_indices
     from synthspec.engine.compute import TableJob, draw, fitted_model
+    from synthspec.engine.inputs import read_columns
     from synthspec.engine.prepare import prepare
     from synthspec.engine.secrets import policy_secrets
     from synthspec.engine.select import select_specs
@@ -84,7 +85,7 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
         cached = state.verified_model_dir(project.state_dir, table, prepared.fps.training, expected)
         if cached is None:
             raise UsageError(no_model)
-        source = warehouse.read_source(cons, loaded, project, [c for c, _ in prepared.source_columns])
+        source = warehouse.read_source(cons, loaded, project, read_columns(prepared.plans))
 
     seed = spec.model.seed if seed is None else seed
     plans = prepared.plans
@@ -106,11 +107,12 @@ def export(result: SampleResult, out: Path | None) -> bytes | None:
     (.parquet or .csv), atomically; without ``out``, return them as CSV bytes."""
     import duckdb
 
-    from synthspec.io.warehouse import quote, sql_string
+    from synthspec.io.history import cast_columns
+    from synthspec.io.warehouse import sql_string
 
     fmt = output_format(out)
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
-    select = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in result.column_types)
+    select = cast_columns(result.frame, result.column_types)
     directory = out.parent if out is not None else None
     if directory is not None and not directory.is_dir():
         raise EnvironmentError_(f"cannot write '{out}': directory does not exist")

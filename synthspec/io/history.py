@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthspec.errors import EnvironmentError_
-from synthspec.io.warehouse import quote, sql_string
+from synthspec.io.warehouse import quote, sql_string, unsupported_type
 
 if TYPE_CHECKING:
     import duckdb
@@ -103,7 +103,12 @@ def record_model(con: duckdb.DuckDBPyConnection, table: str, training_fp: str, m
 
 
 def read_published(con: duckdb.DuckDBPyConnection, table: str, version: int) -> pd.DataFrame:
-    return con.execute(f"SELECT * FROM {data_table(table, version)}").df()
+    # A column of a type synthspec does not model was published as NULLs (`pii: drop`), and some
+    # such types (BIGNUM, TIMETZ) cannot reach pandas at all: read it as what it holds, NULLs.
+    name = data_table(table, version)
+    columns = con.execute(f"DESCRIBE {name}").fetchall()
+    select = ", ".join(f"NULL AS {quote(c)}" if unsupported_type(t) else quote(c) for c, t, *_ in columns)
+    return con.execute(f"SELECT {select} FROM {name}").df()
 
 
 def data_versions(con: duckdb.DuckDBPyConnection | None, table: str) -> list[int]:
@@ -216,13 +221,21 @@ def publish_all(con: duckdb.DuckDBPyConnection, *, schema: str, items: list[Publ
         raise EnvironmentError_(f"cannot publish {schema}.{current}: {str(exc).splitlines()[0][:200]}") from exc
 
 
+def cast_columns(frame: pd.DataFrame, column_types: list[tuple[str, str]]) -> str:
+    """The SELECT list that turns ``frame`` into the source's exact DuckDB types. A column with
+    no value at all (a dropped one) is ``CAST(NULL AS <type>)``: an object column of Nones
+    reaches DuckDB as some other type, which does not cast to BLOB, lists, STRUCT, MAP..."""
+    empty = {c for c in frame.columns if not frame[c].notna().any()}
+    return ", ".join(f"CAST({'NULL' if c in empty else quote(c)} AS {t}) AS {quote(c)}" for c, t in column_types)
+
+
 def _publish_one(con: duckdb.DuckDBPyConnection, schema: str, item: Publication, keep_versions: int) -> None:
     record = item.record
     assert record.version is not None
     name = data_table(item.table, record.version)
-    columns = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in item.column_types)
     if item.reuse_version is None:
         assert item.frame is not None
+        columns = cast_columns(item.frame, item.column_types)
         con.register("_synthspec_frame", item.frame)
         con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM _synthspec_frame")
         con.unregister("_synthspec_frame")
@@ -256,4 +269,4 @@ def published_tables(con: duckdb.DuckDBPyConnection | None) -> list[str]:
     return [r[0] for r in con.execute(f"SELECT DISTINCT table_name FROM {META}.runs WHERE published ORDER BY 1").fetchall()]
 
 
-__all__ = ["META", "Publication", "PublishedVersion", "RunRecord", "current", "publish_all", "record_run", "sql_string"]
+__all__ = ["META", "Publication", "PublishedVersion", "RunRecord", "cast_columns", "current", "publish_all", "record_run", "sql_string"]

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synthspec.errors import EnvironmentError_, UsageError
-from synthspec.io.warehouse import connect, quote, sql_string, unsupported_type
+from synthspec.io.warehouse import (
+    connect,
+    quote,
+    row_hash,
+    sample_expression,
+    sql_string,
+    unsupported_type,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,7 +52,9 @@ def _profile(con, relation: str) -> tuple[int, list[ColumnProfile], pd.DataFrame
             f"SELECT approx_count_distinct({quote(name)}), count(*) - count({quote(name)}) FROM {relation}"
         ).fetchone()
         profiles.append(ColumnProfile(name, duckdb_type, int(rows), int(distinct), int(nulls)))
-    sample = con.execute(f"SELECT * FROM {relation} AS t ORDER BY hash(t) LIMIT 2000").df()
+    select = ", ".join(sample_expression(name, duckdb_type) for name, duckdb_type, *_ in described)
+    order = row_hash([name for name, *_ in described])
+    sample = con.execute(f"SELECT {select} FROM {relation} AS t ORDER BY {order} LIMIT 2000").df()
     return int(rows), profiles, sample
 
 

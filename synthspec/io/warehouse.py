@@ -23,7 +23,19 @@ if TYPE_CHECKING:
 
     from synthspec.spec.project import LoadedSpec, Project
 
-_UNSUPPORTED = re.compile(r"(\[\]|\[\d+\]$|^STRUCT|^MAP|^UNION|^BLOB|^BIT$|^INTERVAL|^JSON|^TIME\b|^VARINT|^BIGNUM|^GEOMETRY)", re.I)
+#: The DuckDB types synthspec models: integers, decimals and floats, booleans, text, UUIDs, ENUMs,
+#: dates and timestamps of every precision. Everything else (BLOB, BIT, lists, arrays, STRUCT, MAP,
+#: UNION, INTERVAL, TIME, JSON, BIGNUM, UHUGEINT, GEOMETRY, VARIANT and whatever DuckDB adds next)
+#: can only be published as NULLs of its type, under `pii: drop`: a list of what is *supported*,
+#: so a new type is refused until someone decides how to model it.
+_SUPPORTED = re.compile(
+    r"^(?!UHUGEINT$)((U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT\d|LONG|SHORT|BOOLEAN|UUID|FLOAT|DOUBLE|REAL|VARCHAR"
+    r"|DATE|TIMESTAMP(_S|_MS|_NS|TZ|TZ_NS| WITH TIME ZONE)?)$|(DECIMAL|NUMERIC)\(\d+, ?\d+\)$|ENUM\()", re.I)
+#: Unsupported types whose values are text (a cell could equal a published one): read as VARCHAR
+#: when a dropped column's values are needed for the pii_leakage scan.
+_TEXT_LIKE = re.compile(r"^(JSON|BIGNUM|VARINT)$", re.I)
+#: TIMESTAMPTZ_NS and TIMESTAMP WITH TIME ZONE (alias TIMESTAMPTZ).
+_TZ = re.compile(r"^TIMESTAMP(TZ|TZ_NS| WITH TIME ZONE)$", re.I)
 
 
 def quote(identifier: str) -> str:
@@ -182,7 +194,13 @@ def describe(cons: Connections, loaded: LoadedSpec, project: Project) -> list[tu
 
 
 def unsupported_type(duckdb_type: str) -> bool:
-    return bool(_UNSUPPORTED.search(duckdb_type.strip()))
+    """True for a source type synthspec cannot model (see ``_SUPPORTED``)."""
+    return not _SUPPORTED.match(duckdb_type.strip())
+
+
+def text_like_type(duckdb_type: str) -> bool:
+    """An unsupported type whose values are text, so they could equal a published cell."""
+    return bool(_TEXT_LIKE.match(duckdb_type.strip()))
 
 
 def row_hash(columns: list[str]) -> str:
@@ -199,16 +217,36 @@ def data_fingerprint(cons: Connections, loaded: LoadedSpec, project: Project, co
     return int(count), str(total)
 
 
-def read_source(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[str]) -> pd.DataFrame:
-    """Every row, in a canonical order (by row hash) so that results do not depend on the
-    order in which the source happens to return rows."""
-    select = _braced(", ".join(quote(c) for c in columns))
-    return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {_braced(row_hash(columns))}, {select}", _frame)
+def read_source(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[tuple[str, str]]) -> pd.DataFrame:
+    """Every row of ``columns`` (name, DuckDB type), in a canonical order (by row hash) so that
+    results do not depend on the order in which the source happens to return rows.
+
+    Values arrive in forms pandas holds exactly: timestamps with a time zone as UTC instants
+    (whatever the session's TimeZone: wall-clock conversions of far-away years are unsafe in
+    pandas), text-like unsupported types (JSON, BIGNUM) as text."""
+
+    def expression(name: str, duckdb_type: str) -> str:
+        if _TZ.match(duckdb_type):
+            return f"timezone('UTC', {quote(name)}) AS {quote(name)}"
+        if unsupported_type(duckdb_type):
+            return f"CAST({quote(name)} AS VARCHAR) AS {quote(name)}"
+        return quote(name)
+
+    select = _braced(", ".join(expression(c, t) for c, t in columns))
+    names = [c for c, _ in columns]
+    order = _braced(", ".join([row_hash(names), *(quote(c) for c in names)])) if names else "1"
+    frame = _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {order}", _frame)
+    for name, duckdb_type in columns:
+        if _TZ.match(duckdb_type):
+            frame[name] = frame[name].dt.tz_localize("UTC")
+    return frame
 
 
 def read_sample(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[str], rows: int = 2000) -> pd.DataFrame:
-    """A deterministic sample (the first rows in row-hash order) for PII detection."""
-    select = _braced(", ".join(quote(c) for c in columns))
+    """A deterministic sample (the first rows in row-hash order) for PII detection, in forms
+    detection can read whatever the types (see :func:`sample_expression`)."""
+    types = dict(describe(cons, loaded, project))
+    select = _braced(", ".join(sample_expression(c, types.get(c, "VARCHAR")) for c in columns))
     return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {_braced(row_hash(columns))} LIMIT {int(rows)}", _frame)
 
 
@@ -253,6 +291,40 @@ def _one(result):  # noqa: ANN001, ANN202
 
 def _frame(result):  # noqa: ANN001, ANN202
     return result.df()
+
+
+def sample_expression(name: str, duckdb_type: str) -> str:
+    """A column as PII detection reads it: unsupported types as their text (some, like BIGNUM
+    or TIMETZ, cannot reach pandas at all; JSON or lists may hold an email), and dates and
+    timestamps outside years 1-9999 (±infinity, far futures: never a date of birth) as NULL,
+    since Python's datetime cannot hold them."""
+    upper, q = duckdb_type.strip().upper(), quote(name)
+    if unsupported_type(upper):
+        return f"CAST({q} AS VARCHAR) AS {q}"
+    if upper.startswith(("DATE", "TIMESTAMP")) and not upper.endswith("_NS"):  # _NS types end in 2262
+        return f"CASE WHEN {q} BETWEEN CAST('0001-01-02' AS {upper}) AND CAST('9999-12-30' AS {upper}) THEN {q} END AS {q}"
+    return q
+
+
+def non_finite_counts(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[tuple[str, str]]) -> dict[str, tuple[int, int]]:
+    """Per floating-point, date or timestamp column (name, DuckDB type): how many values are
+    NaN, and how many are ±infinity (dates: or beyond the range of a TIMESTAMP). Counts only:
+    reading them would turn NaN into NULL and infinity into a date in the year 294247."""
+    parts: list[tuple[str, str, str]] = []
+    for name, duckdb_type in columns:
+        upper, q = duckdb_type.strip().upper(), quote(name)
+        if upper in ("FLOAT", "DOUBLE", "REAL"):
+            parts.append((name, f"isnan({q})", f"isinf({q})"))
+        elif upper == "DATE":
+            parts.append((name, "false", f"isinf({q}) OR {q} NOT BETWEEN DATE '290309-12-22 (BC)' AND DATE '294247-01-10'"))
+        elif upper.startswith("TIMESTAMP"):
+            parts.append((name, "false", f"isinf(CAST({q} AS {'TIMESTAMPTZ' if _TZ.match(upper) else upper}))"))
+    if not parts:
+        return {}
+    select = ", ".join(f"count(*) FILTER (WHERE {nan}), count(*) FILTER (WHERE {inf})" for _, nan, inf in parts)
+    row = _on_source(cons, loaded, project, f"SELECT {_braced(select)} FROM {{rel}} AS t", _one)
+    assert row is not None
+    return {name: (int(row[2 * i]), int(row[2 * i + 1])) for i, (name, _, _) in enumerate(parts)}
 
 
 def _source_label(loaded: LoadedSpec) -> str:

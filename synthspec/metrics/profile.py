@@ -35,6 +35,7 @@ MAX_BINS = 20
 MAX_CATEGORIES = 15
 MIN_CATEGORY_COUNT = 10
 MIN_NUMERICAL_ROWS = 50
+_FIRST_DATE, _LAST_DATE = -62135596800.0, 253402300799.0  # 0001-01-01, 9999-12-31 23:59:59 (epoch s)
 OTHER = "other"
 MISSING = "missing"
 
@@ -103,6 +104,12 @@ def numerical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, datet
     if present.size < MIN_NUMERICAL_ROWS:
         return None
     low, high = _coarse_range(*(float(v) for v in np.percentile(present, [1, 99])), datetime=datetime)
+    if datetime:
+        # Edges are shown as dates, which exist for years 1-9999 only: a range reaching beyond
+        # is cut there (the end bins count the rest), and a column entirely beyond is not shown.
+        low, high = max(low, _FIRST_DATE), min(high, _LAST_DATE)
+        if not high > low:
+            return None
     bins = max(1, min(bins, MAX_BINS))
     if not datetime and np.all(present == np.round(present)):
         # Whole numbers (counts, ages, years): whole-number bins, no more than there are values.

@@ -30,6 +30,7 @@ import re
 import threading
 import unicodedata
 import uuid
+import warnings
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -103,7 +104,10 @@ def canonical_text(value: Any) -> str:
     if isinstance(value, (pd.Timestamp, _dt.datetime)):
         stamp = pd.Timestamp(value)
         if stamp.tzinfo is None and stamp == stamp.normalize():
-            return stamp.date().isoformat()
+            try:
+                return stamp.date().isoformat()
+            except (NotImplementedError, ValueError, OverflowError):  # beyond Python's years 1-9999
+                return str(np.datetime_as_string(stamp.asm8, unit="D"))
         return stamp.isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()
@@ -580,14 +584,29 @@ def generalize_numeric(
     return pd.Series(out, index=values.index, name=values.name, dtype="float64")
 
 
-_PERIODS: dict[str, str] = {"year": "Y", "quarter": "Q", "month": "M", "week": "W-SUN", "day": "D"}
+def _truncate_array(stamps: np.ndarray, unit: str) -> np.ndarray:
+    """Truncate a numpy ``datetime64`` array (any unit) in its own unit; weeks start on Monday
+    (ISO, like DuckDB), quarters on Jan/Apr/Jul/Oct 1. numpy's calendar units cover every year
+    DuckDB stores (pandas periods end in 2262); casts to a coarser unit floor, also before 1970."""
+    if unit == "quarter":
+        months = stamps.astype("datetime64[M]").astype("int64")
+        out = (months - months % 3).astype("datetime64[M]")
+    elif unit == "week":
+        days = stamps.astype("datetime64[D]").astype("int64")
+        out = (days - (days + 3) % 7).astype("datetime64[D]")  # 1970-01-01 was a Thursday
+    else:
+        out = stamps.astype(f"datetime64[{_NUMPY_UNITS[unit]}]")
+    out = out.astype(stamps.dtype)
+    out[np.isnat(stamps)] = np.datetime64("NaT")
+    return out
+
+
+_NUMPY_UNITS: dict[str, str] = {"year": "Y", "month": "M", "day": "D", "hour": "h"}
 
 
 def _truncate_naive(stamps: pd.Series, unit: str) -> pd.Series:
-    """Truncate tz-naive datetime64 values; weeks start on Monday (ISO, like DuckDB)."""
-    if unit == "hour":
-        return stamps.dt.floor("h")
-    return stamps.dt.to_period(_PERIODS[unit]).dt.start_time.astype(stamps.dtype)
+    """Truncate tz-naive datetime64 values (see :func:`_truncate_array`), keeping their unit."""
+    return pd.Series(_truncate_array(stamps.to_numpy(), unit), index=stamps.index, name=stamps.name)
 
 
 def generalize_datetime(values: pd.Series, unit: DatetimeUnit) -> pd.Series:
@@ -602,7 +621,10 @@ def generalize_datetime(values: pd.Series, unit: DatetimeUnit) -> pd.Series:
       ``hour`` subtracts the wall-clock minutes, so it never meets either;
     * numbers are epoch seconds (the model frame contract) and stay float64 seconds (UTC);
     * an object column of ``datetime.date``/``datetime`` values returns ``datetime.date``
-      values when every value was a plain date, else ``datetime64[ns]``.
+      values when every value was a plain date, else ``datetime64[us]`` (tz-aware values:
+      pandas' representation of them).
+
+    Every year DuckDB stores is truncated exactly (numpy's calendar, not pandas' nanoseconds).
 
     Nulls stay null; an unparseable cell is an error counted, never shown.
     """
@@ -625,13 +647,20 @@ def _generalize_datetime(values: pd.Series, unit: str) -> pd.Series:
     notna = values.notna()
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         seconds = _as_float(values, "generalize")
-        stamps = pd.Series(pd.to_datetime(seconds, unit="s"), index=values.index)
-        truncated = _truncate_naive(stamps.astype("datetime64[ns]"), unit)
-        out = truncated.to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
-        out = np.where(notna.to_numpy(), out, np.nan)
+        present = ~np.isnan(seconds)
+        if np.any(np.abs(seconds[present]) > _MAX_SECONDS):
+            raise OverflowError("beyond the years a timestamp holds")
+        whole = np.floor(np.where(present, seconds, 0.0)).astype("int64")
+        truncated = _truncate_array(whole.astype("datetime64[s]"), unit).astype("int64").astype("float64")
+        out = np.where(present, truncated, np.nan)
         return pd.Series(out, index=values.index, name=values.name, dtype="float64")
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         tz = values.dtype.tz
+        if str(tz) in _UTC_NAMES:
+            # UTC (how synthspec reads every TIMESTAMPTZ): truncate the instants themselves, with
+            # no wall-clock conversion, which pandas cannot do safely for far-away years.
+            instants = np.asarray(values.array.asi8).view(f"datetime64[{values.dtype.unit}]")
+            return pd.Series(_truncate_array(instants, unit), index=values.index, name=values.name).dt.tz_localize(tz)
         if unit == "hour":
             wall = values.dt.tz_localize(None)
             return values - (wall - wall.dt.floor("h"))
@@ -644,20 +673,41 @@ def _generalize_datetime(values: pd.Series, unit: str) -> pd.Series:
     plain_dates = len(present) > 0 and all(
         isinstance(v, _dt.date) and not isinstance(v, _dt.datetime) for v in present
     )
-    stamps = pd.to_datetime(values, errors="coerce", format="mixed")
+    stamps = naive_datetimes(values)
+    if stamps is None:  # other formats, or with an offset: pandas' parser
+        stamps = pd.to_datetime(values, errors="coerce", format="mixed")
     bad = int((stamps.isna() & notna).sum())
     if bad:
         raise PolicyError(f"generalize: {bad} value(s) that are not dates or timestamps")
     if isinstance(stamps.dtype, pd.DatetimeTZDtype):
         return _generalize_datetime(stamps, unit)
-    truncated = _truncate_naive(stamps.astype("datetime64[ns]"), unit)
+    truncated = _truncate_naive(stamps, unit)
     if plain_dates:
         dates = np.empty(len(values), dtype=object)
         dates[:] = None
         ok = notna.to_numpy()
-        dates[ok] = [t.date() for t in truncated[ok]]
+        dates[ok] = list(truncated.to_numpy()[ok].astype("datetime64[D]").astype(object))
         return pd.Series(dates, index=values.index, name=values.name, dtype=object)
     return truncated.rename(values.name)
+
+
+def naive_datetimes(values: pd.Series) -> pd.Series | None:
+    """Naive dates, datetimes and ISO text of any year as ``datetime64[us]`` (nulls NaT), or
+    None when a value is something else or carries a time zone (numpy would silently move it
+    to UTC; pandas' parser keeps it)."""
+    present = values.notna().tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy only warns about a time zone it drops
+        try:
+            stamps = np.array([v if ok else None for v, ok in zip(values.tolist(), present, strict=True)], dtype="datetime64[us]")
+        except (TypeError, ValueError, Warning):
+            return None
+    return pd.Series(stamps, index=values.index, name=values.name)
+
+
+#: Epoch seconds beyond which no DuckDB timestamp exists (±292,000 years).
+_MAX_SECONDS = 9.3e12
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "UTC+00:00"})
 
 
 # --- shape ---------------------------------------------------------------------------------------
