@@ -3,8 +3,9 @@ and report.html (for people: self-contained, no script, no external resource).
 
 No report carries a raw cell value: checks and metrics are numbers, messages name columns, and
 the plots are drawn from the privacy-safe profiles of ``synthspec.metrics.profile`` (bin edges
-on a coarse grid inside the real 1st–99th percentiles; category labels only when at least 10
-real rows hold them)."""
+on a coarse grid around the real 1st–99th percentiles, never at the real minimum or maximum;
+category labels only when at least 10 real rows hold them). Every report goes through
+``synthspec.redact`` before it is written: no resolved ``${VAR}`` value or secret appears."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from synthspec import __version__
+from synthspec import __version__, redact
 from synthspec.errors import EnvironmentError_, ExitCode
 from synthspec.metrics.checks import CheckResult, Outcome
 from synthspec.metrics.profile import ColumnProfile
@@ -116,6 +117,13 @@ class RunResult:
                    version=str(data.get("synthspec_version") or __version__))
 
 
+def table_lines(table: str, spec_file: str | None, lines: list[str]) -> list[str]:
+    """A table's error lines, each naming the table: lines located in its spec file
+    (``specs/t.yml:3:5: ...``) as they are, every other line prefixed with ``table: ``."""
+    own = tuple(prefix for prefix in (f"{spec_file}:" if spec_file else None, f"{table}: ") if prefix)
+    return [line if line.startswith(own) else f"{table}: {line}" for line in lines]
+
+
 def _parse_iso(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -130,15 +138,20 @@ RENDERED_FILES = ("junit.xml", "summary.md", "report.html")
 def write_reports(result: RunResult, target_dir: Path) -> None:
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
-        (target_dir / RESULTS_FILE).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        text = json.dumps(redact.data(result.to_dict()), indent=2) + "\n"
+        (target_dir / RESULTS_FILE).write_text(redact.text(text))
     except OSError as exc:
         raise EnvironmentError_(f"cannot write reports to '{target_dir.name}/': {exc.strerror}") from exc
     render_reports(result, target_dir)
 
 
 def render_reports(result: RunResult, target_dir: Path) -> list[Path]:
-    """junit.xml, summary.md and report.html from ``result``; the paths written."""
-    rendered = {"junit.xml": junit(result), "summary.md": summary_markdown(result), "report.html": report_html(result)}
+    """junit.xml, summary.md and report.html from ``result``; the paths written. The result
+    is redacted before rendering (escaping would hide a value from a later text pass) and the
+    rendered text again (in case a template ever adds one)."""
+    result = RunResult.from_dict(redact.data(result.to_dict()))
+    rendered = {name: redact.text(text) for name, text in
+                (("junit.xml", junit(result)), ("summary.md", summary_markdown(result)), ("report.html", report_html(result)))}
     written = []
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
