@@ -267,8 +267,9 @@ def report_html(result: RunResult) -> str:
     parts += _overview(result)
     for table in result.tables:
         parts += _table_section(table)
-    parts += ['<p class="muted">Plots show shares of rows. Numerical bins span the real data\'s 1st–99th percentiles '
-              "(rounded outwards; values beyond are counted in the end bins); categories held by fewer than 10 real rows "
+    parts += ['<p class="muted">Plots show shares of rows. Numerical bins cover the real data\'s 1st–99th percentiles '
+              "on a coarse grid that never has an edge at the real minimum or maximum (values beyond are counted in the "
+              "end bins); categories held by fewer than 10 real rows "
               "are merged into \u201cother\u201d. No raw cell value appears in this report.</p>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -316,9 +317,11 @@ def _table_section(t: TableResult) -> list[str]:
 
 
 def _edge_label(value: float, datetime_: bool, step: float) -> str:
+    """The edge as it is (edges sit on a grid: a rounded label could show a real extreme)."""
     if datetime_:
-        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d" if step >= 86400 else "%Y-%m-%d %H:%M")
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.4g}"
+        whole_days = step >= 86400 and value % 86400 == 0
+        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M")
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.10g}"
 
 
 def _plot(p: ColumnProfile) -> str:
