@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -118,10 +119,18 @@ class RunResult:
 
 
 def table_lines(table: str, spec_file: str | None, lines: list[str]) -> list[str]:
-    """A table's error lines, each naming the table: lines located in its spec file
-    (``specs/t.yml:3:5: ...``) as they are, every other line prefixed with ``table: ``."""
-    own = tuple(prefix for prefix in (f"{spec_file}:" if spec_file else None, f"{table}: ") if prefix)
-    return [line if line.startswith(own) else f"{table}: {line}" for line in lines]
+    """A table's error lines, each naming the table: a line located in its spec
+    (``specs/t.yml:3:5: ...``) as it is, any other with ``table: `` in front (in place of the
+    bare spec file name: ``specs/t.yml: cannot read...`` becomes ``t: cannot read...``)."""
+    named = []
+    for line in lines:
+        if spec_file and re.match(re.escape(spec_file) + r":\d+:\d+: ", line):
+            named.append(line)
+        elif spec_file and line.startswith(f"{spec_file}: "):
+            named.append(f"{table}: {line[len(spec_file) + 2:]}")
+        else:
+            named.append(line if line.startswith(f"{table}: ") else f"{table}: {line}")
+    return named
 
 
 def _parse_iso(text: str | None) -> datetime | None:
