@@ -132,7 +132,7 @@ def spec_names(specs: Iterable[LoadedSpec]) -> set[str]:
 _TYPE = re.compile(
     r"(?:U?(?:TINY|SMALL|BIG|HUGE)?INT(?:EGER|8|16|32|64|128)?|UINT(?:8|16|32|64|128)?|DOUBLE|FLOAT[48]?|REAL|"
     r"DECIMAL|NUMERIC|VARCHAR|TEXT|STRING|BOOL(?:EAN)?|DATE|TIME(?:STAMP)?(?:_S|_MS|_NS|TZ| WITH TIME ZONE)?|"
-    r"INTERVAL|UUID|BLOB|JSON|BIT|LIST|STRUCT|MAP|ENUM|NULL)(?:\(\d+(?:,\s*\d+)?\))?(?:\[\d*\])*", re.I)
+    r"INTERVAL|UUID|BLOB|JSON|BIT|LIST|STRUCT|MAP|ENUM|NULL)(?:\(\d+(?:,\s*\d+)?\))?(?:\[\d*\])*")
 _QUOTES = "'\"`"
 _NUMBER = re.compile(r"(?<![\w.])(?<![A-Za-z]-)[-+]?\d[\d_]*(?:[.,:/\-T ]\d+)*(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])")
 # Numbers after these words are positions in the input, not values.
@@ -141,6 +141,9 @@ _VALUE_WORD = re.compile(r"(?i)\b(?:string|value|values|literal|input|data|token
 _STOP = {"to", "of", "is", "are", "was", "were", "be", "for", "in", "at", "from", "with", "as", "and", "or", "not", "too",
          "out", "type", "types", "must", "should", "cannot", "can't", "could", "does", "doesn't", "has", "have",
          "contains", "when", "that", "this", "the", "a", "an", "into", "on", "than", "error", "format"}
+_VALUE_END = re.compile(r"[^\s,;]+(?:\s+[^\s,;]+)*?(?=\s+(?:" + "|".join(map(re.escape, sorted(_STOP))) + r")\b|[,;]|$)", re.I)
+#: Longest line looked at (a longer one is cut first: a cut quote hides the rest).
+_MAX_SCAN = 4000
 
 
 def error(exc: BaseException | str, *, limit: int | None = MAX_ERROR_LENGTH) -> str:
@@ -149,7 +152,7 @@ def error(exc: BaseException | str, *, limit: int | None = MAX_ERROR_LENGTH) -> 
     line = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
     if not line:
         return exc.__class__.__name__ if not isinstance(exc, str) else ""
-    line = text(line)
+    line = text(line).replace("\x00", " ")[:_MAX_SCAN]
     kept: list[str] = []
 
     def keep(segment: str) -> str:
@@ -195,7 +198,8 @@ def _quoted(line: str, keep: Any) -> str:
         if not closers:
             out.append(ch + HIDDEN)
             break
-        end = next((j for j in closers if sum(q > j for q in quotes) % 2 == 0), closers[-1])
+        after = {j: len(quotes) - k - 1 for k, j in enumerate(quotes)}  # quotes of this kind after j
+        end = next((j for j in closers if after[j] % 2 == 0), closers[-1])
         inner = line[i + 1: end]
         known = inner in _known or _TYPE.fullmatch(inner) or re.fullmatch("\x00\\d+\x00", inner)
         out.append(keep(ch + inner + ch) if known else ch + HIDDEN + ch)
@@ -218,7 +222,7 @@ def _value_words(line: str) -> str:
         if m.start() < i:
             continue
         rest = line[m.end():]
-        words = re.match(r"[^\s,;]+(?:\s+[^\s,;]+)*?(?=\s+(?:" + "|".join(map(re.escape, _STOP)) + r")\b|[,;]|$)", rest, re.I)
+        words = _VALUE_END.match(rest)
         first = rest.split(None, 1)[0] if rest.split() else ""
         if not words or first.lower().rstrip(":,.;!") in _STOP or first.startswith(("\x00", HIDDEN)) or first[0] in _QUOTES:
             continue
