@@ -16,6 +16,14 @@ ADULT = REPO / "data" / "adult.parquet"
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+@pytest.fixture(autouse=True)
+def machine_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own machine budget ledger (never the user's)."""
+    path = tmp_path_factory.mktemp("ledger") / "budget_ledger.jsonl"
+    monkeypatch.setenv("SYNTHSPEC_LEDGER", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def adult() -> pd.DataFrame:
     return pd.read_parquet(ADULT)

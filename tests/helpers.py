@@ -78,3 +78,25 @@ def query_db(project: Path, sql: str, database: str = "wh.duckdb") -> list[tuple
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+#: Public domains of Adult's numerical columns, for differentially private specs.
+ADULT_DOMAINS = {"age": (17, 90), "fnlwgt": (0, 1_500_000), "education_num": (1, 16),
+                 "capital_gain": (0, 100_000), "capital_loss": (0, 5_000), "hours_per_week": (1, 99)}
+
+
+def dp_adult_spec(adult: pd.DataFrame, source: dict, *, epsilon: float = 1.0, cap: float | None = 1.5) -> dict:
+    """A dp_bayes spec over Adult's columns with every domain declared public."""
+    columns: dict[str, dict] = {}
+    for name in adult.columns:
+        if name in ADULT_DOMAINS:
+            low, high = ADULT_DOMAINS[name]
+            columns[name] = {"type": "numerical", "min": low, "max": high, "domain": "public"}
+        else:
+            columns[name] = {"type": "categorical", "values": sorted(adult[name].dropna().unique().tolist()), "domain": "public"}
+    privacy: dict = {"epsilon": epsilon, "delta": 1e-6}
+    if cap is not None:
+        privacy["max_total_epsilon"] = cap
+    return {"version": 1, "table": "adult", "source": source, "model": {"type": "dp_bayes"}, "columns": columns,
+            "privacy": privacy,
+            "checks": {"quality_score": {"min": 0.0}, "dcr_share": {"max": 1.0}, "epsilon_spent": {"max": epsilon}}}

@@ -60,6 +60,8 @@ def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
             click.echo(f"  {c.metric:<22} {value:>8}  {bounds:<16} " + click.style(c.outcome.value, fg=_COLOUR.get(c.outcome.value, "white")))
         if t.message and t.status in ("failed", "held", "skipped"):
             click.secho(f"  {t.message}", fg="red")
+    for error in result.errors:
+        click.secho(f"error: {error}", fg="red", err=True)
     if not quiet:
         click.echo(f"status: {result.status}")
 

@@ -102,6 +102,8 @@ class _Pending:
 
 def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> RunResult:
     result = RunResult()
+    state.ensure_writable(project.target_dir, "reports")
+    state.ensure_writable(project.state_dir, "state")
     salt = state.salt(project.state_dir)
     try:
         with warehouse.open_project(project, write=True) as cons:
@@ -110,7 +112,10 @@ def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> R
             result.tables.extend(run.results[t] for t in run.plan.tables if t in run.results)
     finally:
         result.finished_at = utc_now()
-        write_reports(result, project.target_dir)
+        try:
+            write_reports(result, project.target_dir)
+        except SynthspecError as exc:  # the tables' outcomes are still shown, and the run is an error
+            result.errors.append(str(exc))
     return result
 
 
@@ -443,26 +448,31 @@ def _record(p: Prepared, out: TableResult, started, *, version: int | None, stat
 
 
 def _reserve_budget(cons: Connections, project: Project, p: Prepared, out: TableResult, started) -> Budget | None:  # noqa: ANN001
-    """Check the ledger and reserve this run's epsilon before any noisy query runs. Over the
-    cap: record a failed run (exit 1) and return None; nothing is fitted or published."""
+    """Check the ledger and reserve this run's epsilon on every relation the source reads,
+    before any noisy query runs. Over the cap on any of them: record a failed run (exit 1) and
+    return None; nothing is fitted or published."""
     from synthspec.io import ledger
 
     spec = p.loaded.spec
     assert cons.target is not None and spec.privacy.epsilon is not None
-    key = ledger.source_key(cons.source, p.loaded, project)
-    balance = ledger.balance(project.state_dir, cons.target, key)
+    machine = ledger.machine_ledger_path(project)
+    relations = ledger.relations(cons, p.loaded, project)
+    balances = [ledger.balance(project.state_dir, cons.target, r, machine) for r in relations]
     epsilon, delta = spec.privacy.epsilon, spec.privacy.delta or 0.0
     cap = spec.privacy.max_total_epsilon
-    out.metrics["epsilon_spent_before"] = balance.epsilon
-    if cap is not None and balance.epsilon + epsilon > cap + 1e-12:
+    most = max(balances, key=lambda b: b.epsilon)
+    out.metrics["epsilon_spent_before"] = most.epsilon
+    if cap is not None and most.epsilon + epsilon > cap + 1e-12:
         out.status, out.exit_code = "failed", ExitCode.CHECK_FAILED
-        out.message = (f"privacy budget exhausted for {key}: ε={balance.epsilon:g} already spent in {balance.runs} run(s) "
-                       f"(last at {balance.last_at}); this run needs ε={epsilon:g}, the cap is max_total_epsilon={cap:g}; nothing was fitted or published")
+        out.message = (f"privacy budget exhausted for {most.source}: ε={most.epsilon:g} already spent in {most.runs} run(s) "
+                       f"(last at {most.last_at}); this run needs ε={epsilon:g}, the cap is max_total_epsilon={cap:g}; nothing was fitted or published")
         history.record_run(cons.target, _record(p, out, started, version=None, status="failed", published=False,
                                                 message="privacy budget exhausted"))
         return None
-    ledger.reserve(project.state_dir, cons.target, ledger.Spend(
-        run_id=uuid.uuid4().hex, source=key, table=p.table, epsilon=epsilon, delta=delta, at=iso(utc_now()) or ""))
+    run_id, at = uuid.uuid4().hex, iso(utc_now()) or ""
+    ledger.reserve(project.state_dir, cons.target, [
+        ledger.Spend(run_id=run_id, source=r.key, table=p.table, epsilon=epsilon, delta=delta, at=at, location=r.location)
+        for r in relations], machine)
     return Budget(epsilon, delta)
 
 

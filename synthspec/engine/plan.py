@@ -36,12 +36,13 @@ def _budget(cons: warehouse.Connections, project: Project, loaded: LoadedSpec) -
         return None
     from synthspec.io import ledger
 
-    key = ledger.source_key(cons.source, loaded, project)
-    balance = ledger.balance(project.state_dir, cons.target, key)
+    machine = ledger.machine_ledger_path(project)
+    balances = [ledger.balance(project.state_dir, cons.target, r, machine) for r in ledger.relations(cons, loaded, project)]
+    most = max(balances, key=lambda b: b.epsilon)
     cap = privacy.max_total_epsilon
-    return {"source": key, "epsilon_spent": balance.epsilon, "delta_spent": balance.delta, "runs": balance.runs,
-            "max_total_epsilon": cap, "epsilon_left": None if cap is None else max(cap - balance.epsilon, 0.0),
-            "epsilon_per_run": privacy.epsilon}
+    return {"source": most.source, "sources": [b.source for b in balances], "epsilon_spent": most.epsilon,
+            "delta_spent": most.delta, "runs": most.runs, "max_total_epsilon": cap,
+            "epsilon_left": None if cap is None else max(cap - most.epsilon, 0.0), "epsilon_per_run": privacy.epsilon}
 
 
 def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:

@@ -101,7 +101,7 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     spec = loaded.spec
     source_columns = warehouse.describe(cons, loaded, project)
     plans = verify_columns(loaded, source_columns)
-    row_count, data_hash = warehouse.data_fingerprint(cons, loaded, project)
+    row_count, data_hash = warehouse.data_fingerprint(cons, loaded, project, [c for c, _ in source_columns])
     data_fp = data_fingerprint_part(salt, row_count, data_hash, source_columns)
     findings = scan(cons, project, loaded, [c for c, _ in source_columns], data_fp)
     gate(loaded, project, findings)
@@ -119,20 +119,28 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     prepared.refs = references_of(loaded)
     prepared.privacy = privacy_snapshot(spec, {k: v.model_dump() for k, v in checks.items()})
     prepared.weakenings = weakenings(published.privacy if published else None, prepared.privacy)
-    _decide(prepared, force)
+    missing = history.missing_publication(cons.target, project.config.target.schema_, published) if published else None
+    _decide(prepared, force, missing, lost_history=published is None and history.history_missing(cons.target, spec.table))
     return prepared
 
 
-def _decide(p: Prepared, force: bool) -> None:
+def _decide(p: Prepared, force: bool, missing: tuple[str, str] | None = None, *, lost_history: bool = False) -> None:
+    """What must happen. "Up to date" needs more than matching fingerprints: the published
+    data table and the view over it must be there (in the current target schema)."""
     last = p.published
     if force:
         p.action, p.reasons = "train", ["--force"]
     elif last is None:
-        p.action, p.reasons = "train", ["never published"]
+        p.action, p.reasons = "train", ["the run history (_synthspec.runs) is missing although published versions exist"
+                                        if lost_history else "never published"]
     elif last.training_fp != p.fps.training:
         p.action, p.reasons = "train", _training_reasons(p, last)
     elif last.sampling_fp != p.fps.sampling:
         p.action, p.reasons = "resample", ["row count, seed or constraints changed"]
+    elif missing is not None and missing[0] == "data":
+        p.action, p.reasons = "resample", [missing[1]]
+    elif missing is not None:
+        p.action, p.reasons = "recheck", [missing[1]]
     elif last.checks_fp != p.fps.checks:
         p.action, p.reasons = "recheck", ["check thresholds changed"]
     else:

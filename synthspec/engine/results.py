@@ -88,17 +88,19 @@ class RunResult:
     started_at: datetime = field(default_factory=utc_now)
     finished_at: datetime | None = None
     tables: list[TableResult] = field(default_factory=list)
+    #: errors of the run itself (e.g. reports that could not be written), after the tables ran
+    errors: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
         statuses = {t.status for t in self.tables}
-        if "error" in statuses:
+        if "error" in statuses or self.errors:
             return "error"
         return "failed" if "failed" in statuses else "passed"
 
     @property
     def exit_code(self) -> ExitCode:
-        return max((t.exit_code for t in self.tables), default=ExitCode.OK)
+        return max([*(t.exit_code for t in self.tables), *([ExitCode.ENVIRONMENT] if self.errors else [])], default=ExitCode.OK)
 
     #: The synthspec version that produced the run (a re-rendered report keeps the original's).
     version: str = __version__
@@ -107,7 +109,7 @@ class RunResult:
         return {
             "synthspec_version": self.version, "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at), "status": self.status,
-            "tables": [t.to_dict() for t in self.tables],
+            "tables": [t.to_dict() for t in self.tables], **({"errors": list(self.errors)} if self.errors else {}),
         }
 
 

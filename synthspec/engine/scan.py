@@ -81,7 +81,7 @@ def scan_project(project: Project, specs: list[LoadedSpec]) -> list[dict[str, An
     with warehouse.open_project(project, write=False) as cons:
         for loaded in specs:
             columns = warehouse.describe(cons, loaded, project)
-            count, data_hash = warehouse.data_fingerprint(cons, loaded, project)
+            count, data_hash = warehouse.data_fingerprint(cons, loaded, project, [c for c, _ in columns])
             findings = scan(cons, project, loaded, [c for c, _ in columns], data_fingerprint_part(salt, count, data_hash, columns))
             for finding in findings:
                 column = loaded.spec.columns.get(finding["column"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +54,8 @@ def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
 
 
-def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'runs'", [META]).fetchone()
+def _has_meta(con: duckdb.DuckDBPyConnection, table: str = "runs") -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [META, table]).fetchone()
     return bool(row and row[0])
 
 
@@ -88,7 +89,7 @@ def current(con: duckdb.DuckDBPyConnection | None, table: str) -> PublishedVersi
 
 
 def recorded_artifact(con: duckdb.DuckDBPyConnection | None, table: str, training_fp: str) -> str | None:
-    if con is None or not _has_meta(con):
+    if con is None or not _has_meta(con, "models"):
         return None
     row = con.execute(
         f"SELECT artifact_sha256 FROM {META}.models WHERE table_name = ? AND training_fp = ? ORDER BY created_at DESC LIMIT 1",
@@ -106,11 +107,44 @@ def read_published(con: duckdb.DuckDBPyConnection, table: str, version: int) -> 
     return con.execute(f"SELECT * FROM {data_table(table, version)}").df()
 
 
+def data_versions(con: duckdb.DuckDBPyConnection | None, table: str) -> list[int]:
+    """Versions of ``table`` whose data tables exist in ``_synthspec``, whatever the history says."""
+    if con is None:
+        return []
+    names = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND starts_with(table_name, ?)",
+                        [META, f"{table}__v"]).fetchall()
+    return sorted(int(n[len(table) + 3:]) for (n,) in names if n[len(table) + 3:].isdigit())
+
+
 def next_version(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    if not _has_meta(con):
-        return 1
-    row = con.execute(f"SELECT coalesce(max(version), 0) FROM {META}.runs WHERE table_name = ?", [table]).fetchone()
-    return int(row[0]) + 1
+    """One past every version the history records and every data table that exists (a
+    dropped history table must not make the next publication collide with an old table)."""
+    recorded = 0
+    if _has_meta(con):
+        recorded = int(con.execute(f"SELECT coalesce(max(version), 0) FROM {META}.runs WHERE table_name = ?", [table]).fetchone()[0])
+    return max([recorded, *data_versions(con, table)]) + 1
+
+
+def missing_publication(con: duckdb.DuckDBPyConnection | None, schema: str, published: PublishedVersion) -> tuple[str, str] | None:
+    """What of the recorded publication the database does not serve, or None: ``("data",
+    why)`` when its data table is gone, ``("view", why)`` when ``<schema>.<table>`` is not a
+    view over it (dropped, replaced, or the target schema changed)."""
+    if con is None:
+        return None
+    if published.version not in data_versions(con, published.table):
+        return "data", f"its published data table {META}.{published.table}__v{published.version} is missing"
+    row = con.execute("SELECT sql FROM duckdb_views() WHERE schema_name = ? AND view_name = ?", [schema, published.table]).fetchone()
+    if row is None:
+        return "view", f"the view {schema}.{published.table} does not exist (target schema changed, or the view was dropped)"
+    name = re.escape(f"{published.table}__v{published.version}")
+    if not re.search(rf'\.\s*(?:"{name}"|{name})(?![\w"])', row[0] or "", flags=re.IGNORECASE):
+        return "view", f"the view {schema}.{published.table} does not read the published version {published.version}"
+    return None
+
+
+def history_missing(con: duckdb.DuckDBPyConnection | None, table: str) -> bool:
+    """Data tables of ``table`` exist but the run history that records them does not."""
+    return con is not None and not _has_meta(con) and bool(data_versions(con, table))
 
 
 @dataclass

@@ -1,40 +1,65 @@
 """The privacy-budget ledger: epsilon and delta spent per source relation.
 
-Budget is keyed by what was read (a table, the tables a query reads, a file path), not by
-the spec's name, so renaming or duplicating a spec cannot reset it. Entries are written to
-two places, the state directory and the target database, and read back as their union
-(by run id): deleting one of them — as a fresh CI clone does with `.synthspec/` — cannot
-give budget back. A reservation is written before fitting and stays spent if the run fails.
+Budget is charged to the relations a source reads, named however the spec spells them: for a
+DuckDB source, every table DuckDB's binder resolves the source to (case, catalog
+qualification, views and CTEs traced to the tables underneath), as ``duckdb:schema.table``;
+for files, every file the path matches, resolved (``..``, ``//``, symbolic links) and made
+relative to the project (``file:data/adult.csv``). A query over two tables spends on both.
+
+Entries are written to three stores and read back as their union (by run and relation), so
+losing any of them cannot give budget back:
+
+* the target database (``_synthspec.budget_ledger``),
+* the state directory (``.synthspec/budget_ledger.json``),
+* the machine ledger, an append-only JSON-lines file outside the project
+  (``privacy.ledger`` in the project file, else ``$SYNTHSPEC_LEDGER``, else
+  ``$XDG_STATE_HOME/synthspec/budget_ledger.jsonl``), where entries also carry the resolved
+  location of the data, so a new target file plus a deleted state directory still finds them.
+
+A reservation is written before fitting and stays spent if the run fails. Entries that are not
+finite, non-negative numbers make the ledger corrupt: synthspec refuses to guess what was spent.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synthspec.errors import EnvironmentError_
 from synthspec.io.history import META, ensure_meta
-from synthspec.io.warehouse import sql_string
 
 if TYPE_CHECKING:
     import duckdb
 
+    from synthspec.io.warehouse import Connections
     from synthspec.spec.project import LoadedSpec, Project
 
 _FILE = "budget_ledger.json"
+MACHINE_ENV = "SYNTHSPEC_LEDGER"
 
 
 @dataclass(frozen=True)
 class Spend:
     run_id: str
-    source: str
+    source: str  # the relation: duckdb:schema.table | file:path | query:sha256
     table: str
     epsilon: float
     delta: float
     at: str  # ISO 8601, UTC
+    location: str = ""  # resolved path of the database or file (what the machine ledger matches)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One relation a source reads: its ledger key and where its data lives on this machine."""
+
+    key: str
+    location: str
 
 
 @dataclass(frozen=True)
@@ -46,61 +71,93 @@ class Balance:
     last_at: str | None
 
 
-def source_key(con: duckdb.DuckDBPyConnection | None, loaded: LoadedSpec, project: Project) -> str:
-    """A stable name for the relation a spec reads (relative paths, so it survives clones)."""
+def relations(cons: Connections, loaded: LoadedSpec, project: Project) -> list[Relation]:
+    """Every relation the spec's source reads (at least one)."""
+    from synthspec.io import warehouse
+    from synthspec.spec.sources import matched_files
+
     source = loaded.spec.source
-    database = project.config.source.duckdb if project.config.source else "-"
-    if source.table is not None:
-        name = source.table if "." in source.table else f"main.{source.table}"
-        return f"duckdb:{database}#{name}"
     if source.path is not None:
-        return f"path:{source.path}"
-    return f"duckdb:{database}#" + ",".join(_tables_read(con, source.query or ""))
+        root = project.root.resolve()
+        out = []
+        for file in matched_files(source.path, project):
+            path = Path(file)
+            name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+            out.append(Relation(f"file:{name}", file))
+        return out
+    database = str(project.path(project.config.source.duckdb).resolve()) if project.config.source else ""
+    tables = warehouse.base_relations(cons, loaded, project)
+    if not tables:  # a query that reads no table (e.g. generated rows): keyed by its text
+        text = " ".join((source.query or "").split())
+        return [Relation("query:" + hashlib.sha256(text.encode()).hexdigest()[:32], database)]
+    return [Relation(f"duckdb:{t.lower()}", database) for t in tables]
 
 
-def _tables_read(con: duckdb.DuckDBPyConnection | None, query: str) -> list[str]:
-    """The base tables (and table functions) a query reads, from DuckDB's own parser."""
-    import duckdb
-
-    try:
-        text = (con or duckdb.connect()).execute(f"SELECT json_serialize_sql({sql_string(query)})").fetchone()[0]
-        tree = json.loads(text)
-    except (duckdb.Error, ValueError):
-        return ["query:" + query.strip()]
-    if tree.get("error"):
-        return ["query:" + query.strip()]
-    found: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE":
-                found.add(f"{node.get('schema_name') or 'main'}.{node.get('table_name')}")
-            elif node.get("type") == "TABLE_FUNCTION":
-                found.add("function:" + json.dumps(node.get("function"), sort_keys=True))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(tree)
-    return sorted(found) or ["query:" + query.strip()]
+def machine_ledger_path(project: Project) -> Path:
+    configured = getattr(project.config.privacy, "ledger", None)
+    if configured:
+        return project.path(configured)
+    if os.environ.get(MACHINE_ENV):
+        return Path(os.environ[MACHINE_ENV])
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "synthspec" / "budget_ledger.jsonl"
 
 
 _DDL = f"""
 CREATE TABLE IF NOT EXISTS {META}.budget_ledger (
     run_id VARCHAR, source VARCHAR, table_name VARCHAR, epsilon DOUBLE, delta DOUBLE, spent_at VARCHAR);
+ALTER TABLE {META}.budget_ledger ADD COLUMN IF NOT EXISTS location VARCHAR;
 """
+
+
+def _spend(values: dict, where: str) -> Spend:
+    """A validated entry: a finite, non-negative spend, or the ledger is corrupt."""
+    try:
+        spend = Spend(**{f.name: values[f.name] for f in fields(Spend) if f.name in values or f.name != "location"})
+        ok = all(isinstance(getattr(spend, k), (int, float)) and not isinstance(getattr(spend, k), bool)
+                 and math.isfinite(getattr(spend, k)) and getattr(spend, k) >= 0 for k in ("epsilon", "delta"))
+        ok = ok and isinstance(spend.source, str) and isinstance(spend.run_id, str)
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise EnvironmentError_(f"the budget ledger {where} is corrupt (an entry is not a finite, non-negative spend); "
+                                "refusing to guess what was spent")
+    return Spend(**{**asdict(spend), "source": _current_key(spend.source), "location": spend.location or ""})
+
+
+def _current_key(key: str) -> str:
+    """Keys written by earlier versions (``duckdb:<file>#schema.table``, ``path:<path>``) in
+    today's form, so an upgrade gives no budget back."""
+    if key.startswith("duckdb:") and "#" in key:
+        return "duckdb:" + key.split("#", 1)[1].lower()
+    if key.startswith("path:"):
+        return "file:" + os.path.normpath(key[5:]).replace(os.sep, "/")
+    return key
 
 
 def _read_file(state_dir: Path) -> list[Spend]:
     path = state_dir / _FILE
     if not path.exists():
         return []
+    where = f"'{path.name}' in the state directory"
     try:
-        return [Spend(**entry) for entry in json.loads(path.read_text())]
-    except (ValueError, TypeError) as exc:
-        raise EnvironmentError_(f"the budget ledger '{path.name}' in the state directory is corrupt; refusing to guess what was spent") from exc
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise EnvironmentError_(f"the budget ledger {where} is corrupt; refusing to guess what was spent") from exc
+    if not isinstance(entries, list):
+        raise EnvironmentError_(f"the budget ledger {where} is corrupt; refusing to guess what was spent")
+    return [_spend(e if isinstance(e, dict) else {}, where) for e in entries]
+
+
+def _read_machine(path: Path) -> list[Spend]:
+    if not path.exists():
+        return []
+    where = f"'{path}'"
+    try:
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        return [_spend(json.loads(line), where) for line in lines]
+    except (OSError, ValueError) as exc:
+        raise EnvironmentError_(f"the budget ledger {where} is corrupt; refusing to guess what was spent") from exc
 
 
 def _read_db(con: duckdb.DuckDBPyConnection | None) -> list[Spend]:
@@ -109,36 +166,67 @@ def _read_db(con: duckdb.DuckDBPyConnection | None) -> list[Spend]:
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'budget_ledger'", [META]).fetchone()[0]
     if not exists:
         return []
-    rows = con.execute(f"SELECT run_id, source, table_name, epsilon, delta, spent_at FROM {META}.budget_ledger").fetchall()
-    return [Spend(*row) for row in rows]
+    has_location = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = 'budget_ledger' "
+                               "AND column_name = 'location'", [META]).fetchone()[0]
+    location = "location" if has_location else "NULL"
+    rows = con.execute(f"SELECT run_id, source, table_name, epsilon, delta, spent_at, {location} FROM {META}.budget_ledger").fetchall()
+    names = [f.name for f in fields(Spend)]
+    return [_spend(dict(zip(names, row, strict=True)), f"table {META}.budget_ledger") for row in rows]
 
 
-def entries(state_dir: Path, con: duckdb.DuckDBPyConnection | None) -> list[Spend]:
-    """Union of both stores by run id: losing one store never returns budget."""
-    merged = {spend.run_id: spend for spend in _read_file(state_dir)}
-    for spend in _read_db(con):
-        previous = merged.get(spend.run_id)
+def entries(state_dir: Path, con: duckdb.DuckDBPyConnection | None, machine: Path | None = None,
+            relation: Relation | None = None) -> list[Spend]:
+    """Union of the stores by (run, relation): losing a store never returns budget. Entries of
+    the machine ledger count when they match ``relation``'s key and location."""
+    merged: dict[tuple[str, str], Spend] = {}
+    local = [*_read_file(state_dir), *_read_db(con)]
+    shared = [s for s in _read_machine(machine) if relation is None or s.location == relation.location] if machine else []
+    for spend in [*local, *shared]:
+        previous = merged.get((spend.run_id, spend.source))
         if previous is None or spend.epsilon > previous.epsilon:
-            merged[spend.run_id] = spend
+            merged[(spend.run_id, spend.source)] = spend
     return sorted(merged.values(), key=lambda s: (s.at, s.run_id))
 
 
-def balance(state_dir: Path, con: duckdb.DuckDBPyConnection | None, source: str) -> Balance:
-    spends = [s for s in entries(state_dir, con) if s.source == source]
-    return Balance(source, sum(s.epsilon for s in spends), sum(s.delta for s in spends), len(spends), spends[-1].at if spends else None)
+def balance(state_dir: Path, con: duckdb.DuckDBPyConnection | None, source: str | Relation,
+            machine: Path | None = None) -> Balance:
+    relation = source if isinstance(source, Relation) else Relation(source, "")
+    spends = [s for s in entries(state_dir, con, machine, relation) if s.source == relation.key]
+    return Balance(relation.key, sum(s.epsilon for s in spends), sum(s.delta for s in spends), len(spends),
+                   spends[-1].at if spends else None)
 
 
-def reserve(state_dir: Path, con: duckdb.DuckDBPyConnection, spend: Spend) -> None:
-    """Record a spend in both stores before any noisy query runs."""
+def reserve(state_dir: Path, con: duckdb.DuckDBPyConnection, spends: Spend | list[Spend], machine: Path | None = None) -> None:
+    """Record the spends in every store before any noisy query runs."""
+    spends = [spends] if isinstance(spends, Spend) else spends
     ensure_meta(con)
     con.execute(_DDL)
-    con.execute(f"INSERT INTO {META}.budget_ledger VALUES (?, ?, ?, ?, ?, ?)", list(asdict(spend).values()))
+    for spend in spends:
+        con.execute(f"INSERT INTO {META}.budget_ledger (run_id, source, table_name, epsilon, delta, spent_at, location) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", list(asdict(spend).values()))
     current = _read_file(state_dir)
     try:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = state_dir / f".{_FILE}.tmp"
-        tmp.write_text(json.dumps([asdict(s) for s in [*current, spend]], indent=1))
+        tmp.write_text(json.dumps([asdict(s) for s in [*current, *spends]], indent=1))
         os.chmod(tmp, 0o600)
         os.replace(tmp, state_dir / _FILE)
     except OSError as exc:
         raise EnvironmentError_(f"cannot write the budget ledger in '{state_dir.name}': {exc.strerror}") from exc
+    if machine is not None:
+        _append_machine(machine, spends)
+
+
+def _append_machine(path: Path, spends: list[Spend]) -> None:
+    """Append-only, one JSON object per line, flushed to disk before fitting starts."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as handle:
+            for spend in spends:
+                handle.write(json.dumps(asdict(spend), sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise EnvironmentError_(f"cannot write the machine budget ledger '{path}': {exc.strerror} "
+                                f"(set privacy.ledger in synthspec.yml or ${MACHINE_ENV} to a writable, durable file)") from exc

@@ -25,7 +25,7 @@ def salt(state_dir: Path) -> bytes:
     """A random per-project salt, so fingerprints cannot confirm a guessed dataset."""
     path = state_dir / "salt"
     if path.exists():
-        return bytes.fromhex(path.read_text().strip())
+        return _read_salt(path)
     try:
         _private_dir(state_dir)
         value = secrets.token_bytes(32)
@@ -34,9 +34,35 @@ def salt(state_dir: Path) -> bytes:
             handle.write(value.hex())
         return value
     except FileExistsError:
-        return bytes.fromhex(path.read_text().strip())
+        return _read_salt(path)
     except OSError as exc:
         raise EnvironmentError_(f"cannot write state directory '{state_dir.name}': {exc.strerror}") from exc
+
+
+def _read_salt(path: Path) -> bytes:
+    """The salt, or an environment error: an empty or corrupt salt is never used (an empty
+    one would leave every fingerprint unsalted)."""
+    try:
+        value = bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        value = b""
+    if len(value) < 16:
+        raise EnvironmentError_(f"the salt in '{path.parent.name}/{path.name}' is empty or corrupt; restore it, or delete it "
+                                "to start a new one (every table then reads as changed and retrains)")
+    return value
+
+
+def ensure_writable(directory: Path, what: str) -> None:
+    """Fail before any work when ``directory`` cannot take a new file (missing parent, a file
+    in its place, a read-only mount...), rather than after publishing."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".synthspec-probe-", dir=directory)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise EnvironmentError_(f"cannot write the {what} directory '{directory.name}/': {exc.strerror or exc.__class__.__name__}; "
+                                "nothing was trained or published") from exc
 
 
 def model_dir(state_dir: Path, table: str, training_fp: str) -> Path:

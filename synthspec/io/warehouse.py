@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synthspec import redact
 from synthspec.errors import EnvironmentError_, Problem, SpecError
+from synthspec.spec.sources import (
+    SourceMissingError,
+    SourceRuleError,
+    matched_files,
+    select_statement,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,14 +40,24 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: Every connection synthspec opens to a database file: no file system access beyond the
+#: database itself (no read_csv, COPY, ATTACH, extension loading...), settings locked so no
+#: statement can undo that, and EXPLAIN showing the unoptimised plan (which tables a source
+#: reads, for the privacy-budget ledger).
+SANDBOX = {"enable_external_access": False, "explain_output": "all", "lock_configuration": True}
+
+
 @dataclass
 class Connections:
     source: duckdb.DuckDBPyConnection | None
     target: duckdb.DuckDBPyConnection | None
     same_file: bool
+    #: in-memory connections that may read exactly the files of one `source.path`
+    files: dict[tuple[str, ...], duckdb.DuckDBPyConnection] = field(default_factory=dict)
 
     def close(self) -> None:
-        for con in {id(c): c for c in (self.source, self.target) if c is not None}.values():
+        opened = [self.source, self.target, *self.files.values()]
+        for con in {id(c): c for c in opened if c is not None}.values():
             con.close()
 
 
@@ -53,7 +69,7 @@ def connect(path: Path, *, read_only: bool, display: str) -> duckdb.DuckDBPyConn
     if not read_only and not path.parent.exists():
         raise EnvironmentError_(f"cannot create database '{display}': directory does not exist")
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=dict(SANDBOX))
     except duckdb.IOException as exc:
         text = str(exc)
         if "Conflicting lock" in text or "Could not set lock" in text:
@@ -65,6 +81,18 @@ def connect(path: Path, *, read_only: bool, display: str) -> duckdb.DuckDBPyConn
         raise EnvironmentError_(f"cannot {action} database '{display}': {reason}") from exc
     except duckdb.Error as exc:
         raise EnvironmentError_(f"cannot open database '{display}': {exc.__class__.__name__}") from exc
+
+
+def files_connection(files: list[str]) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that can read exactly ``files`` (resolved paths) and nothing
+    else on the file system, and cannot write any file."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET allowed_paths = [{', '.join(sql_string(f) for f in files)}]")
+    for key, value in SANDBOX.items():
+        con.execute(f"SET {key} = {sql_string(value) if isinstance(value, str) else str(value).lower()}")
+    return con
 
 
 @contextmanager
@@ -89,67 +117,143 @@ def open_project(project: Project, *, write: bool, need_source: bool = True) -> 
 
 
 def relation_sql(loaded: LoadedSpec, project: Project) -> str:
-    """The source as a SQL relation (a parenthesised query for ``query:``)."""
+    """The source as a SQL relation: a quoted table name, a parenthesised SELECT (checked to be
+    exactly one SELECT statement), or a reader over the resolved files of ``source.path``."""
     source = loaded.spec.source
     if source.table is not None:
         return qualified(source.table)
     if source.query is not None:
-        return f"({source.query.rstrip().rstrip(';')})"
+        # The newline ends a trailing `-- comment` before the closing parenthesis.
+        return f"(\n{_checked(loaded, lambda: select_statement(source.query or ''))}\n)"
     assert source.path is not None
-    path = source.path if Path(source.path).is_absolute() else str(project.root / source.path)
-    reader = "read_csv" if path.lower().endswith((".csv", ".csv.gz", ".tsv")) else "read_parquet"
-    return f"{reader}({sql_string(path)})"
+    files = _checked(loaded, lambda: matched_files(source.path or "", project))
+    csv = source.path.lower().endswith((".csv", ".csv.gz", ".tsv"))
+    return f"{'read_csv' if csv else 'read_parquet'}([{', '.join(sql_string(f) for f in files)}])"
 
 
-def _source_connection(cons: Connections, loaded: LoadedSpec) -> duckdb.DuckDBPyConnection:
-    import duckdb
+def _checked(loaded: LoadedSpec, rule):  # noqa: ANN001, ANN202
+    """A source rule's result, or its violation as a spec error located at the source."""
+    try:
+        return rule()
+    except SourceMissingError as exc:
+        raise EnvironmentError_(f"{loaded.file}: cannot read source {_source_label(loaded)}: {exc}") from exc
+    except SourceRuleError as exc:
+        key = "query" if loaded.spec.source.query is not None else "path"
+        loc = loaded.doc.locate(("source", key), prefer_key=True)
+        raise SpecError([Problem(loc.file, loc.line, loc.col, str(exc))]) from exc
 
+
+def _source_connection(cons: Connections, loaded: LoadedSpec, project: Project) -> duckdb.DuckDBPyConnection:
+    source = loaded.spec.source
+    if source.path is not None:  # paths need no database: a sandboxed in-memory one reads them
+        files = tuple(_checked(loaded, lambda: matched_files(source.path or "", project)))
+        if files not in cons.files:
+            cons.files[files] = files_connection(list(files))
+        return cons.files[files]
     if cons.source is not None:
-        return cons.source
-    if loaded.spec.source.path is not None:  # paths need no database: an in-memory one reads them
-        cons.source = duckdb.connect()
         return cons.source
     raise SpecError([Problem("synthspec.yml", 0, 0, f"spec '{loaded.file}' reads source.table/query but the project file has no 'source: {{duckdb: ...}}'")])
 
 
-def _on_source(cons: Connections, loaded: LoadedSpec, project: Project, template: str) -> duckdb.DuckDBPyConnection:
-    """Run ``template`` (``{rel}`` is the source relation) on the source connection; a DuckDB
-    error becomes an environment error naming the spec and the source, never a value."""
+def _on_source(cons: Connections, loaded: LoadedSpec, project: Project, template: str, fetch):  # noqa: ANN001, ANN202
+    """``fetch`` of ``template`` (``{rel}`` is the source relation) run on the source
+    connection. When the source is also the target (one read-write connection) the read runs in
+    a READ ONLY transaction: DuckDB refuses any write in it (even a sequence's nextval). A DuckDB error
+    becomes an environment error naming the spec and the source, never a value."""
     import duckdb
 
-    con = _source_connection(cons, loaded)
+    con = _source_connection(cons, loaded, project)
+    sql = template.format(rel=relation_sql(loaded, project))
+    shared = cons.same_file and con is cons.target
     try:
-        return con.execute(template.format(rel=relation_sql(loaded, project)))
+        if shared:
+            con.execute("BEGIN TRANSACTION READ ONLY")
+        try:
+            return fetch(con.execute(sql))
+        finally:
+            if shared:
+                con.execute("ROLLBACK")
     except duckdb.Error as exc:
         raise EnvironmentError_(f"{loaded.file}: cannot read source {_source_label(loaded)}: {_first_line(exc)}") from exc
 
 
 def describe(cons: Connections, loaded: LoadedSpec, project: Project) -> list[tuple[str, str]]:
     """(column, DuckDB type) of the source, or an environment error naming the source."""
-    return [(r[0], r[1]) for r in _on_source(cons, loaded, project, "DESCRIBE SELECT * FROM {rel}").fetchall()]
+    return [(r[0], r[1]) for r in _on_source(cons, loaded, project, "DESCRIBE SELECT * FROM {rel}", _all)]
 
 
 def unsupported_type(duckdb_type: str) -> bool:
     return bool(_UNSUPPORTED.search(duckdb_type.strip()))
 
 
-def data_fingerprint(cons: Connections, loaded: LoadedSpec, project: Project) -> tuple[int, str]:
+def row_hash(columns: list[str]) -> str:
+    """A hash of each row over exactly ``columns``, named one by one (quoted): a column can
+    never shadow it, as a column named like a table alias would shadow ``hash(t)``."""
+    return "hash(" + ", ".join(quote(c) for c in columns) + ")"
+
+
+def data_fingerprint(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[str] | None = None) -> tuple[int, str]:
     """Row count and an order-independent hash of every row (a sum of row hashes)."""
-    count, total = _on_source(cons, loaded, project, "SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR FROM {rel} AS t").fetchone()
+    columns = columns if columns is not None else [c for c, _ in describe(cons, loaded, project)]
+    digest = _braced(row_hash(columns))
+    count, total = _on_source(cons, loaded, project, f"SELECT count(*), coalesce(sum({digest}), 0)::VARCHAR FROM {{rel}} AS t", _one)
     return int(count), str(total)
 
 
 def read_source(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[str]) -> pd.DataFrame:
     """Every row, in a canonical order (by row hash) so that results do not depend on the
     order in which the source happens to return rows."""
-    select = ", ".join(quote(c) for c in columns).replace("{", "{{").replace("}", "}}")
-    return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY hash(t), {select}").df()
+    select = _braced(", ".join(quote(c) for c in columns))
+    return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {_braced(row_hash(columns))}, {select}", _frame)
 
 
 def read_sample(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[str], rows: int = 2000) -> pd.DataFrame:
     """A deterministic sample (the first rows in row-hash order) for PII detection."""
-    select = ", ".join(quote(c) for c in columns).replace("{", "{{").replace("}", "}}")
-    return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY hash(t) LIMIT {int(rows)}").df()
+    select = _braced(", ".join(quote(c) for c in columns))
+    return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {_braced(row_hash(columns))} LIMIT {int(rows)}", _frame)
+
+
+def base_relations(cons: Connections, loaded: LoadedSpec, project: Project) -> list[str]:
+    """The tables the source reads, as DuckDB's binder resolves them (case, catalog
+    qualification, views and CTEs traced to the tables underneath): ``schema.table`` names
+    from the unoptimised logical plan. A source reading no table gives an empty list."""
+    import json
+
+    plans = _on_source(cons, loaded, project, "EXPLAIN (FORMAT JSON) SELECT * FROM {rel} AS t", _all)
+    logical = next((text for kind, text in plans if kind == "logical_plan"), plans[0][1] if plans else "[]")
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            info = node.get("extra_info")
+            if isinstance(info, dict) and isinstance(info.get("Table"), str):
+                parts = info["Table"].split(".")
+                found.add(".".join(parts[-2:]) if len(parts) >= 2 else f"main.{parts[0]}")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(logical))
+    return sorted(found)
+
+
+def _braced(sql: str) -> str:
+    """SQL placed inside a ``str.format`` template: braces doubled."""
+    return sql.replace("{", "{{").replace("}", "}}")
+
+
+def _all(result):  # noqa: ANN001, ANN202
+    return result.fetchall()
+
+
+def _one(result):  # noqa: ANN001, ANN202
+    return result.fetchone()
+
+
+def _frame(result):  # noqa: ANN001, ANN202
+    return result.df()
 
 
 def _source_label(loaded: LoadedSpec) -> str:

@@ -222,6 +222,7 @@ class ProjectPrivacy(StrictModel):
     """Project-wide privacy settings."""
 
     secret_env: str = Field("SYNTHSPEC_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable holding the secret of `pii: hash`/`fake` (never a default value: a missing secret is an error).")
+    ledger: str | None = Field(None, description="The machine budget ledger: an append-only file outside the project that keeps the differential-privacy budget spent per source (default: $SYNTHSPEC_LEDGER, else $XDG_STATE_HOME/synthspec/budget_ledger.jsonl). Put it on durable storage in CI.")
 
 
 class ProjectConfig(StrictModel):
@@ -231,6 +232,7 @@ class ProjectConfig(StrictModel):
     source: DuckDBSource | None = Field(None, description="Source database (needed by specs with `source.table` or `source.query`).")
     target: DuckDBTarget = Field(description="Where synthetic tables are published.")
     specs: str = Field("specs/", description="Directory of table specs.")
+    source_roots: list[str] = Field(default_factory=list, description="Directories outside the project directory that a spec's `source.path` may read (default: none; paths resolve inside the project, symbolic links included).")
     state_dir: str = Field(".synthspec", description="State: model cache and salt (gitignored).")
     target_dir: str = Field("target", description="Reports of the last run (gitignored).")
     keep_versions: int = Field(2, ge=2, le=50, description="Published versions kept per table (current plus previous for rollback).")

@@ -199,8 +199,9 @@ def _unwrap_optional(annotation: Any) -> Any:
 def _lint(loaded: LoadedSpec, project: Project) -> list[Problem]:
     """Cross-field rules that need more than one model: model params, column names, support."""
     from synthspec.spec.rules import lint_spec
+    from synthspec.spec.sources import source_problems
 
-    return lint_spec(loaded, project)
+    return lint_spec(loaded, project) + source_problems(loaded, project)
 
 
 __all__ = ["PROJECT_FILE", "Checks", "ColumnSpec", "LoadedSpec", "Project", "load_project"]

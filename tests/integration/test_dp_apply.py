@@ -12,12 +12,9 @@ import yaml
 from click.testing import CliRunner
 
 from synthspec.cli.main import cli
-from tests.helpers import make_warehouse
+from tests.helpers import dp_adult_spec, make_warehouse
 
 pytestmark = pytest.mark.integration
-
-DOMAINS = {"age": (17, 90), "fnlwgt": (0, 1_500_000), "education_num": (1, 16),
-           "capital_gain": (0, 100_000), "capital_loss": (0, 5_000), "hours_per_week": (1, 99)}
 
 
 def run(project: Path, *args: str):
@@ -30,16 +27,7 @@ def run(project: Path, *args: str):
 def dp_project(tmp_path, adult):
     frame = adult.head(1500)
     make_warehouse(tmp_path / "wh.duckdb", {"adult": frame})
-    columns = {}
-    for name in frame.columns:
-        if name in DOMAINS:
-            columns[name] = {"type": "numerical", "min": DOMAINS[name][0], "max": DOMAINS[name][1], "domain": "public"}
-        else:
-            values = sorted(adult[name].dropna().unique().tolist())
-            columns[name] = {"type": "categorical", "values": values, "domain": "public"}
-    spec = {"version": 1, "table": "adult", "source": {"table": "raw.adult"}, "model": {"type": "dp_bayes"},
-            "columns": columns, "privacy": {"epsilon": 1.0, "delta": 1e-6, "max_total_epsilon": 1.5},
-            "checks": {"quality_score": {"min": 0.0}, "dcr_share": {"max": 1.0}, "epsilon_spent": {"max": 1.0}}}
+    spec = dp_adult_spec(adult, {"table": "raw.adult"})
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "adult.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     (tmp_path / "synthspec.yml").write_text("name: dp\nsource: {duckdb: wh.duckdb}\ntarget: {duckdb: wh.duckdb}\n")
