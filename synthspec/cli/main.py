@@ -1,5 +1,8 @@
 """`synthspec` console script. Each command parses, calls one library function, renders the
-result and maps it to an exit code; errors become one line each, tracebacks need --debug."""
+result and maps it to an exit code; errors become one line each, tracebacks need --debug.
+
+Everything a command prints goes through ``synthspec.redact`` (stdout and stderr are wrapped
+for the whole invocation), so no resolved ``${VAR}`` value or secret reaches a terminal."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 
 import click
 
-from synthspec import __version__
+from synthspec import __version__, redact
 from synthspec.errors import ExitCode, SynthspecError, UsageError
 
 
@@ -71,20 +74,29 @@ def error_handler(func: Callable[..., Any]) -> Callable[..., Any]:
             code = func(*args, **kwargs)
         except SynthspecError as exc:
             if settings.debug:
-                raise
-            _report_error(settings, exc.lines())
+                _print_traceback(exc)
+            else:
+                _report_error(settings, exc.lines())
             sys.exit(int(exc.exit_code))
         except KeyboardInterrupt:
             _report_error(settings, ["interrupted; nothing was published by the interrupted table"])
             sys.exit(130)
         except Exception as exc:  # the last resort: never a traceback without --debug
             if settings.debug:
-                raise
-            _report_error(settings, [f"internal error: {exc.__class__.__name__} (run with --debug for details)"])
+                _print_traceback(exc)
+            else:
+                _report_error(settings, [f"internal error: {exc.__class__.__name__} (run with --debug for details)"])
             sys.exit(int(ExitCode.ENVIRONMENT))
         sys.exit(int(code or 0))
 
     return wrapper
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """--debug: the stack, code lines, exception classes and chained causes, with library
+    messages redacted like any error (they may quote cells); SYNTHSPEC_DEBUG_UNREDACTED=1
+    shows them raw, for local debugging only."""
+    click.echo(redact.format_traceback(exc, trusted=SynthspecError), err=True, nl=False)
 
 
 def _report_error(settings: Settings, lines: list[str]) -> None:
@@ -95,11 +107,19 @@ def _report_error(settings: Settings, lines: list[str]) -> None:
         click.secho(f"error: {line}" if ":" not in line.split(" ")[0] else line, fg="red", err=True)
 
 
-def _load(settings: Settings, *, lint: bool = True):  # noqa: ANN202
-    from synthspec.engine.select import select_specs
+def _project(settings: Settings, *, lint: bool = True):  # noqa: ANN202
+    """The project; its declared names are what library errors may quote (see redact.error)."""
     from synthspec.spec.project import load_project
 
     project = load_project(settings.project_dir, lint=lint)
+    redact.know(redact.spec_names(project.specs))
+    return project
+
+
+def _load(settings: Settings, *, lint: bool = True):  # noqa: ANN202
+    from synthspec.engine.select import select_specs
+
+    project = _project(settings, lint=lint)
     return project, select_specs(project.specs, settings.select, settings.exclude)
 
 
@@ -108,6 +128,7 @@ def _load(settings: Settings, *, lint: bool = True):  # noqa: ANN202
 @common_options
 def cli() -> None:
     """synthspec: synthetic data as code."""
+    click.get_current_context().with_resource(redact.redacting_streams())
 
 
 @cli.command()
@@ -196,18 +217,17 @@ def sample(table: str, rows: int, out: str | None, seed: int | None) -> int:
     `references` are not supported (their keys must resolve against the parent's rows).
     """
     from synthspec.engine.sample import export, output_format, sample_table
-    from synthspec.spec.project import load_project
 
     settings = click.get_current_context().ensure_object(Settings)
     if rows < 1:
         raise UsageError("--rows must be at least 1")
     path = Path(out) if out is not None else None
     output_format(path)  # a bad extension fails before any work
-    project = load_project(settings.project_dir)
+    project = _project(settings)
     result = sample_table(project, table, rows, seed)
     data = export(result, path)
-    if data is not None:
-        click.echo(data, nl=False)
+    if data is not None:  # synthetic rows are data, not a message: written as they are
+        click.echo(data, nl=False, file=redact.unwrapped(sys.stdout))
     elif settings.format == "json":
         click.echo(json.dumps({"status": "ok", "table": table, "rows": result.rows, "seed": result.seed, "written": out}, indent=2))
     elif not settings.quiet:
@@ -221,10 +241,9 @@ def sample(table: str, rows: int, out: str | None, seed: int | None) -> int:
 def report() -> int:
     """Re-render target/junit.xml, summary.md and report.html from target/run_results.json."""
     from synthspec.engine.results import load_results, render_reports
-    from synthspec.spec.project import load_project
 
     settings = click.get_current_context().ensure_object(Settings)
-    project = load_project(settings.project_dir, lint=False)
+    project = _project(settings, lint=False)
     written = render_reports(load_results(project.target_dir), project.target_dir)
     return _echo_written(settings, written)
 
@@ -240,8 +259,10 @@ def init(from_duckdb: str | None, schema_name: str, from_path: str | None) -> in
     from synthspec.engine.init import init_project
 
     settings = click.get_current_context().ensure_object(Settings)
-    written = init_project(settings.project_dir, from_duckdb=from_duckdb, schema=schema_name, from_path=from_path)
-    return _echo_written(settings, written)
+    result = init_project(settings.project_dir, from_duckdb=from_duckdb, schema=schema_name, from_path=from_path)
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    return _echo_written(settings, result.written)
 
 
 @cli.command("dbt-sources")

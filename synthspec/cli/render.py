@@ -44,8 +44,8 @@ def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     for t in result.tables:
-        if t.status == "error":
-            click.secho(t.message or "error", fg="red", err=True)
+        if t.status == "error":  # the message names the table (see engine.results.table_lines)
+            click.secho(t.message or f"{t.table}: error", fg="red", err=True)
             continue
         if quiet and t.status in ("passed", "up_to_date"):
             continue

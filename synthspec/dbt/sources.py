@@ -4,6 +4,8 @@ Nothing here reads rows: descriptions come from the specs' `description:` keys a
 from what a spec declares (keys, references, categories), so the file can be reviewed in the
 same pull request as the specs and is byte-identical on every machine. The optional target
 switch lets one file serve dev (synthetic views) and prod (the real tables the specs read).
+No resolved ``${VAR}`` value is written: a Jinja literal read from the environment becomes
+``env_var('VAR')`` (dbt reads the same variable), any other occurrence its reference ``${VAR}``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from synthspec import redact
 from synthspec.errors import EnvironmentError_, Problem, SpecError, UsageError
 from synthspec.spec.models import IDENT
 from synthspec.spec.project import LoadedSpec, Project
@@ -54,8 +57,9 @@ class SourcesFile:
         return [table["name"] for source in self.document.get("sources", []) for table in source["tables"]]
 
     def render(self) -> str:
-        body = yaml.dump(self.document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000, default_flow_style=False)
-        return "".join(f"# {line}".rstrip() + "\n" for line in self.header) + body
+        document = redact.data(self.document)
+        body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000, default_flow_style=False)
+        return redact.text("".join(f"# {redact.text(line)}".rstrip() + "\n" for line in self.header) + body)
 
 
 class _Jinja(str):
@@ -185,6 +189,10 @@ def _problem(loaded: LoadedSpec, path: tuple[Any, ...], message: str) -> Problem
 
 
 def _literal(text: str) -> str:
+    """A Jinja string literal; a value read from the environment is read there by dbt too."""
+    variable = redact.variable(text)
+    if variable is not None:
+        return f"env_var({_literal(variable)})"
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -198,7 +206,8 @@ def _schema(target_schema: str, options: SourcesOptions, real: dict[str, _RealRe
         expression = _switch(options.real_target, _literal(next(iter(real.values())).schema), expression)
     if options.schema_var:
         expression = f"var({_literal(options.schema_var)}, {expression})"
-    return _Jinja("{{ " + expression + " }}") if expression != _literal(target_schema) else target_schema
+    plain = expression == _literal(target_schema) and redact.variable(target_schema) is None
+    return target_schema if plain else _Jinja("{{ " + expression + " }}")
 
 
 def _database(options: SourcesOptions, real: dict[str, _RealRelation]) -> str | None:

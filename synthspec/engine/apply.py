@@ -14,13 +14,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from synthspec import __version__
+from synthspec import __version__, redact
 from synthspec.engine.compute import JobResult, RefInputs, TableJob, compute, limit_threads
 from synthspec.engine.prepare import Prepared, RunPlan, prepare_run
 from synthspec.engine.progress import progress_bar
-from synthspec.engine.results import RunResult, TableResult, iso, utc_now, write_reports
+from synthspec.engine.results import (
+    RunResult,
+    TableResult,
+    iso,
+    table_lines,
+    utc_now,
+    write_reports,
+)
 from synthspec.engine.secrets import policy_secrets
-from synthspec.errors import ExitCode, SpecError, SynthspecError, UsageError
+from synthspec.errors import ExitCode, SynthspecError, UsageError
 from synthspec.io import history, state, warehouse
 from synthspec.io.warehouse import Connections
 from synthspec.metrics.checks import Outcome
@@ -238,7 +245,7 @@ def _hold(run: _Run, table: str, message: str) -> None:
     out = run.results[table]
     out.status, out.published, out.message = "held", False, message
     record = run.staged.pop(table).publication.record
-    record.status, record.published, record.version, record.message = "held", False, None, message
+    record.status, record.published, record.version, record.message = "held", False, None, redact.text(message)
     history.record_run(_target(run), record)
 
 
@@ -277,7 +284,8 @@ def _fail(run: _Run, out: TableResult, exc: SynthspecError) -> None:
     if run.options.debug:
         raise exc
     out.status, out.exit_code = "error", exc.exit_code
-    out.message = "; ".join(exc.lines()) if isinstance(exc, SpecError) else str(exc)
+    spec_file = next((s.file for s in run.project.specs if s.table == out.table), None)
+    out.message = redact.text("; ".join(table_lines(out.table, spec_file, exc.lines())))
 
 
 def _job(run: _Run, pending: _Pending) -> TableJob | None:
@@ -438,7 +446,7 @@ def _record(p: Prepared, out: TableResult, started, *, version: int | None, stat
         run_id=uuid.uuid4().hex, table=p.table, version=version, status=status, published=published,
         started_at=started, finished_at=utc_now(), model=p.model, rows=p.rows, training_fp=p.fps.training,
         sampling_fp=p.fps.sampling, checks_fp=p.fps.checks, synthspec_version=__version__, metrics=out.metrics,
-        message=message, training_parts=p.fps.parts, privacy=p.privacy,
+        message=redact.text(message) if message else message, training_parts=p.fps.parts, privacy=p.privacy,
     )
 
 

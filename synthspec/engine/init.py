@@ -1,12 +1,17 @@
 """`synthspec init`: draft a project file and one spec per table from column profiles.
 
 Drafts contain inferred semantic types only, never values from the data: specs are reviewed
-and committed, so they must not carry real cells (not even extremes)."""
+and committed, so they must not carry real cells (not even extremes, nor the first row of a
+CSV file without a header taken for column names). Every draft passes `validate`: names that
+are not plain identifiers, or that YAML would read as something else than a string (`on`,
+`null`, `yes`...), are written as double-quoted YAML strings."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthspec.engine.columns import is_datetime_type, is_integer_type, is_numeric_type
@@ -59,8 +64,9 @@ def draft_spec(profile: RelationProfile, findings: dict[str, dict] | None = None
     lines = [
         _SCHEMA_COMMENT,
         f"# Drafted by `synthspec init` ({profile.rows} source rows). Review every column before committing.",
+        *(f"# {line}" for line in _headerless_note(profile)),
         "version: 1",
-        f"table: {profile.name}",
+        f"table: {_scalar(_table_name(profile.name))}",
         "source:",
         *[f"  {k}: {_scalar(v)}" for k, v in profile.source.items()],
         "columns:",
@@ -88,7 +94,7 @@ def draft_spec(profile: RelationProfile, findings: dict[str, dict] | None = None
 
 
 def draft_project(name: str, source_db: str | None, target_db: str, *, needs_secret: bool = False) -> str:
-    lines = [f"name: {name}"]
+    lines = [f"name: {_scalar(name)}"]
     if needs_secret:
         lines = ["# pii: hash/fake policies read their secret key from $SYNTHSPEC_SECRET (16+ characters).", *lines]
     if source_db:
@@ -106,7 +112,13 @@ def draft_project(name: str, source_db: str | None, target_db: str, *, needs_sec
     return "\n".join(lines)
 
 
-def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path: str | None) -> list[Path]:
+@dataclass
+class InitResult:
+    written: list[Path]
+    warnings: list[str] = field(default_factory=list)
+
+
+def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path: str | None) -> InitResult:
     if bool(from_duckdb) == bool(from_path):
         raise UsageError("init needs exactly one of --from-duckdb FILE or --from-path GLOB")
     root.mkdir(parents=True, exist_ok=True)
@@ -120,7 +132,7 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
         relative = os.path.relpath(db.resolve(), root.resolve())
         source_db, target_db = relative, relative
     else:
-        profiles = profile_paths(from_path or "", root)
+        profiles = profile_paths(from_path or "", root, header_check=header_looks_like_data)
         source_db, target_db = None, "synthetic.duckdb"
     detected = {p.name: {f.column: f.to_dict() for f in detect_pii(p.sample)} for p in profiles}
     needs_secret = any("hash" in DRAFT_POLICY.get(f["entity"], "") or "fake" in DRAFT_POLICY.get(f["entity"], "")
@@ -139,12 +151,85 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
 
     (spec_dir / "table_spec.schema.json").write_text(render(table_spec_schema()))
     project_file.write_text(project_text)
-    return [project_file, *written]
+    warnings = [f"{p.source['path']}: " + " ".join(_headerless_note(p)) for p in profiles if p.headerless]
+    return InitResult([project_file, *written], warnings)
+
+
+# --------------------------------------------------------------------------- CSV without a header
+
+#: Characters that are rare in column names and common in values (names, addresses, prose).
+_UNUSUAL_IN_HEADER = re.compile(r"[@,;\"'\\<>{}|^`=\t\r\n]|://|\s{2,}")
+_NUMBER = re.compile(r"[-+]?(?:\d[\d,_ ]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?%?")
+_DATE_OR_TIME = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T].*)?|\d{1,2}:\d{2}(?::\d{2})?.*")
+_BOOLEAN = {"true", "false", "yes", "no"}
+MAX_HEADER_LENGTH = 64
+
+
+def header_looks_like_data(cells: list[str], repeats: list[int]) -> str | None:
+    """Why a CSV file's first row looks like a data row rather than a header (None: a header).
+    Evidence names a column position and a reason, never the cell."""
+    from synthspec.privacy.detection import detect_value_entities
+
+    for i, (cell, repeated) in enumerate(zip(cells, repeats, strict=True)):
+        text = cell.strip()
+        where = f"its cell in column {i + 1}"
+        if repeated:
+            return f"{where} also occurs as a value in that column"
+        if not text:
+            continue
+        if _NUMBER.fullmatch(text) or _DATE_OR_TIME.fullmatch(text) or text.lower() in _BOOLEAN:
+            return f"{where} is a number, date, time or boolean"
+        if _UNUSUAL_IN_HEADER.search(cell) or len(text) > MAX_HEADER_LENGTH:
+            return f"{where} has characters or a length unusual in a column name"
+    for i, entity in enumerate(detect_value_entities(cells)):
+        if entity is not None:
+            return f"its cell in column {i + 1} looks like {entity}"
+    return None
+
+
+def _headerless_note(profile: RelationProfile) -> list[str]:
+    if not profile.headerless:
+        return []
+    return [f"The first row of this file looks like data, not a header: {profile.headerless}.",
+            "It was read as data; the columns are named as DuckDB names them without a header.",
+            "`apply` reads CSV files with DuckDB's header detection, which takes that row for the",
+            "header: add a header row with these names (or real ones, renamed here too) first."]
+
+
+# --------------------------------------------------------------------------- YAML quoting
+
+#: Plain scalars YAML 1.1 (PyYAML) or 1.2 reads as booleans or null, in any case.
+_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ""}
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLAIN_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 
 
 def _key(name: str) -> str:
-    return name if re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) else _scalar(name)
+    return name if _PLAIN_KEY.fullmatch(name) and name.lower() not in _RESERVED else _quoted(name)
 
 
 def _scalar(text: str) -> str:
-    return text if re.match(r"^[A-Za-z0-9_./-]+$", text) else "'" + text.replace("'", "''") + "'"
+    return text if _PLAIN_VALUE.fullmatch(text) and text.lower() not in _RESERVED else _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    """A double-quoted YAML scalar that reads back as exactly ``text``: JSON escapes (a subset
+    of YAML's), plus escapes for what YAML would not take raw (C1 controls, line separators)."""
+    escaped = json.dumps(text, ensure_ascii=False)
+    return "".join(ch if _yaml_printable(ch) else f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+                   for ch in escaped)
+
+
+def _yaml_printable(ch: str) -> bool:
+    code = ord(ch)
+    if ch in "\x85\u2028\u2029\ufeff":
+        return False
+    return code == 0x09 or 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000
+
+
+def _table_name(name: str) -> str:
+    """A published table name (a plain identifier) for a source table named otherwise."""
+    if _PLAIN_KEY.fullmatch(name):
+        return name
+    cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_" for ch in name).strip("_").lower() or "table"
+    return cleaned if not cleaned[0].isdigit() else f"t_{cleaned}"

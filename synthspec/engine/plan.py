@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthspec.engine.prepare import prepare_run
+from synthspec.engine.results import table_lines
 from synthspec.errors import ExitCode, SynthspecError
 from synthspec.io import state, warehouse
 from synthspec.spec.project import LoadedSpec, Project
@@ -52,7 +53,8 @@ def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
         for table in run.tables:
             p = run.prepared[table]
             if isinstance(p, SynthspecError):
-                plans.append(TablePlan(table, "error", p.lines(), exit_code=p.exit_code))
+                spec_file = next((s.file for s in project.specs if s.table == table), None)
+                plans.append(TablePlan(table, "error", table_lines(table, spec_file, p.lines()), exit_code=p.exit_code))
                 continue
             plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, p.weakenings, _budget(cons, project, p.loaded)))
     return plans

@@ -3,20 +3,22 @@ and report.html (for people: self-contained, no script, no external resource).
 
 No report carries a raw cell value: checks and metrics are numbers, messages name columns, and
 the plots are drawn from the privacy-safe profiles of ``synthspec.metrics.profile`` (bin edges
-on a coarse grid inside the real 1st–99th percentiles; category labels only when at least 10
-real rows hold them)."""
+on a coarse grid around the real 1st–99th percentiles, never at the real minimum or maximum;
+category labels only when at least 10 real rows hold them). Every report goes through
+``synthspec.redact`` before it is written: no resolved ``${VAR}`` value or secret appears."""
 
 from __future__ import annotations
 
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from synthspec import __version__
+from synthspec import __version__, redact
 from synthspec.errors import EnvironmentError_, ExitCode
 from synthspec.metrics.checks import CheckResult, Outcome
 from synthspec.metrics.profile import ColumnProfile
@@ -118,6 +120,21 @@ class RunResult:
                    version=str(data.get("synthspec_version") or __version__))
 
 
+def table_lines(table: str, spec_file: str | None, lines: list[str]) -> list[str]:
+    """A table's error lines, each naming the table: a line located in its spec
+    (``specs/t.yml:3:5: ...``) as it is, any other with ``table: `` in front (in place of the
+    bare spec file name: ``specs/t.yml: cannot read...`` becomes ``t: cannot read...``)."""
+    named = []
+    for line in lines:
+        if spec_file and re.match(re.escape(spec_file) + r":\d+:\d+: ", line):
+            named.append(line)
+        elif spec_file and line.startswith(f"{spec_file}: "):
+            named.append(f"{table}: {line[len(spec_file) + 2:]}")
+        else:
+            named.append(line if line.startswith(f"{table}: ") else f"{table}: {line}")
+    return named
+
+
 def _parse_iso(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -132,15 +149,20 @@ RENDERED_FILES = ("junit.xml", "summary.md", "report.html")
 def write_reports(result: RunResult, target_dir: Path) -> None:
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
-        (target_dir / RESULTS_FILE).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        text = json.dumps(redact.data(result.to_dict()), indent=2) + "\n"
+        (target_dir / RESULTS_FILE).write_text(redact.text(text))
     except OSError as exc:
         raise EnvironmentError_(f"cannot write reports to '{target_dir.name}/': {exc.strerror}") from exc
     render_reports(result, target_dir)
 
 
 def render_reports(result: RunResult, target_dir: Path) -> list[Path]:
-    """junit.xml, summary.md and report.html from ``result``; the paths written."""
-    rendered = {"junit.xml": junit(result), "summary.md": summary_markdown(result), "report.html": report_html(result)}
+    """junit.xml, summary.md and report.html from ``result``; the paths written. The result
+    is redacted before rendering (escaping would hide a value from a later text pass) and the
+    rendered text again (in case a template ever adds one)."""
+    result = RunResult.from_dict(redact.data(result.to_dict()))
+    rendered = {name: redact.text(text) for name, text in
+                (("junit.xml", junit(result)), ("summary.md", summary_markdown(result)), ("report.html", report_html(result)))}
     written = []
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
@@ -256,8 +278,9 @@ def report_html(result: RunResult) -> str:
     parts += _overview(result)
     for table in result.tables:
         parts += _table_section(table)
-    parts += ['<p class="muted">Plots show shares of rows. Numerical bins span the real data\'s 1st–99th percentiles '
-              "(rounded outwards; values beyond are counted in the end bins); categories held by fewer than 10 real rows "
+    parts += ['<p class="muted">Plots show shares of rows. Numerical bins cover the real data\'s 1st–99th percentiles '
+              "on a coarse grid that never has an edge at the real minimum or maximum (values beyond are counted in the "
+              "end bins); categories held by fewer than 10 real rows "
               "are merged into \u201cother\u201d. No raw cell value appears in this report.</p>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -305,9 +328,11 @@ def _table_section(t: TableResult) -> list[str]:
 
 
 def _edge_label(value: float, datetime_: bool, step: float) -> str:
+    """The edge as it is (edges sit on a grid: a rounded label could show a real extreme)."""
     if datetime_:
-        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d" if step >= 86400 else "%Y-%m-%d %H:%M")
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.4g}"
+        whole_days = step >= 86400 and value % 86400 == 0
+        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M")
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.10g}"
 
 
 def _plot(p: ColumnProfile) -> str:

@@ -3,6 +3,7 @@
 A spec names an environment variable (``secret_env``, default the project's
 ``privacy.secret_env``), never a secret. A missing or short secret is a spec error: there is
 no default key, since a known key would let anyone rebuild the pseudonyms from a dictionary.
+Every secret read is remembered by ``synthspec.redact``, so no output ever shows it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from synthspec import redact
 from synthspec.errors import Problem
 from synthspec.spec.models import ColumnSpec
 
@@ -28,17 +30,19 @@ def secret_problem(column: ColumnSpec, project_default: str, environ: Mapping[st
         return f"'pii: {column.pii}' needs a secret key in the environment variable '{name}', which is not set"
     if len(value) < MIN_SECRET_LENGTH:
         return f"the secret in environment variable '{name}' is shorter than {MIN_SECRET_LENGTH} characters"
+    redact.remember(name, value, secret=True)
     return None
 
 
 def policy_secrets(loaded, project) -> dict[str, bytes]:  # noqa: ANN001
     """Secret bytes per hash/fake column (presence was checked when the spec was loaded)."""
     default = project.config.privacy.secret_env
-    return {
-        name: os.environ[secret_env(column, default)].encode("utf-8")
-        for name, column in loaded.spec.columns.items()
-        if column.pii in ("hash", "fake")
-    }
+    secrets: dict[str, bytes] = {}
+    for name, column in loaded.spec.columns.items():
+        if column.pii in ("hash", "fake"):
+            env = secret_env(column, default)
+            secrets[name] = redact.remember(env, os.environ[env], secret=True).encode("utf-8")
+    return secrets
 
 
 __all__ = ["MIN_SECRET_LENGTH", "Problem", "policy_secrets", "secret_problem"]

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from synthspec import redact
 from synthspec.errors import EnvironmentError_
 from synthspec.io.warehouse import quote, sql_string, unsupported_type
 
@@ -218,7 +219,7 @@ def publish_all(con: duckdb.DuckDBPyConnection, *, schema: str, items: list[Publ
     except duckdb.Error as exc:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
-        raise EnvironmentError_(f"cannot publish {schema}.{current}: {str(exc).splitlines()[0][:200]}") from exc
+        raise EnvironmentError_(f"{current}: cannot publish {schema}.{current}: {redact.error(exc)}") from exc
 
 
 def cast_columns(frame: pd.DataFrame, column_types: list[tuple[str, str]]) -> str:

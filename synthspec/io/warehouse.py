@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from synthspec import redact
 from synthspec.errors import EnvironmentError_, Problem, SpecError
 from synthspec.spec.sources import (
     SourceMissingError,
@@ -333,7 +334,6 @@ def _source_label(loaded: LoadedSpec) -> str:
 
 
 def _first_line(exc: Exception) -> str:
-    """DuckDB's message, first line only, with single-quoted literals redacted: conversion
-    errors quote the offending cell value, and a message must never carry one."""
-    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-    return re.sub(r"'[^']*'", "'…'", text)[:300]
+    """DuckDB's message made safe to print: conversion errors quote the offending cell value,
+    and a message must never carry one (see ``synthspec.redact.error``)."""
+    return redact.error(exc)

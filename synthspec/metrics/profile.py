@@ -5,13 +5,16 @@ report can be rendered again later (`synthspec report`) without reading any data
 frequencies (shares of rows), never rows, and follows two rules so that no individual can be
 recognised from it:
 
-* numerical (and datetime) columns: at most ``MAX_BINS`` equal-width bins over the range
-  between the real data's 1st and 99th percentiles, rounded outwards to a coarse grid (a
-  hundredth of the range's order of magnitude; whole days for datetimes, whole numbers for
-  columns holding only whole numbers); values outside it are counted in the first or last bin. The real minimum and maximum
-  (often one identifiable person: the oldest, the richest) never appear. A column with fewer
-  than ``MIN_NUMERICAL_ROWS`` non-null real values is not profiled (its percentiles would be
-  close to its extremes).
+* numerical (and datetime) columns: at most ``MAX_BINS`` equal-width bins covering the real
+  data's 1st to 99th percentiles. The bin width is a "nice" number (1, 2 or 5 times a power of
+  ten; whole numbers for columns holding only whole numbers, whole days for datetimes) and the
+  edges sit on a grid of that width, so an edge tells a percentile only to within a bin;
+  values outside the edges are counted in the first or last bin. No edge is ever the real
+  minimum or maximum (often one identifiable person: the oldest, the richest): when the grid
+  would put one there, it is shifted by half (or a quarter) of a bin, which moves every edge
+  off both extremes (each extreme rules out at most one shift). A column with fewer than
+  ``MIN_NUMERICAL_ROWS`` non-null real values, or whose 1st and 99th percentiles are equal
+  (almost constant: any edge around its value would reveal it), is not profiled.
 * categorical columns: the labels of at most ``MAX_CATEGORIES`` categories, each held by at
   least ``MIN_CATEGORY_COUNT`` real rows; every other category is merged into ``other`` (a
   synthetic category that is not listed is counted there too). Nulls are shown as ``missing``.
@@ -97,27 +100,22 @@ def column_profiles(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[
 
 def numerical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, datetime: bool = False,
                       bins: int = MAX_BINS) -> ColumnProfile | None:
-    """Equal-width bins over the real 1st–99th percentile range (see the module's rules)."""
+    """Equal-width bins around the real 1st–99th percentile range (see the module's rules)."""
     real_values = pd.to_numeric(real, errors="coerce").to_numpy(dtype="float64")
     synth_values = pd.to_numeric(synthetic, errors="coerce").to_numpy(dtype="float64")
     present = real_values[~np.isnan(real_values)]
     if present.size < MIN_NUMERICAL_ROWS:
         return None
-    low, high = _coarse_range(*(float(v) for v in np.percentile(present, [1, 99])), datetime=datetime)
-    if datetime:
-        # Edges are shown as dates, which exist for years 1-9999 only: a range reaching beyond
-        # is cut there (the end bins count the rest), and a column entirely beyond is not shown.
-        low, high = max(low, _FIRST_DATE), min(high, _LAST_DATE)
-        if not high > low:
+    unit = 86400.0 if datetime else (1.0 if np.all(present == np.round(present)) else 0.0)
+    edges = safe_edges(present, bins=max(1, min(bins, MAX_BINS)), unit=unit)
+    if edges is not None and datetime:
+        # Edges are shown as dates, which exist for years 1-9999 only: edges beyond are left
+        # out (the end bins count the rest), and a column entirely beyond is not shown.
+        edges = edges[(edges >= _FIRST_DATE) & (edges <= _LAST_DATE)]
+        if len(edges) < 2:
             return None
-    bins = max(1, min(bins, MAX_BINS))
-    if not datetime and np.all(present == np.round(present)):
-        # Whole numbers (counts, ages, years): whole-number bins, no more than there are values.
-        low, high = math.floor(low), math.ceil(high)
-        width = max(1, math.ceil((high - low) / bins))
-        edges = low + width * np.arange(max(1, math.ceil((high - low) / width)) + 1, dtype="float64")
-    else:
-        edges = np.linspace(low, high, bins + 1)
+    if edges is None:
+        return None
     labels = [f"bin {i + 1}" for i in range(len(edges) - 1)]
     real_shares, synth_shares = _binned(real_values, edges), _binned(synth_values, edges)
     if real_shares[-1] or synth_shares[-1]:
@@ -127,6 +125,45 @@ def numerical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, datet
     return ColumnProfile(name, "numerical", labels, real_shares, synth_shares,
                          edges=[float(e) for e in edges], datetime=datetime,
                          notes=["values outside the real 1st–99th percentiles are counted in the end bins"])
+
+
+def safe_edges(present: np.ndarray, *, bins: int, unit: float = 0.0) -> np.ndarray | None:
+    """At most ``bins`` + 1 equal-width edges covering the 1st–99th percentiles of ``present``
+    (non-null values), none equal to its minimum or maximum; None when the percentiles are
+    equal. ``unit``: the width is a multiple of it (1 for whole numbers, 86400 for datetimes
+    in seconds; 0 for none)."""
+    low, high = (float(v) for v in np.percentile(present, [1, 99]))
+    if not high > low:
+        return None
+    extremes = (float(present.min()), float(present.max()))
+    width = _nice_width((high - low) / bins, unit)
+    while True:
+        for shift in (0.0, 0.5, 0.25, 0.75):
+            offset = shift * width
+            first = math.floor((low - offset) / width) * width + offset
+            count = max(1, math.ceil((high - first) / width - 1e-9))
+            edges = first + width * np.arange(count + 1, dtype="float64")
+            if count <= bins and not _touches(edges, extremes, width):
+                return edges
+        width = _nice_width(width * 1.0001, unit)  # too many bins: the next nice width
+
+
+def _touches(edges: np.ndarray, extremes: tuple[float, float], width: float) -> bool:
+    """An edge at (or, in floating point, within a millionth of a bin of) an extreme."""
+    return any(bool(np.any(np.abs(edges - x) <= width * 1e-6)) for x in extremes)
+
+
+def _nice_width(raw: float, unit: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten (in ``unit``s, when given) not below ``raw``."""
+    scale = unit or 1.0
+    target = max(raw / scale, 1.0 if unit else raw / scale)
+    if target <= 0:
+        return scale
+    magnitude = 10.0 ** math.floor(math.log10(target))
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= target * (1 - 1e-12):
+            return float(factor * magnitude * scale)
+    return float(10 * magnitude * scale)
 
 
 def categorical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, top: int = MAX_CATEGORIES,
@@ -180,16 +217,4 @@ def _binned(values: np.ndarray, edges: np.ndarray) -> list[float]:
     return [float(c) / total for c in counts] + [float(nan.sum()) / total]
 
 
-def _coarse_range(low: float, high: float, *, datetime: bool) -> tuple[float, float]:
-    """``[low, high]`` widened to multiples of a coarse step, so no edge is a real value."""
-    span = high - low
-    step = 10.0 ** math.floor(math.log10(span / 100)) if span > 0 else 1.0
-    if datetime:
-        step = max(step, 86400.0)
-    low, high = math.floor(low / step) * step, math.ceil(high / step) * step
-    if not high > low:  # constant between the percentiles: one step around it
-        high = low + step
-    return float(low), float(high)
-
-
-__all__ = ["ColumnProfile", "categorical_profile", "column_profiles", "numerical_profile"]
+__all__ = ["ColumnProfile", "categorical_profile", "column_profiles", "numerical_profile", "safe_edges"]

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from synthspec import redact
 from synthspec.errors import Problem
 
 Path_ = tuple[Any, ...]
@@ -63,7 +64,7 @@ def interpolate(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in environ and (environ[name] != "" or default is None):
-            return environ[name]
+            return redact.remember(name, environ[name])  # never printed or written resolved
         if default is not None:
             return default
         missing.append(name)

@@ -163,9 +163,21 @@ def test_errors_in_json_format(adult_project):
 def test_debug_shows_the_traceback(adult_project):
     edit(adult_project / "specs" / "adult.yml", "raw.adult", "raw.adults")
     result = CliRunner().invoke(cli, ["apply", "--debug", "--project-dir", str(adult_project)])
-    assert result.exception is not None and "raw.adults" in str(result.exception)
+    assert result.exit_code == 3 and "Traceback (most recent call last)" in result.stderr
+    assert "_duckdb.CatalogException: Catalog Error: Table with name adults does not exist!" in result.stderr
+    assert "synthspec.errors.EnvironmentError_: specs/adult.yml: cannot read source table 'raw.adults'" in result.stderr
     quiet = run(adult_project, "apply")
     assert quiet.exit_code == 3 and quiet.exception is None or isinstance(quiet.exception, SystemExit)
+
+
+def test_every_table_error_line_names_its_table(adult_project):
+    edit(adult_project / "specs" / "adult.yml", "raw.adult", "raw.adults")
+    for command in ("plan", "apply"):
+        result = run(adult_project, command)
+        assert result.exit_code == 3
+        assert result.stderr.startswith("adult: cannot read source table 'raw.adults': Catalog Error"), result.stderr
+    summary = (adult_project / "target" / "summary.md").read_text()
+    assert "- **adult**: adult: cannot read source table 'raw.adults'" in summary
 
 
 def test_no_project_file(tmp_path):
@@ -233,7 +245,7 @@ def test_model_failure_is_a_table_error_without_values(adult_project):
     finally:
         cls.fit = original
     assert result.exit_code == 3
-    assert "model 'cart' failed during training: ValueError (run with --debug for details)" in result.output
+    assert "adult: model 'cart' failed during training: ValueError (run with --debug for details)" in result.stderr
     assert "State-gov" not in result.output and "Private" not in result.output
     assert _REGISTRY["cart"].fit is original
 

@@ -143,7 +143,7 @@ def test_a_parent_that_cannot_be_read_stops_its_children_and_keeps_their_views(p
     result = apply(project, "--force", "--select", "payments")
     assert result.returncode == 3
     (payments,) = json.loads((project / "target" / "run_results.json").read_text())["tables"]
-    assert payments["status"] == "error" and payments["message"] == "not run: referenced table 'accounts' has errors"
+    assert payments["status"] == "error" and payments["message"] == "payments: not run: referenced table 'accounts' has errors"
     assert "not run: referenced table 'accounts' has errors" in result.stderr
     after = published(project)
     for table in ("accounts", "payments"):  # the previously published versions, untouched

@@ -88,7 +88,8 @@ def test_canonical_text_of_dates_beyond_python() -> None:
 def test_profile_of_far_datetimes_keeps_edges_showable() -> None:
     beyond = pd.Series(np.full(100, 9.2e12))  # the year 293,000: no date label exists
     assert numerical_profile("far", beyond, beyond, datetime=True) is None
-    last = pd.Series(np.full(100, codec._to_seconds(pd.Series([pd.Timestamp("9999-12-31")]).astype("datetime64[us]"))[0]))
+    end = codec._to_seconds(pd.Series([pd.Timestamp("9999-12-31")]).astype("datetime64[us]"))[0]
+    last = pd.Series(np.linspace(end - 5 * 365 * 86400, end, 100))  # up to the last day a date label exists for
     p = numerical_profile("last", last, last, datetime=True)
     assert p is not None and p.edges is not None and p.edges[-1] <= 253402300799.0
 
