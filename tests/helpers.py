@@ -78,3 +78,8 @@ def query_db(project: Path, sql: str, database: str = "wh.duckdb") -> list[tuple
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+#: YAML whose aliases nest 9 lists of 9 nine levels deep: 9^9 values once expanded (a "billion laughs").
+ALIAS_BOMB = "".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['x'] * 9)}]\n"
+                     for prev, name in zip([None, *"abcdefgh"], "abcdefghi", strict=True))
