@@ -74,10 +74,10 @@ def weakenings(old: dict[str, Any] | None, new: dict[str, Any],
     old_declared, new_declared = (old["declared"], new["declared"]) if "declared" in old else ({}, {})
     for metric in sorted(old_checks):
         changes = _loosened(metric, old_declared[metric], new_declared.get(metric)) if metric in old_declared else []
-        if changes and metric in new_checks:
-            still = (f"the project guardrail {_bounds(guardrails[metric].model_dump())} still applies" if metric in guardrails
-                     else f"still checked at {_bounds(new_checks[metric])}")
-            changes = [f"{change} ({still})" for change in changes]
+        if changes and metric in guardrails:
+            changes = [f"{change} (the project guardrail {_bounds(guardrails[metric].model_dump())} still applies)" for change in changes]
+        elif changes and metric in new_checks and _bounds(new_checks[metric]) != _bounds(new_declared.get(metric, {})):
+            changes = [f"{change} (still checked at {_bounds(new_checks[metric])})" for change in changes]
         if not changes and metric in old_checks:  # a guardrail or a default itself relaxed
             changes = _loosened(metric, old_checks[metric], new_checks.get(metric))
         out += changes

@@ -79,6 +79,7 @@ def test_an_interpolated_threshold_must_be_a_finite_number_and_is_not_echoed(wri
     ("privacy: {epsilon: .inf}\n", "privacy.epsilon: Input should be a finite number"),
     ("privacy: {delta: null}\n", "privacy.delta: null is not allowed here"),
     ("model: {seed: null}\n", "model.seed: null is not allowed here"),
+    ("model: {type: cart, params: {smoothing: .nan}}\n", "model.params.smoothing: Input should be a finite number"),
 ])
 def test_other_numeric_fields_refuse_null_nan_inf_and_booleans(write, tmp_path, extra: str, where: str) -> None:
     (line,) = problems(write, tmp_path, SPEC + extra)
