@@ -9,6 +9,7 @@ from synthspec.engine.prepare import Prepared, prepare_run
 from synthspec.engine.weakening import weakenings
 from synthspec.errors import ExitCode, SynthspecError
 from synthspec.io import state, warehouse
+from synthspec.metrics.registry import unmet
 from synthspec.spec.project import LoadedSpec, Project
 
 ACTION_TEXT = {"train": "will train", "resample": "will resample", "recheck": "will re-check", "none": "up to date"}
@@ -69,8 +70,6 @@ def _weakenings(project: Project, p: Prepared) -> list[str]:
 def _guardrail_notes(project: Project, loaded: LoadedSpec) -> list[str]:
     """Guardrails left out of this table because it cannot compute their metric (they would be
     `not_evaluated` on every run): said here so a reviewer sees what the table is not held to."""
-    from synthspec.metrics.registry import unmet
-
     notes = []
     for metric, floor in project.config.guardrails.checks.items():
         if why := unmet(metric, loaded.spec, (getattr(loaded.spec.checks, metric, None) or floor).target):
