@@ -100,3 +100,8 @@ def dp_adult_spec(adult: pd.DataFrame, source: dict, *, epsilon: float = 1.0, ca
     return {"version": 1, "table": "adult", "source": source, "model": {"type": "dp_bayes"}, "columns": columns,
             "privacy": privacy,
             "checks": {"quality_score": {"min": 0.0}, "dcr_share": {"max": 1.0}, "epsilon_spent": {"max": epsilon}}}
+
+
+#: YAML whose aliases nest 9 lists of 9 nine levels deep: 9^9 values once expanded (a "billion laughs").
+ALIAS_BOMB = "".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['x'] * 9)}]\n"
+                     for prev, name in zip([None, *"abcdefgh"], "abcdefghi", strict=True))

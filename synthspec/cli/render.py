@@ -35,6 +35,8 @@ def render_plan(plans: list[TablePlan], fmt: str) -> None:
             click.echo(f"  privacy budget of {b['source']}: ε={b['epsilon_spent']:g} spent in {b['runs']} run(s), {left}; a training run spends ε={b['epsilon_per_run']:g}")
         for change in p.weakenings:
             click.secho(f"  privacy weakened: {change}", fg="red")
+        for note in p.notes:
+            click.secho(f"  note: {note}", fg="yellow")
     pending = sum(p.action not in ("none", "error") for p in plans)
     click.echo(f"{pending} of {len(plans)} table(s) with changes pending")
 
@@ -57,7 +59,10 @@ def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
         for c in t.checks:
             value = "n/a" if c.value is None else f"{c.value:.4f}"
             bounds = " ".join(f"{k} {v}" for k, v in (("min", c.min), ("max", c.max)) if v is not None)
-            click.echo(f"  {c.metric:<22} {value:>8}  {bounds:<16} " + click.style(c.outcome.value, fg=_COLOUR.get(c.outcome.value, "white")))
+            outcome = click.style(c.outcome.value, fg="red" if c.blocks else _COLOUR.get(c.outcome.value, "white"))
+            if c.outcome.value == "not_evaluated":  # say whether it stopped publishing, and why
+                outcome += f" ({'blocks' if c.blocks else 'allowed'}: {c.message})"
+            click.echo(f"  {c.metric:<22} {value:>8}  {bounds:<16} " + outcome)
         if t.message and t.status in ("failed", "held", "skipped"):
             click.secho(f"  {t.message}", fg="red")
     for error in result.errors:

@@ -30,7 +30,7 @@ from synthspec.engine.secrets import policy_secrets
 from synthspec.errors import ExitCode, SynthspecError, UsageError
 from synthspec.io import history, state, warehouse
 from synthspec.io.warehouse import Connections
-from synthspec.metrics.checks import Outcome
+from synthspec.metrics.checks import gate_message
 from synthspec.models.base import Budget
 from synthspec.models.registry import get_model
 from synthspec.spec.project import LoadedSpec, Project
@@ -352,13 +352,14 @@ def _finish(run: _Run, pending: _Pending, result: JobResult | SynthspecError) ->
     out.checks = result.checks
     out.profile = result.profile
     out.rows = len(result.output)
-    failed = any(c.outcome == Outcome.FAILED for c in out.checks)
+    # The gate: a failed check, a metric that raised, or an error-severity check that could not
+    # be evaluated (unless allowed) stops publishing alike.
+    failed = any(c.blocks for c in out.checks)
     version = p.published.version if p.action == "recheck" and p.published else history.next_version(target, p.table)
     record = _record(p, out, pending.started, version=version, status="failed" if failed else "passed", published=not failed)
     if failed:
         out.status, out.exit_code = "failed", ExitCode.CHECK_FAILED
-        names = ", ".join(c.metric for c in out.checks if c.outcome == Outcome.FAILED)
-        out.message = f"checks failed: {names}; nothing published, the previous version is unchanged"
+        out.message = gate_message(p.table, out.checks)
         record.version = None
         history.record_run(target, record)
         return

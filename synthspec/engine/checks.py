@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from synthspec.metrics.checks import CheckResult, error_result, evaluate
+from synthspec.metrics.registry import METRICS
 from synthspec.spec.models import CheckSpec
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ def run_checks(
     is the reference for the privacy metrics and for ml_efficacy. The costlier disclosure metrics
     (nndr, membership_inference_auc, k_anonymity, reidentification_risk), the per-column
     fidelity metrics and ml_efficacy run only when a check names them. A metric that raises
-    gives an ``error`` result (it blocks publishing) whose message names the exception type only."""
+    gives an ``error`` result (it blocks publishing) whose message names the exception type only.
+    A metric that cannot be computed is ``not_evaluated`` with the reason and the sizes involved
+    (it blocks publishing unless its check says ``not_evaluated: allow``)."""
     from synthspec.metrics.fidelity import quality_scores
     from synthspec.metrics.privacy import dcr_share, exact_match_rate
 
@@ -65,15 +68,34 @@ def run_checks(
     for name, value in (extra or {}).items():
         if value is not None:
             metrics[name] = value
+    reasons.update(_size_reasons(len(train), len(holdout), kinds, checks))
     results = []
     for name, spec in checks.items():
         if name in errors:
             results.append(error_result(name, spec.min, spec.max, spec.severity, message=errors[name]))
             continue
-        result = evaluate(name, metrics.get(name), spec.min, spec.max, spec.severity, reason=reasons.get(name))
+        result = evaluate(name, metrics.get(name), spec.min, spec.max, spec.severity, reason=reasons.get(name),
+                          not_evaluated=spec.not_evaluated or "block")
         result.details.update(details.get(name, {}))
         results.append(result)
     return metrics, results
+
+
+def _size_reasons(n_train: int, n_holdout: int, kinds: Mapping[str, str], checks: Mapping[str, CheckSpec]) -> dict[str, str]:
+    """Why the checks whose metric needs what this table lacks at run time are not evaluated,
+    with the sizes involved (a table of one row has no holdout: it is never assessed)."""
+    rows = n_train + n_holdout
+    counted = f"{rows} row{'' if rows == 1 else 's'}"
+    reasons: dict[str, str] = {}
+    for name in checks:
+        needs = METRICS[name].needs if name in METRICS else frozenset()
+        if not rows and needs:
+            reasons[name] = "the table has no rows"
+        elif "holdout" in needs and not n_holdout:
+            reasons[name] = f"the table has {counted}, too few for a holdout (at least 2 rows are needed)"
+        elif needs & {"modelled", "two_modelled", "numerical", "two_numerical", "categorical"} and not kinds:
+            reasons[name] = "the table has no modelled column"
+    return reasons
 
 
 def _disclosure(train, holdout, synthetic, kinds, wanted: set[str], seed: int, qis: list[str],  # noqa: ANN001

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthspec.engine.prepare import prepare_run
+from synthspec.engine.prepare import Prepared, prepare_run
 from synthspec.engine.results import table_lines
+from synthspec.engine.weakening import weakenings
 from synthspec.errors import ExitCode, SynthspecError
 from synthspec.io import state, warehouse
+from synthspec.metrics.registry import unmet
 from synthspec.spec.project import LoadedSpec, Project
 
 ACTION_TEXT = {"train": "will train", "resample": "will resample", "recheck": "will re-check", "none": "up to date"}
@@ -23,11 +25,12 @@ class TablePlan:
     rows: int | None = None
     weakenings: list[str] = field(default_factory=list)
     budget: dict[str, Any] | None = None  # DP tables: epsilon spent on the source, cap, left
+    notes: list[str] = field(default_factory=list)  # e.g. guardrails this table cannot compute
     exit_code: ExitCode = ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "action": self.action, "reasons": self.reasons, "model": self.model,
-                "rows": self.rows, "privacy_weakenings": self.weakenings, "budget": self.budget}
+                "rows": self.rows, "privacy_weakenings": self.weakenings, "budget": self.budget, "notes": self.notes}
 
 
 def _budget(cons: warehouse.Connections, project: Project, loaded: LoadedSpec) -> dict[str, Any] | None:
@@ -56,5 +59,22 @@ def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
                 spec_file = next((s.file for s in project.specs if s.table == table), None)
                 plans.append(TablePlan(table, "error", table_lines(table, spec_file, p.lines()), exit_code=p.exit_code))
                 continue
-            plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, p.weakenings, _budget(cons, project, p.loaded)))
+            plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, _weakenings(project, p),
+                                   _budget(cons, project, p.loaded), _guardrail_notes(project, p.loaded)))
     return plans
+
+
+def _weakenings(project: Project, p: Prepared) -> list[str]:
+    """As `prepare` found them, but naming the guardrails that still apply to a relaxed check."""
+    guardrails = dict(project.config.guardrails.checks.items())
+    return weakenings(p.published.privacy if p.published else None, p.privacy, guardrails)
+
+
+def _guardrail_notes(project: Project, loaded: LoadedSpec) -> list[str]:
+    """Guardrails left out of this table because it cannot compute their metric (they would be
+    `not_evaluated` on every run): said here so a reviewer sees what the table is not held to."""
+    notes = []
+    for metric, floor in project.config.guardrails.checks.items():
+        if why := unmet(metric, loaded.spec, (getattr(loaded.spec.checks, metric, None) or floor).target):
+            notes.append(f"guardrail {metric} does not apply to this table: the metric {why}")
+    return notes

@@ -49,20 +49,30 @@ class Prepared:
 
 
 def effective_checks(loaded: LoadedSpec, project: Project) -> dict[str, CheckSpec]:
-    """Built-in defaults < project defaults and spec (already merged) < guardrails (floors)."""
+    """Built-in defaults < project defaults and spec (already merged) < guardrails, which are
+    floors applied on top: the tighter bound wins whoever set the other, with severity error,
+    and they block when they cannot be evaluated unless the guardrail itself allows it. Checks
+    the table cannot compute (known from the spec: e.g. no modelled column, no
+    quasi-identifiers) are left out instead of being `not_evaluated` on every run; `validate`
+    refuses such a check when the spec names it, and `plan` names the guardrails left out."""
+    from synthspec.metrics.registry import unmet
+
+    spec = loaded.spec
     checks = {name: CheckSpec(**value) for name, value in BUILTIN_CHECKS.items()}
-    if references_of(loaded) and not (loaded.spec.rows or loaded.spec.scale):
+    if references_of(loaded) and not (spec.rows or spec.scale):
         # Children per parent as in the real data (an explicit row count changes them on purpose).
         checks["cardinality"] = CheckSpec(min=0.9)
-    checks.update(dict(loaded.spec.checks.items()))
+    checks.update(dict(spec.checks.items()))
     for name, floor in project.config.guardrails.checks.items():
-        checks.setdefault(name, floor)
+        checks[name] = checks.get(name, floor).under(floor)
     # Not negotiable: published keys are unique and published foreign keys resolve.
     if primary_key(loaded):
         checks["key_uniqueness"] = CheckSpec(min=1.0)
     if references_of(loaded):
         checks["referential_integrity"] = CheckSpec(min=1.0)
-    return checks
+    default = project.config.gate.not_evaluated
+    return {name: check.model_copy(update={"not_evaluated": check.not_evaluated or default})
+            for name, check in checks.items() if unmet(name, spec, check.target) is None}
 
 
 def verify_columns(loaded: LoadedSpec, source_columns: list[tuple[str, str]]) -> list[ColumnPlan]:

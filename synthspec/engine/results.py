@@ -70,7 +70,8 @@ class TableResult:
         status = str(data.get("status", "error"))
         checks = [CheckResult(metric=str(c["metric"]), outcome=Outcome(c["outcome"]), value=c.get("value"),
                               min=c.get("min"), max=c.get("max"), severity=c.get("severity", "error"),
-                              message=c.get("message"), details=dict(c.get("details") or {}))
+                              message=c.get("message"), details=dict(c.get("details") or {}),
+                              not_evaluated=c.get("not_evaluated", "block"))
                   for c in data.get("checks", [])]
         profile = data.get("profile")
         return cls(
@@ -193,21 +194,27 @@ def load_results(target_dir: Path) -> RunResult:
 
 
 def junit(result: RunResult) -> str:
-    """One test suite per table, one test case per check (plus one for a table error)."""
+    """One test suite per table, one test case per check (plus one for a table error). A check
+    that blocked publishing is a failure (a metric that raised: an error), whatever its outcome:
+    a blocking `not_evaluated` is not a skip."""
     suites = ET.Element("testsuites", name="synthspec")
     for table in result.tables:
         cases = list(table.checks)
-        failures = sum(c.outcome == Outcome.FAILED for c in cases)
+        failures = sum(c.blocks and c.outcome != Outcome.ERROR for c in cases)
+        errors = int(table.status == "error") + sum(c.outcome == Outcome.ERROR for c in cases)
         suite = ET.SubElement(suites, "testsuite", name=table.table, tests=str(max(len(cases), 1)),
-                              failures=str(failures), errors=str(int(table.status == "error")),
+                              failures=str(failures), errors=str(errors),
                               time=f"{_total_seconds(table):.3f}")
         if table.status == "error":
             case = ET.SubElement(suite, "testcase", classname=f"synthspec.{table.table}", name="apply")
             ET.SubElement(case, "error", message=table.message or "error")
         for check in cases:
             case = ET.SubElement(suite, "testcase", classname=f"synthspec.{table.table}", name=check.metric)
-            if check.outcome == Outcome.FAILED:
-                ET.SubElement(case, "failure", message=check.message or "failed")
+            if check.outcome == Outcome.ERROR:
+                ET.SubElement(case, "error", message=check.message or "error")
+            elif check.blocks:
+                prefix = "not evaluated: " if check.outcome == Outcome.NOT_EVALUATED else ""
+                ET.SubElement(case, "failure", message=prefix + (check.message or "failed"))
             elif check.outcome in (Outcome.WARN, Outcome.NOT_EVALUATED):
                 ET.SubElement(case, "skipped", message=check.message or check.outcome.value)
         if table.status == "up_to_date" and not cases:
@@ -232,7 +239,8 @@ def _fmt(value: float | None) -> str:
 def summary_markdown(result: RunResult) -> str:
     lines = [f"## synthspec: {result.status}", "", "| table | status | model | rows | published | checks |", "|---|---|---|---|---|---|"]
     for t in result.tables:
-        checks = ", ".join(f"{_ICON.get(c.outcome.value, '')} {c.metric} {_fmt(c.value)}" for c in t.checks) or "—"
+        checks = ", ".join(f"{_ICON['failed'] if c.blocks else _ICON.get(c.outcome.value, '')} {c.metric} {_fmt(c.value)}"
+                           for c in t.checks) or "—"
         lines.append(f"| {t.table} | {_ICON.get(t.status, '')} {t.status} | {t.model or '—'} | {t.rows if t.rows is not None else '—'} | {'yes' if t.published else 'no'} | {checks} |")
     problems = [(t.table, t.message) for t in result.tables if t.message]
     if problems:

@@ -1,25 +1,36 @@
 """What a spec change does to privacy, compared with the last applied spec.
 
 `plan` lists every change that weakens privacy (a threshold relaxed, a check removed or
-downgraded to a warning, a PII policy weakened, more epsilon), so a reviewer sees it in the
-pull request even when each edit looks harmless on its own.
+downgraded to a warning or allowed to go unevaluated, a PII policy weakened, more epsilon), so
+a reviewer sees it in the pull request even when each edit looks harmless on its own, and even
+when a guardrail or a default still catches it: the spec's own thresholds are compared as well
+as the effective ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from synthspec.spec.models import TableSpec
+from synthspec.spec.models import CheckSpec, TableSpec
 
 # Stronger policies first; a move to a later one (or to no policy) weakens privacy.
 _POLICY_STRENGTH = {"drop": 5, "hash": 4, "fake": 4, "generalize": 3, "mask": 3, "keep": 1, None: 0}
 
 
+def _threshold(check: Mapping[str, Any]) -> dict[str, Any]:
+    return {"min": check.get("min"), "max": check.get("max"), "severity": check.get("severity", "error"),
+            "not_evaluated": check.get("not_evaluated")}
+
+
 def privacy_snapshot(spec: TableSpec, checks: dict[str, Any]) -> dict[str, Any]:
     """The privacy-relevant part of a spec, as stored with every published run. It holds no
-    free text (reasons, queries), so no resolved ``${ENV}`` value can end up in the history."""
+    free text (reasons, queries), so no resolved ``${ENV}`` value can end up in the history.
+    ``checks``: the effective thresholds; ``declared``: the spec's own (with project defaults),
+    before built-in defaults and guardrails."""
     return {
-        "checks": {name: {"min": c["min"], "max": c["max"], "severity": c["severity"]} for name, c in sorted(checks.items())},
+        "checks": {name: _threshold(c) for name, c in sorted(checks.items())},
+        "declared": {name: _threshold(c.model_dump()) for name, c in sorted(spec.checks.items())},
         "pii": {name: c.pii for name, c in spec.columns.items()},
         "epsilon": spec.privacy.epsilon,
         "delta": spec.privacy.delta,
@@ -29,21 +40,47 @@ def privacy_snapshot(spec: TableSpec, checks: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def weakenings(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+def _loosened(metric: str, before: Mapping[str, Any], after: Mapping[str, Any] | None) -> list[str]:
+    if after is None:
+        return [f"check {metric} removed"]
+    out = []
+    if before["min"] is not None and (after["min"] is None or after["min"] < before["min"]):
+        out.append(f"check {metric}: min lowered from {before['min']} to {after['min']}")
+    if before["max"] is not None and (after["max"] is None or after["max"] > before["max"]):
+        out.append(f"check {metric}: max raised from {before['max']} to {after['max']}")
+    if before["severity"] == "error" and after["severity"] == "warn":
+        out.append(f"check {metric}: severity lowered from error to warn")
+    # Snapshots from before `not_evaluated` existed hold None: nothing to compare with.
+    if before.get("not_evaluated") == "block" and after.get("not_evaluated") == "allow":
+        out.append(f"check {metric}: not_evaluated changed from block to allow")
+    return out
+
+
+def _bounds(check: Mapping[str, Any]) -> str:
+    return " ".join(f"{k} {check[k]}" for k in ("min", "max") if check.get(k) is not None)
+
+
+def weakenings(old: dict[str, Any] | None, new: dict[str, Any],
+               guardrails: Mapping[str, CheckSpec] | None = None) -> list[str]:
+    """Every privacy-weakening change from ``old`` to ``new`` (snapshots). A check the spec
+    removed or relaxed is listed even when a guardrail (named in ``guardrails``) or a default
+    still applies, with what still applies."""
     if not old:
         return []
     out: list[str] = []
-    for metric, before in old.get("checks", {}).items():
-        after = new["checks"].get(metric)
-        if after is None:
-            out.append(f"check {metric} removed")
-            continue
-        if before["min"] is not None and (after["min"] is None or after["min"] < before["min"]):
-            out.append(f"check {metric}: min lowered from {before['min']} to {after['min']}")
-        if before["max"] is not None and (after["max"] is None or after["max"] > before["max"]):
-            out.append(f"check {metric}: max raised from {before['max']} to {after['max']}")
-        if before["severity"] == "error" and after["severity"] == "warn":
-            out.append(f"check {metric}: severity lowered from error to warn")
+    guardrails = guardrails or {}
+    old_checks, new_checks = old.get("checks", {}), new["checks"]
+    # Snapshots from older versions hold only the effective thresholds: compare those alone then.
+    old_declared, new_declared = (old["declared"], new["declared"]) if "declared" in old else ({}, {})
+    for metric in sorted(old_checks):
+        changes = _loosened(metric, old_declared[metric], new_declared.get(metric)) if metric in old_declared else []
+        if changes and metric in guardrails:
+            changes = [f"{change} (the project guardrail {_bounds(guardrails[metric].model_dump())} still applies)" for change in changes]
+        elif changes and metric in new_checks and _bounds(new_checks[metric]) != _bounds(new_declared.get(metric, {})):
+            changes = [f"{change} (still checked at {_bounds(new_checks[metric])})" for change in changes]
+        if not changes and metric in old_checks:  # a guardrail or a default itself relaxed
+            changes = _loosened(metric, old_checks[metric], new_checks.get(metric))
+        out += changes
     for column, before in old.get("pii", {}).items():
         after = new["pii"].get(column, before)
         if _POLICY_STRENGTH[after] < _POLICY_STRENGTH[before]:

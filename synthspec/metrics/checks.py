@@ -13,59 +13,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
+from synthspec.metrics.registry import METRICS
+
 Severity = Literal["error", "warn"]
+#: What an error-severity check whose metric could not be computed does to the gate.
+NotEvaluated = Literal["block", "allow"]
 
-#: Metrics implemented in ``synthspec.metrics`` today (names as used under ``checks:``).
-METRIC_NAMES: tuple[str, ...] = (
-    "quality_score",
-    "column_shapes",
-    "column_pair_trends",
-    "ks_complement",
-    "tv_complement",
-    "correlation_distance",
-    "boundary_adherence",
-    "category_adherence",
-    "ml_efficacy",
-    "dcr_share",
-    "exact_match_rate",
-    "nndr",
-    "membership_inference_auc",
-    "k_anonymity",
-    "reidentification_risk",
-    "pii_leakage",
-    "epsilon_spent",
-    "key_uniqueness",
-    "referential_integrity",
-    "cardinality",
-)
-
-#: Which direction is better, so reports and ``plan`` can tell a loosened threshold from a
-#: tightened one. Fidelity scores are gated with ``min`` (except ``correlation_distance``, a
-#: distance, gated with ``max``); privacy metrics with ``max`` (``dcr_share`` above 0.5 means
-#: synthetic rows sit closer to training rows than to unseen rows, and the privacy check only
-#: bounds it from above).
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "quality_score": True,
-    "column_shapes": True,
-    "column_pair_trends": True,
-    "ks_complement": True,
-    "tv_complement": True,
-    "correlation_distance": False,
-    "boundary_adherence": True,
-    "category_adherence": True,
-    "ml_efficacy": True,
-    "dcr_share": False,
-    "exact_match_rate": False,
-    "nndr": False,
-    "membership_inference_auc": False,
-    "k_anonymity": True,
-    "reidentification_risk": False,
-    "pii_leakage": False,
-    "epsilon_spent": False,
-    "key_uniqueness": True,
-    "referential_integrity": True,
-    "cardinality": True,
-}
+#: Metrics implemented in ``synthspec.metrics`` today (names as used under ``checks:``), and which
+#: direction is better; both derive from the one declaration per metric in ``registry``.
+METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+HIGHER_IS_BETTER: dict[str, bool] = {name: metric.higher_is_better for name, metric in METRICS.items()}
 
 
 class Outcome(str, Enum):
@@ -93,11 +50,16 @@ class CheckResult:
     severity: Severity = "error"
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    not_evaluated: NotEvaluated = "block"
 
     @property
     def blocks(self) -> bool:
-        """Whether this result stops publishing (the gate): a failure or an error."""
-        return self.outcome in (Outcome.FAILED, Outcome.ERROR)
+        """Whether this result stops publishing (the gate): a failure, an error, or an
+        error-severity check that could not be evaluated unless the spec or project allows it
+        (an unknown privacy or quality state is not a pass)."""
+        if self.outcome in (Outcome.FAILED, Outcome.ERROR):
+            return True
+        return self.outcome is Outcome.NOT_EVALUATED and self.severity == "error" and self.not_evaluated == "block"
 
     def to_dict(self) -> dict[str, Any]:
         """The ``checks[]`` entry of ``run_results.json`` (JSON-ready, stable key order)."""
@@ -110,6 +72,7 @@ class CheckResult:
             "severity": self.severity,
             "message": self.message,
             "details": dict(self.details),
+            "not_evaluated": self.not_evaluated,
         }
 
 
@@ -145,23 +108,30 @@ def evaluate(
     *,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
+    not_evaluated: NotEvaluated = "block",
 ) -> CheckResult:
     """Compare ``value`` with the inclusive range ``[min, max]``.
 
     ``None`` or NaN gives ``not_evaluated`` (with ``reason`` as message when given): a metric
-    that could not be computed must be visible rather than counted as a pass. Outside the range
+    that could not be computed must be visible rather than counted as a pass, and with severity
+    ``error`` it blocks publishing unless ``not_evaluated="allow"``. Outside the range
     gives ``failed`` for severity ``error`` and ``warn`` for severity ``warn``; inside gives
     ``passed``. Both bounds are inclusive, so ``pii_leakage: {max: 0}`` passes at exactly 0.
     """
     if severity not in ("error", "warn"):
         raise ValueError(f"severity must be 'error' or 'warn', not {severity!r}")
+    if not_evaluated not in ("block", "allow"):
+        raise ValueError(f"not_evaluated must be 'block' or 'allow', not {not_evaluated!r}")
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and not math.isfinite(bound):
+            raise ValueError(f"{metric}: {name} must be a finite number")  # a NaN bound passes everything
     if min is not None and max is not None and min > max:
         raise ValueError(f"{metric}: min {min} is greater than max {max}")
     extra = dict(details or {})
     number = _as_number(value)
     if number is None:
         message = reason or f"{metric} could not be computed"
-        return CheckResult(metric, Outcome.NOT_EVALUATED, None, min, max, severity, message, extra)
+        return CheckResult(metric, Outcome.NOT_EVALUATED, None, min, max, severity, message, extra, not_evaluated)
     problems = []
     if min is not None and number < min:
         shown, bound = _fmt_pair(number, min)
@@ -170,9 +140,9 @@ def evaluate(
         shown, bound = _fmt_pair(number, max)
         problems.append(f"{metric} {shown} > max {bound}")
     if not problems:
-        return CheckResult(metric, Outcome.PASSED, number, min, max, severity, None, extra)
+        return CheckResult(metric, Outcome.PASSED, number, min, max, severity, None, extra, not_evaluated)
     outcome = Outcome.FAILED if severity == "error" else Outcome.WARN
-    return CheckResult(metric, outcome, number, min, max, severity, "; ".join(problems), extra)
+    return CheckResult(metric, outcome, number, min, max, severity, "; ".join(problems), extra, not_evaluated)
 
 
 def error_result(
@@ -186,3 +156,26 @@ def error_result(
     """A check whose metric raised. It blocks publishing whatever the severity: an unknown
     privacy state is not a pass. ``message`` must name the problem, not data values."""
     return CheckResult(metric, Outcome.ERROR, None, min, max, severity, message)
+
+
+def gate_message(table: str, results: list[CheckResult]) -> str:
+    """Why the gate stopped ``table``: the failed checks, the ones whose metric raised, and the
+    ones that could not be evaluated with their reasons (grouped when they share one), plus what
+    to do about the latter."""
+    failed = [c.metric for c in results if c.outcome is Outcome.FAILED]
+    errors = [c.metric for c in results if c.outcome is Outcome.ERROR]
+    unassessed: dict[str, list[str]] = {}
+    for c in results:
+        if c.outcome is Outcome.NOT_EVALUATED and c.blocks:
+            unassessed.setdefault(c.message or "could not be computed", []).append(c.metric)
+    parts = []
+    if failed:
+        parts.append(f"checks failed: {', '.join(failed)}")
+    if errors:
+        parts.append(f"checks could not be computed (an error): {', '.join(errors)}")
+    parts += [f"{', '.join(names)} not evaluated: {why}" for why, names in unassessed.items()]
+    text = "; ".join(parts) + "; nothing published, the previous version is unchanged"
+    if unassessed:
+        text += (f". A check that cannot be evaluated blocks: make '{table}' assessable (e.g. add rows), "
+                 "or set `not_evaluated: allow` on the check if publishing without it is acceptable")
+    return text

@@ -56,7 +56,7 @@ class Budget:
 class ModelParams(BaseModel):
     """Base of every model's ``params`` schema; unknown keys are spec errors."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN parameter is a spec error, never a model input
 
 
 class Synthesizer(ABC):

@@ -4,6 +4,12 @@ PyYAML's composer gives nodes with marks; we build plain Python data from them o
 that each path (tuple of keys and indices) maps to a ``file:line:col``. Strings are
 interpolated with ``${VAR}`` / ``${VAR:-default}`` here, once, so that no later layer ever
 sees the unresolved form, and no message ever shows a resolved value.
+
+A spec is untrusted input (a pull request), so parsing is bounded: files over ``MAX_FILE_BYTES``,
+documents that build more than ``MAX_NODES`` nodes once aliases are expanded (an "anchor bomb"),
+nesting deeper than ``MAX_DEPTH`` and recursive aliases are located spec errors, found before
+any of it is built. YAML timestamps stay ISO strings (``min: 2020-01-01`` is the text the spec
+language expects), so they validate like quoted ones.
 """
 
 from __future__ import annotations
@@ -23,6 +29,11 @@ from synthspec.errors import Problem
 Path_ = tuple[Any, ...]
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
+#: Limits on one YAML file: a spec is a few kilobytes and a few hundred nodes.
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
 
 @dataclass(frozen=True)
 class Location:
@@ -39,6 +50,7 @@ class LoadedDocument:
     data: Any
     values: dict[Path_, Location] = field(default_factory=dict)
     keys: dict[Path_, Location] = field(default_factory=dict)
+    nodes: int = 0  # node visits while loading: the work done, bounded whatever the aliases
 
     def locate(self, path: Path_, *, prefer_key: bool = False) -> Location:
         """The location of ``path``, or of its nearest ancestor that has one."""
@@ -55,6 +67,22 @@ class LoadedDocument:
 
 class _Loader(yaml.SafeLoader):
     """Safe loader that refuses duplicate keys (a silent override in YAML is a review hazard)."""
+
+
+# Timestamps resolve as plain strings: the spec language takes ISO text for datetimes, and a
+# date object would fail every other type of a field (six errors for one `min: 2020-01-01`).
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _TooLarge(Exception):
+    """The document exceeds a parsing limit at ``node`` (a located spec error, not a crash)."""
+
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node, self.message = node, message
 
 
 def interpolate(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -79,11 +107,18 @@ def load_yaml(path: Path, display: str, environ: Mapping[str, str] | None = None
     doc = LoadedDocument(file=display, data=None)
     problems: list[Problem] = []
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return doc, [Problem(display, 1, 1, f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit of a spec file")]
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return doc, [Problem(display, 0, 0, f"cannot read file: {exc.__class__.__name__}")]
+    if deep := _flow_too_deep(text):
+        return doc, [Problem(display, *deep, f"nested more than {MAX_DEPTH} levels deep")]
     try:
         node = yaml.compose(text, Loader=_Loader)
+    except RecursionError:
+        return doc, [Problem(display, 1, 1, f"nested more than {MAX_DEPTH} levels deep")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -97,34 +132,47 @@ def load_yaml(path: Path, display: str, environ: Mapping[str, str] | None = None
     def loc(n: yaml.Node) -> Location:
         return Location(display, n.start_mark.line + 1, n.start_mark.column + 1)
 
+    try:
+        _check_expansion(node, doc)
+    except _TooLarge as exc:
+        return doc, [Problem(display, *_lc(exc.node), exc.message)]
+
     constructor = _Loader("")
 
     def build(n: yaml.Node, p: Path_) -> Any:
+        doc.nodes += 1
         doc.values[p] = loc(n)
         if isinstance(n, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in n.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    problems.append(Problem(display, *_lc(key_node), "YAML merge keys (<<) are not supported"))
-                    continue
-                key = constructor.construct_object(key_node, deep=True)
-                if not isinstance(key, (str, int, float, bool)):
-                    problems.append(Problem(display, *_lc(key_node), "mapping keys must be scalars"))
-                    continue
-                if key in out:
-                    problems.append(Problem(display, *_lc(key_node), f"duplicate key '{key}'"))
-                    continue
-                doc.keys[p + (key,)] = loc(key_node)
-                out[key] = build(value_node, p + (key,))
-            return out
+            return build_mapping(n, p)
         if isinstance(n, yaml.SequenceNode):
             return [build(child, p + (i,)) for i, child in enumerate(n.value)]
-        value = constructor.construct_object(n, deep=True)
+        try:
+            value = constructor.construct_object(n, deep=True)
+        except (ValueError, TypeError, OverflowError):  # e.g. `!!int x`: the constructor's own conversion
+            problems.append(Problem(display, *_lc(n), f"invalid YAML: the value does not match its tag '{n.tag}'"))
+            return None
         if isinstance(value, str) and "${" in value:
             value, missing = interpolate(value, environ)
             for name in missing:
                 problems.append(Problem(display, *_lc(n), f"environment variable '{name}' is not set (use ${{{name}:-default}} for a default)"))
         return value
+
+    def build_mapping(n: yaml.MappingNode, p: Path_) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in n.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(Problem(display, *_lc(key_node), "YAML merge keys (<<) are not supported"))
+                continue
+            key = constructor.construct_object(key_node, deep=True) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, (str, int, float, bool)):
+                problems.append(Problem(display, *_lc(key_node), "mapping keys must be scalars"))
+                continue
+            if key in out:
+                problems.append(Problem(display, *_lc(key_node), f"duplicate key '{key}'"))
+                continue
+            doc.keys[p + (key,)] = loc(key_node)
+            out[key] = build(value_node, p + (key,))
+        return out
 
     try:
         doc.data = build(node, ())
@@ -133,6 +181,54 @@ def load_yaml(path: Path, display: str, environ: Mapping[str, str] | None = None
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problems.append(Problem(display, line, col, f"invalid YAML: {getattr(exc, 'problem', None) or 'bad value'}"))
     return doc, problems
+
+
+def _check_expansion(root: yaml.Node, doc: LoadedDocument) -> None:
+    """Raise _TooLarge unless building ``root`` stays within MAX_NODES and MAX_DEPTH without a
+    cycle. Aliases make the composed graph a DAG (or a cycle) whose expansion can be exponential
+    ("anchor bomb"); sizes are memoised per node, so this visits each distinct node once. The
+    node reported is the deepest one that is too large on its own."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()  # collection nodes on the current path: seeing one again is a cycle
+
+    def size(n: yaml.Node, depth: int) -> int:
+        if isinstance(n, yaml.ScalarNode):
+            return 1
+        if id(n) in sizes:
+            return sizes[id(n)]
+        doc.nodes += 1
+        if id(n) in open_:
+            raise _TooLarge(n, "a recursive alias (an anchor used inside itself) is not supported")
+        if depth > MAX_DEPTH:
+            raise _TooLarge(n, f"nested more than {MAX_DEPTH} levels deep")
+        open_.add(id(n))
+        children = n.value if isinstance(n, yaml.SequenceNode) else [c for pair in n.value for c in pair]
+        total = 1 + sum(size(child, depth + 1) for child in children)
+        open_.discard(id(n))
+        if total > MAX_NODES:
+            raise _TooLarge(n, f"this value expands to more than {MAX_NODES:,} nodes once its aliases are expanded "
+                               "(an alias bomb?)")
+        sizes[id(n)] = total
+        return total
+
+    size(root, 0)
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _flow_too_deep(text: str) -> tuple[int, int] | None:
+    """Line and column where ``[``/``{`` nesting first exceeds MAX_DEPTH, or None. PyYAML's
+    scanner is quadratic in flow nesting depth, so this is checked on the text first (brackets
+    inside quoted text count too: only 64 unbalanced ones in a row could trip it)."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            line = text.count("\n", 0, match.start())
+            return line + 1, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        depth = max(depth, 0)
+    return None
 
 
 def _lc(node: yaml.Node) -> tuple[int, int]:

@@ -2,23 +2,70 @@
 
 Every field carries a description: it becomes the JSON Schema that editors use for
 completion and tooltips (``synthspec schema``). Unknown keys are errors (``extra="forbid"``).
+
+Numbers are total: NaN and ±inf are refused everywhere (a NaN threshold passes every value), as
+are ``null``, ``true``/``false`` and text that is not a number in a numeric field (an
+interpolated ``${VAR}`` included). Messages never echo the refused value.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from synthspec.metrics.registry import METRICS
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 ColumnType = Literal["id", "numerical", "categorical", "boolean", "datetime", "text"]
 PiiPolicy = Literal["keep", "drop", "hash", "fake", "mask", "generalize"]
 Severity = Literal["error", "warn"]
+NotEvaluated = Literal["block", "allow"]
+
+_NULL = "null is not allowed here; delete the key to leave it unset"
+
+
+def _number(value: Any) -> Any:
+    """Refuse what pydantic's lax mode would turn into a number or leave unset by accident."""
+    if value is None:
+        raise ValueError(_NULL)
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError(_NULL)
+    return value
+
+
+def _no_null_schema(schema: dict[str, Any]) -> None:
+    """The field's JSON Schema without its `null` option (null is refused: leave the key out)."""
+    if "anyOf" in schema:
+        options = [option for option in schema["anyOf"] if option != {"type": "null"}]
+        if len(options) == 1:
+            del schema["anyOf"]
+            schema.update(options[0])
+        else:
+            schema["anyOf"] = options
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
+
+
+_NO_NULL_SCHEMA = Field(json_schema_extra=_no_null_schema)
+#: Optional numbers: unset by leaving the key out, never by ``null`` (the schema says so too).
+OptFloat = Annotated[float | None, BeforeValidator(_number), _NO_NULL_SCHEMA]
+OptInt = Annotated[int | None, BeforeValidator(_number), _NO_NULL_SCHEMA]
+Float = Annotated[float, BeforeValidator(_number)]
+Int = Annotated[int, BeforeValidator(_number)]
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- table spec
@@ -50,17 +97,40 @@ class ColumnSpec(StrictModel):
     reason: str | None = Field(None, description="Why a PII column is kept as is (required with `pii: keep`).")
     faker: str | None = Field(None, description="Faker provider for `pii: fake`, e.g. `name`, `email`.")
     locale: str | None = Field(None, description="Faker locale for `pii: fake`, e.g. `tr_TR`.")
-    min: float | int | str | None = Field(None, description="Lower bound of the column's domain (number, or ISO date for datetimes).")
-    max: float | int | str | None = Field(None, description="Upper bound of the column's domain (number, or ISO date for datetimes).")
+    min: Annotated[int | float | str | None, _NO_NULL_SCHEMA] = Field(None, description="Lower bound of the column's domain (number, or ISO date/datetime for datetimes, e.g. 2020-01-01).")
+    max: Annotated[int | float | str | None, _NO_NULL_SCHEMA] = Field(None, description="Upper bound of the column's domain (number, or ISO date/datetime for datetimes, e.g. 2020-01-01).")
     values: list[str | int | float | bool] | None = Field(None, description="The allowed categories.")
     domain: Literal["public", "data"] | None = Field(None, description="`public`: min/max/values are public knowledge (a reviewed claim). `data`: derived from the data by `init` (refused by DP models).")
     secret_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable holding the secret key of `pii: hash`/`fake` (default: the project's `privacy.secret_env`).")
-    keep_last: int | None = Field(None, ge=0, le=32, description="`pii: mask`: how many trailing characters stay visible (default 4).")
-    width: float | None = Field(None, gt=0, description="`pii: generalize` on numbers: bin width (values become the bin's lower edge).")
+    keep_last: OptInt = Field(None, ge=0, le=32, description="`pii: mask`: how many trailing characters stay visible (default 4).")
+    width: OptFloat = Field(None, gt=0, description="`pii: generalize` on numbers: bin width (values become the bin's lower edge).")
     truncate: Literal["year", "quarter", "month", "week", "day", "hour"] | None = Field(None, description="`pii: generalize` on datetimes: truncate to this unit.")
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _bound(cls, value: Any) -> Any:
+        """A finite number or an ISO date/datetime; text that reads as a number (an interpolated
+        ``${VAR}``) becomes one, so a non-finite one cannot slip through as text."""
+        value = _number(value)
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                if iso_moment(value) is None:
+                    raise ValueError("must be a number, or an ISO date or datetime such as 2020-01-01 (datetime columns)") from None
+                return value
+        if isinstance(value, (int, float)) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ColumnSpec:
+        for key in ("min", "max"):
+            bound = getattr(self, key)
+            if self.type == "datetime" and isinstance(bound, (int, float)):
+                raise ValueError(f"'{key}' of a datetime column must be an ISO date or datetime such as 2020-01-01")
+            if self.type == "numerical" and isinstance(bound, str):
+                raise ValueError(f"'{key}' of a numerical column must be a number")
         if self.pii == "keep" and not self.reason:
             raise ValueError("'pii: keep' requires a 'reason'")
         if self.faker is not None and self.pii != "fake":
@@ -93,7 +163,7 @@ class ModelSpec(StrictModel):
     """Which synthesizer to train and how."""
 
     type: str = Field("auto", description="Synthesizer name: auto, cart, gaussian_copula, ... (`auto` picks among registered models).")
-    seed: int = Field(42, ge=0, description="Seed of the training split, the model and sampling: same spec + data + seed gives the same rows.")
+    seed: Int = Field(42, ge=0, description="Seed of the training split, the model and sampling: same spec + data + seed gives the same rows.")
     params: dict[str, Any] = Field(default_factory=dict, description="Model parameters, validated per model type.")
 
 
@@ -108,57 +178,102 @@ class InequalityConstraint(StrictModel):
 class PrivacySpec(StrictModel):
     """Differential privacy and disclosure-risk settings."""
 
-    epsilon: float | None = Field(None, gt=0, description="DP budget of one training run; requires a differentially private model.")
-    delta: float | None = Field(None, ge=0, lt=1, description="DP delta of one training run.")
-    max_total_epsilon: float | None = Field(None, gt=0, description="Cap on epsilon spent on this source across runs.")
+    epsilon: OptFloat = Field(None, gt=0, description="DP budget of one training run; requires a differentially private model.")
+    delta: OptFloat = Field(None, ge=0, lt=1, description="DP delta of one training run.")
+    max_total_epsilon: OptFloat = Field(None, gt=0, description="Cap on epsilon spent on this source across runs.")
     quasi_identifiers: list[str] = Field(default_factory=list, description="Columns an attacker may know; used by k_anonymity and re-identification risk.")
 
 
 class CheckSpec(StrictModel):
     """A threshold on one metric. `severity: warn` reports without failing the gate."""
 
-    min: float | None = Field(None, description="Fail when the metric is below this.")
-    max: float | None = Field(None, description="Fail when the metric is above this.")
+    min: OptFloat = Field(None, description="Fail when the metric is below this.")
+    max: OptFloat = Field(None, description="Fail when the metric is above this.")
     severity: Severity = Field("error", description="`error` fails the gate; `warn` only reports.")
-    target: str | None = Field(None, description="ml_efficacy only: the modelled column the models learn to predict.")
+    not_evaluated: Annotated[NotEvaluated | None, BeforeValidator(_not_null), _NO_NULL_SCHEMA] = Field(
+        None, description="When the metric cannot be computed (e.g. too few rows for a holdout): `block` publishing "
+                          "(the default, also set project-wide by `gate.not_evaluated`) or `allow` it. A check a "
+                          "project guardrail covers blocks unless the guardrail itself says `allow`.")
+    target: Annotated[str | None, BeforeValidator(_not_null), _NO_NULL_SCHEMA] = Field(None, description="ml_efficacy only: the modelled column the models learn to predict.")
 
     @model_validator(mode="after")
     def _bounds(self) -> CheckSpec:
+        if self.min is None and self.max is None:
+            raise ValueError("a check needs 'min' or 'max'")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("'min' is greater than 'max'")
         return self
 
+    def under(self, floor: CheckSpec) -> CheckSpec:
+        """This check with a guardrail on top: the tighter bound of each, severity error when
+        the guardrail's is, and `not_evaluated: block` unless the guardrail allows it."""
+        low = [b for b in (self.min, floor.min) if b is not None]
+        high = [b for b in (self.max, floor.max) if b is not None]
+        return CheckSpec.model_construct(
+            min=max(low) if low else None, max=min(high) if high else None,
+            severity="error" if floor.severity == "error" else self.severity,
+            not_evaluated=self.not_evaluated if floor.not_evaluated == "allow" else "block",
+            target=self.target if self.target is not None else floor.target,
+        )
 
-def _check(text: str) -> Any:
-    return Field(None, description=text)
+
+_OptCheck = Annotated[CheckSpec | None, _NO_NULL_SCHEMA]
+
+
+def _check(name: str) -> Any:
+    return Field(None, description=METRICS[name].description)
 
 
 class Checks(StrictModel):
-    """Acceptance thresholds. Every metric not listed here is still computed when cheap."""
+    """Acceptance thresholds, one key per metric. A check is removed by deleting its key
+    (built-in defaults, project defaults and guardrails still apply)."""
 
-    quality_score: CheckSpec | None = _check("SDMetrics QualityReport score (0-1, higher is better).")
-    column_shapes: CheckSpec | None = _check("SDMetrics Column Shapes property (0-1).")
-    column_pair_trends: CheckSpec | None = _check("SDMetrics Column Pair Trends property (0-1).")
-    ks_complement: CheckSpec | None = _check("SDMetrics KSComplement, the lowest over numerical columns (0-1, higher is better; each column reported as `ks_complement:<column>`).")
-    tv_complement: CheckSpec | None = _check("SDMetrics TVComplement, the lowest over categorical columns (0-1, higher is better; each column reported as `tv_complement:<column>`).")
-    correlation_distance: CheckSpec | None = _check("Mean absolute difference of Pearson correlations over numerical column pairs, real vs synthetic (0-2, lower is better: gate with `max`).")
-    boundary_adherence: CheckSpec | None = _check("SDMetrics BoundaryAdherence: share of synthetic values inside the real min/max, the lowest over numerical columns (0-1).")
-    category_adherence: CheckSpec | None = _check("SDMetrics CategoryAdherence: share of synthetic values seen in the real data, the lowest over categorical columns (0-1).")
-    key_uniqueness: CheckSpec | None = _check("Share of unique primary-key values.")
-    referential_integrity: CheckSpec | None = _check("Share of foreign-key values that resolve (always checked at 1.0 on tables with references).")
-    cardinality: CheckSpec | None = _check("Children-per-parent similarity, 1 - KS statistic (SDMetrics CardinalityShapeSimilarity); the lowest over the table's references.")
-    ml_efficacy: CheckSpec | None = _check("Train-on-synthetic/test-on-real score over train-on-real/test-on-real on the holdout, capped to [0, 1]: ROC AUC (two classes), macro F1 (more) or R² (numerical target). Needs `target`.")
-    dcr_share: CheckSpec | None = _check("Share of synthetic rows closer to a training row than to a holdout row (0.5 is ideal).")
-    nndr: CheckSpec | None = _check("Nearest-neighbour distance ratio.")
-    exact_match_rate: CheckSpec | None = _check("Share of synthetic rows identical to a training row.")
-    membership_inference_auc: CheckSpec | None = _check("AUC of a distance-based membership attack.")
-    k_anonymity: CheckSpec | None = _check("Smallest equivalence class over the quasi-identifiers in the output.")
-    reidentification_risk: CheckSpec | None = _check("Share of synthetic rows whose quasi-identifiers single out one real training row.")
-    pii_leakage: CheckSpec | None = _check("Real PII values found in the output.")
-    epsilon_spent: CheckSpec | None = _check("Differential-privacy epsilon spent by the run.")
+    # One key per metric of synthspec.metrics.registry, whose declarations give the descriptions.
+
+    quality_score: _OptCheck = _check("quality_score")
+    column_shapes: _OptCheck = _check("column_shapes")
+    column_pair_trends: _OptCheck = _check("column_pair_trends")
+    ks_complement: _OptCheck = _check("ks_complement")
+    tv_complement: _OptCheck = _check("tv_complement")
+    correlation_distance: _OptCheck = _check("correlation_distance")
+    boundary_adherence: _OptCheck = _check("boundary_adherence")
+    category_adherence: _OptCheck = _check("category_adherence")
+    key_uniqueness: _OptCheck = _check("key_uniqueness")
+    referential_integrity: _OptCheck = _check("referential_integrity")
+    cardinality: _OptCheck = _check("cardinality")
+    ml_efficacy: _OptCheck = _check("ml_efficacy")
+    dcr_share: _OptCheck = _check("dcr_share")
+    nndr: _OptCheck = _check("nndr")
+    exact_match_rate: _OptCheck = _check("exact_match_rate")
+    membership_inference_auc: _OptCheck = _check("membership_inference_auc")
+    k_anonymity: _OptCheck = _check("k_anonymity")
+    reidentification_risk: _OptCheck = _check("reidentification_risk")
+    pii_leakage: _OptCheck = _check("pii_leakage")
+    epsilon_spent: _OptCheck = _check("epsilon_spent")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any) -> Any:
+        # `dcr_share: null` used to drop a check silently (and with it a guardrail's floor).
+        if value is None:
+            raise ValueError("null is not a check; to remove a check, delete it (built-in defaults, project defaults "
+                             "and guardrails still apply); to report it without failing, set `severity: warn`")
+        return value
 
     def items(self) -> list[tuple[str, CheckSpec]]:
         return [(name, spec) for name in type(self).model_fields if (spec := getattr(self, name)) is not None]
+
+
+if set(Checks.model_fields) != set(METRICS):  # one declaration per metric: the registry
+    raise RuntimeError("spec.models.Checks and metrics.registry.METRICS name different metrics")
+
+
+def iso_moment(text: str) -> dt.datetime | None:
+    """``text`` as an ISO date or datetime (as ``engine.columns.bound`` reads it), or None."""
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 class TableSpec(StrictModel):
@@ -169,9 +284,9 @@ class TableSpec(StrictModel):
     description: str | None = Field(None, description="Free text; becomes the dbt source table description.")
     tags: list[str] = Field(default_factory=list, description="Labels for `--select tag:x`.")
     source: SourceSpec = Field(description="Where the real rows come from.")
-    rows: int | None = Field(None, gt=0, description="Synthetic row count (default: the source's row count).")
-    scale: float | None = Field(None, gt=0, description="Synthetic row count as a multiple of the source's.")
-    holdout: float = Field(0.2, gt=0, lt=0.9, description="Fraction of source rows kept out of training, for privacy and utility checks.")
+    rows: OptInt = Field(None, gt=0, description="Synthetic row count (default: the source's row count).")
+    scale: OptFloat = Field(None, gt=0, description="Synthetic row count as a multiple of the source's.")
+    holdout: Float = Field(0.2, gt=0, lt=0.9, description="Fraction of source rows kept out of training, for privacy and utility checks.")
     model: ModelSpec = Field(default_factory=ModelSpec, description="The synthesizer.")
     columns: dict[str, ColumnSpec] = Field(description="Every source column, declared (undeclared or missing columns are errors).")
     constraints: list[InequalityConstraint] = Field(default_factory=list, description="Rules every synthetic row satisfies.")
@@ -205,17 +320,23 @@ class Defaults(StrictModel):
     model: dict[str, Any] | None = Field(None, description="Default `model:` block.")
     checks: dict[str, Any] | None = Field(None, description="Default `checks:` block.")
     privacy: dict[str, Any] | None = Field(None, description="Default `privacy:` block.")
-    holdout: float | None = Field(None, description="Default holdout fraction.")
+    holdout: OptFloat = Field(None, description="Default holdout fraction.")
     tags: list[str] | None = Field(None, description="Default tags.")
 
 
 class Guardrails(StrictModel):
     """Privacy floors that no spec can loosen."""
 
-    checks: dict[str, CheckSpec] = Field(default_factory=dict, description="Thresholds a spec may tighten but not loosen.")
+    checks: Checks = Field(default_factory=Checks, description="Thresholds a spec may tighten but not loosen: they apply on top of every other threshold (the tighter wins), with severity error, to every table that can compute the metric.")
     forbid_keep: list[str] = Field(default_factory=list, description="PII entities that may never use `pii: keep`.")
     allowed_policies: list[PiiPolicy] | None = Field(None, description="The only PII policies specs may use.")
-    max_epsilon: float | None = Field(None, gt=0, description="Largest epsilon a spec may set.")
+    max_epsilon: OptFloat = Field(None, gt=0, description="Largest epsilon a spec may set.")
+
+
+class GateSpec(StrictModel):
+    """How the gate treats checks whose metric cannot be computed."""
+
+    not_evaluated: NotEvaluated = Field("block", description="Default of every check's `not_evaluated`: `block` (publish nothing when an error-severity check cannot be evaluated) or `allow`. Checks a guardrail covers always block unless the guardrail says `allow`.")
 
 
 class ProjectPrivacy(StrictModel):
@@ -235,7 +356,8 @@ class ProjectConfig(StrictModel):
     source_roots: list[str] = Field(default_factory=list, description="Directories outside the project directory that a spec's `source.path` may read (default: none; paths resolve inside the project, symbolic links included).")
     state_dir: str = Field(".synthspec", description="State: model cache and salt (gitignored).")
     target_dir: str = Field("target", description="Reports of the last run (gitignored).")
-    keep_versions: int = Field(2, ge=2, le=50, description="Published versions kept per table (current plus previous for rollback).")
+    keep_versions: Int = Field(2, ge=2, le=50, description="Published versions kept per table (current plus previous for rollback).")
     defaults: Defaults = Field(default_factory=Defaults, description="Merged under every spec.")
     guardrails: Guardrails = Field(default_factory=Guardrails, description="Privacy floors no spec can loosen.")
     privacy: ProjectPrivacy = Field(default_factory=ProjectPrivacy, description="Project-wide privacy settings.")
+    gate: GateSpec = Field(default_factory=GateSpec, description="How the gate treats checks that cannot be evaluated.")

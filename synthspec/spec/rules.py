@@ -13,6 +13,7 @@ from synthspec.engine.columns import ColumnPlan
 from synthspec.engine.secrets import secret_problem
 from synthspec.errors import Problem
 from synthspec.metrics.checks import METRIC_NAMES
+from synthspec.metrics.registry import ROLE_TEXT, unmet
 from synthspec.models.registry import (
     choose_model,
     is_differentially_private,
@@ -98,14 +99,20 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
     for i, name in enumerate(spec.privacy.quasi_identifiers):
         column_ref(("privacy", "quasi_identifiers", i), name, "quasi-identifier")
 
-    # checks
+    # checks: a check the spec names must be computable on this table (known from the spec
+    # alone), else it would be `not_evaluated` on every run. Checks inherited from the project
+    # defaults are instead left out of tables that cannot compute them (see effective_checks).
+    raw_checks = loaded.doc.data.get("checks") if isinstance(loaded.doc.data, dict) else None
+    explicit = set(raw_checks) if isinstance(raw_checks, dict) else set()
     for metric, check in spec.checks.items():
         if metric not in IMPLEMENTED_CHECKS:
             at(("checks", metric), f"check '{metric}' is not yet supported by this version (supported: {', '.join(sorted(IMPLEMENTED_CHECKS))})")
         elif check.target is not None and metric != "ml_efficacy":
             at(("checks", metric, "target"), f"checks.{metric}: 'target' is only valid for ml_efficacy")
-    if (efficacy := spec.checks.ml_efficacy) is not None:
-        _target_problem(efficacy.target, spec.columns, lambda message: at(("checks", "ml_efficacy", "target"), message))
+        elif metric == "ml_efficacy" and metric in explicit:
+            _target_problem(check.target, spec.columns, lambda message: at(("checks", "ml_efficacy", "target"), message))
+        elif metric in explicit and (why := unmet(metric, spec, check.target)):
+            at(("checks", metric), f"checks.{metric} {why}")
 
     problems += _guardrail_problems(loaded, project)
     return problems
@@ -120,9 +127,7 @@ def _target_problem(target: str | None, columns: dict[str, ColumnSpec], at: Call
         hint = difflib.get_close_matches(target, sorted(columns), n=1)
         at(f"checks.ml_efficacy.target '{target}' is not a declared column" + (f"; did you mean '{hint[0]}'?" if hint else ""))
     elif (role := ColumnPlan(target, "", columns[target]).role) != "model":
-        why = {"drop": "dropped (pii: drop)", "ref": "a foreign key", "key": "the primary key",
-               "post": "generated after sampling, not learnt"}[role]
-        at(f"checks.ml_efficacy.target '{target}' is not a modelled column: it is {why}")
+        at(f"checks.ml_efficacy.target '{target}' is not a modelled column: it is {ROLE_TEXT[role]}")
 
 
 def _public_domain_problems(loaded: LoadedSpec) -> list[Problem]:
@@ -147,7 +152,8 @@ def _public_domain_problems(loaded: LoadedSpec) -> list[Problem]:
 
 
 def _guardrail_problems(loaded: LoadedSpec, project: Project) -> list[Problem]:
-    """A spec may tighten a guardrail, never loosen it."""
+    """A spec may tighten a guardrail, never loosen it. (The engine applies guardrails on top of
+    every threshold anyway; this makes a loosening attempt a review error, not a silent no-op.)"""
     rails = project.config.guardrails
     spec = loaded.spec
     problems: list[Problem] = []
@@ -166,6 +172,9 @@ def _guardrail_problems(loaded: LoadedSpec, project: Project) -> list[Problem]:
             at(("checks", metric), f"checks.{metric}.min loosens the project guardrail (min {floor.min})")
         if floor.severity == "error" and check.severity == "warn":
             at(("checks", metric, "severity"), f"checks.{metric}.severity 'warn' loosens the project guardrail (error)")
+        if floor.not_evaluated != "allow" and check.not_evaluated == "allow":
+            at(("checks", metric, "not_evaluated"), f"checks.{metric}.not_evaluated 'allow' loosens the project guardrail "
+                                                    "(a guarded check that cannot be evaluated blocks publishing)")
     if rails.max_epsilon is not None and spec.privacy.epsilon is not None and spec.privacy.epsilon > rails.max_epsilon:
         at(("privacy", "epsilon"), f"privacy.epsilon exceeds the project guardrail max_epsilon {rails.max_epsilon}")
     if rails.allowed_policies is not None:

@@ -296,7 +296,11 @@ def test_new_checks_are_supported(write, tmp_path) -> None:
     checks = ("  ks_complement: {min: 0.8}\n  tv_complement: {min: 0.8}\n  correlation_distance: {max: 0.1}\n"
               "  boundary_adherence: {min: 0.99}\n  category_adherence: {min: 0.99}\n"
               "  ml_efficacy: {min: 0.8, target: city}\n")
-    assert lint(write, tmp_path, checks) == []
+    # correlation_distance needs two numerical columns: with only `age`, validate refuses it.
+    (line,) = lint(write, tmp_path, checks)
+    assert "checks.correlation_distance needs two modelled numerical or datetime columns; this table has 1" in line
+    write("specs/people.yml", SPEC.replace("  city:", "  income: {type: numerical}\n  city:") + checks)
+    load_project(tmp_path, {})
 
 
 def test_target_only_on_ml_efficacy(write, tmp_path) -> None:

@@ -16,8 +16,11 @@ from synthspec.metrics.checks import (
     Outcome,
     error_result,
     evaluate,
+    gate_message,
 )
 from synthspec.metrics.privacy import dcr_share, exact_match_rate
+from synthspec.metrics.registry import METRICS
+from synthspec.spec.models import Checks
 from tests.helpers import KINDS, make_frame
 
 # --- dcr_share -------------------------------------------------------------------------------
@@ -166,15 +169,41 @@ def test_evaluate_bounds_inclusive_and_precise_messages() -> None:
     assert close.message == "exact_match_rate 0.0104 > max 0.0100"
 
 
-def test_evaluate_not_evaluated() -> None:
+def test_evaluate_not_evaluated_blocks_unless_allowed() -> None:
+    # An error-severity check that could not be evaluated stops publishing (issue 8: a 1-row
+    # table was published as the real row because dcr_share "n/a" did not block).
     for value in (None, float("nan")):
         result = evaluate("column_pair_trends", value, min=0.8)
         assert result.outcome is Outcome.NOT_EVALUATED
         assert result.value is None
         assert result.message
-        assert not result.blocks
+        assert result.blocks
+    assert not evaluate("dcr_share", None, max=0.55, not_evaluated="allow").blocks
+    assert not evaluate("dcr_share", None, max=0.55, severity="warn").blocks
+    assert not evaluate("dcr_share", 0.5, max=0.55).blocks
     reason = evaluate("dcr_share", None, max=0.55, reason="no holdout rows")
     assert reason.message == "no holdout rows"
+
+
+def test_evaluate_refuses_non_finite_bounds() -> None:
+    # A NaN bound compares false with everything: "0.5320 max nan passed".
+    for bound in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            evaluate("dcr_share", 0.532, max=bound)
+
+
+def test_gate_message_names_failed_errored_and_unevaluated_checks() -> None:
+    results = [evaluate("quality_score", 0.5, min=0.9),
+               evaluate("dcr_share", None, max=0.6, reason="the table has 1 row, too few for a holdout"),
+               evaluate("nndr", None, max=0.1, reason="the table has 1 row, too few for a holdout"),
+               evaluate("k_anonymity", None, min=5, not_evaluated="allow"),
+               error_result("ml_efficacy", min=0.9, message="ml_efficacy could not be computed (ValueError)")]
+    message = gate_message("people", results)
+    assert message.startswith("checks failed: quality_score; checks could not be computed (an error): ml_efficacy; "
+                              "dcr_share, nndr not evaluated: the table has 1 row, too few for a holdout; "
+                              "nothing published, the previous version is unchanged.")
+    assert "make 'people' assessable (e.g. add rows)" in message and "`not_evaluated: allow`" in message
+    assert "k_anonymity" not in message
 
 
 def test_evaluate_validates_arguments() -> None:
@@ -196,6 +225,7 @@ def test_check_result_to_dict_is_json_ready() -> None:
         "severity",
         "message",
         "details",
+        "not_evaluated",
     ]
     assert data["outcome"] == "passed"
     assert data["details"] == {"holdout_baseline": 0.5}
@@ -205,7 +235,9 @@ def test_check_result_to_dict_is_json_ready() -> None:
 
 
 def test_metric_names_have_directions() -> None:
-    assert set(METRIC_NAMES) == set(HIGHER_IS_BETTER)
+    assert set(METRIC_NAMES) == set(HIGHER_IS_BETTER) == set(METRICS)
     assert HIGHER_IS_BETTER["quality_score"] and not HIGHER_IS_BETTER["dcr_share"]
+    assert set(Checks.model_fields) == set(METRICS)  # the spec's keys are the registry's metrics
+    assert Checks.model_fields["dcr_share"].description == METRICS["dcr_share"].description
 
 
