@@ -49,36 +49,71 @@ def one_row(tmp_path: Path, write) -> Path:
 
 
 def test_a_one_row_table_is_refused_not_published(one_row: Path, write) -> None:
-    # issue 8, A: the one real row was published (every value identical, dcr_share "n/a").
+    # issue 8, A: the one real row was published (every value identical, dcr_share "n/a"). A
+    # model of one row can only publish that row: refused before any model runs, whatever the
+    # gate allows.
     assert run_cli(one_row, "validate").exit_code == 0
+    write("specs/one.yml", ONE + "checks:\n  dcr_share: {max: 0.6, not_evaluated: allow}\n")
     result = run_cli(one_row, "apply", "-q")
-    assert result.exit_code == 1, result.output
-    assert "one: failed" in result.output
-    assert ("dcr_share not evaluated: the table has 1 row, too few for a holdout (at least 2 rows are needed); "
-            "nothing published, the previous version is unchanged") in result.output
-    assert "make 'one' assessable (e.g. add rows), or set `not_evaluated: allow`" in result.output
+    assert result.exit_code == 3, result.output
+    assert "table 'one': the source has 1 row(s); synthspec needs at least 2" in result.output
     assert views(one_row) == []
-    table = results(one_row)["tables"][0]
+
+
+FLAT = """
+version: 1
+table: flat
+source: {table: raw.flat}
+model: {type: cart, seed: 1}
+columns:
+  x: {type: numerical}
+  c: {type: numerical}
+  city: {type: categorical}
+checks:
+  correlation_distance: {max: 0.5}
+"""
+
+
+@pytest.fixture
+def flat(tmp_path: Path, write) -> Path:
+    """A table whose only numerical pair has a constant column: its correlation is undefined,
+    so correlation_distance cannot be evaluated."""
+    frame = pd.DataFrame({"x": np.arange(60, dtype=float) % 7, "c": 5.0, "city": ["a", "b", "c"] * 20})
+    make_warehouse(tmp_path / "wh.duckdb", {"flat": frame})
+    write("synthspec.yml", PROJECT)
+    write("specs/flat.yml", FLAT)
+    return tmp_path
+
+
+def test_a_check_that_cannot_be_evaluated_blocks(flat: Path, write) -> None:
+    assert run_cli(flat, "validate").exit_code == 0
+    result = run_cli(flat, "apply", "-q")
+    assert result.exit_code == 1, result.output
+    assert "flat: failed" in result.output and "correlation_distance not evaluated" in result.output
+    assert "nothing published, the previous version is unchanged" in result.output
+    assert "set `not_evaluated: allow`" in result.output
+    assert views(flat) == []
+    table = results(flat)["tables"][0]
     assert table["status"] == "failed" and not table["published"]
-    dcr = next(c for c in table["checks"] if c["metric"] == "dcr_share")
-    assert dcr["outcome"] == "not_evaluated" and dcr["not_evaluated"] == "block"
-    assert '<failure message="not evaluated: the table has 1 row' in (one_row / "target" / "junit.xml").read_text()
+    check = next(c for c in table["checks"] if c["metric"] == "correlation_distance")
+    assert check["outcome"] == "not_evaluated" and check["not_evaluated"] == "block"
+    assert '<failure message="not evaluated:' in (flat / "target" / "junit.xml").read_text()
 
     # A project-wide `allow` does not loosen a guardrail...
-    write("synthspec.yml", PROJECT + "gate: {not_evaluated: allow}\nguardrails:\n  checks: {dcr_share: {max: 0.6}}\n")
-    assert run_cli(one_row, "apply", "-q").exit_code == 1
-    assert views(one_row) == []
+    write("synthspec.yml", PROJECT + "gate: {not_evaluated: allow}\nguardrails:\n  checks: {correlation_distance: {max: 0.6}}\n")
+    assert run_cli(flat, "apply", "-q").exit_code == 1
+    assert views(flat) == []
     # ...and a spec cannot allow a guarded check: that loosens the guardrail.
-    write("specs/one.yml", ONE + "checks:\n  dcr_share: {max: 0.6, not_evaluated: allow}\n")
-    result = run_cli(one_row, "validate")
+    write("specs/flat.yml", FLAT.replace("{max: 0.5}", "{max: 0.5, not_evaluated: allow}"))
+    result = run_cli(flat, "validate")
     assert result.exit_code == 2
-    assert "specs/one.yml:9:25: checks.dcr_share.not_evaluated 'allow' loosens the project guardrail" in result.output
+    assert "checks.correlation_distance.not_evaluated 'allow' loosens the project guardrail" in result.output
     # Without a guardrail, allowing it is an explicit, reviewable decision.
     write("synthspec.yml", PROJECT)
-    result = run_cli(one_row, "apply")
+    result = run_cli(flat, "apply")
     assert result.exit_code == 0, result.output
-    assert "not_evaluated (allowed: the table has 1 row" in result.output
-    assert views(one_row) == [("one",)]
+    assert "not_evaluated (allowed:" in result.output
+    assert views(flat) == [("flat",)]
 
 
 def test_a_check_without_its_prerequisites_fails_validate(one_row: Path, write) -> None:
