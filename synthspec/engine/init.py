@@ -133,7 +133,7 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
         source_db, target_db = relative, relative
     else:
         profiles = profile_paths(from_path or "", root, header_check=header_looks_like_data)
-        source_db, target_db = None, "synthetic.duckdb"
+        source_db, target_db = None, "synth.duckdb"  # not named like the schema: `synthetic.t` must be unambiguous
     detected = {p.name: {f.column: f.to_dict() for f in detect_pii(p.sample)} for p in profiles}
     needs_secret = any("hash" in DRAFT_POLICY.get(f["entity"], "") or "fake" in DRAFT_POLICY.get(f["entity"], "")
                        for found in detected.values() for f in found.values())
@@ -191,9 +191,8 @@ def _headerless_note(profile: RelationProfile) -> list[str]:
     if not profile.headerless:
         return []
     return [f"The first row of this file looks like data, not a header: {profile.headerless}.",
-            "It was read as data; the columns are named as DuckDB names them without a header.",
-            "`apply` reads CSV files with DuckDB's header detection, which takes that row for the",
-            "header: add a header row with these names (or real ones, renamed here too) first."]
+            "It was read as data (`header: false` below); the columns are named as DuckDB names them",
+            "without a header: rename them here and in your models if the file gets a header row."]
 
 
 # --------------------------------------------------------------------------- YAML quoting
@@ -208,7 +207,9 @@ def _key(name: str) -> str:
     return name if _PLAIN_KEY.fullmatch(name) and name.lower() not in _RESERVED else _quoted(name)
 
 
-def _scalar(text: str) -> str:
+def _scalar(text: str | bool) -> str:
+    if isinstance(text, bool):
+        return "true" if text else "false"
     return text if _PLAIN_VALUE.fullmatch(text) and text.lower() not in _RESERVED else _quoted(text)
 
 

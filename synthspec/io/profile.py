@@ -47,7 +47,7 @@ class ColumnProfile:
 @dataclass(frozen=True)
 class RelationProfile:
     name: str  # the table name to publish under
-    source: dict[str, str]  # the spec's source block
+    source: dict[str, str | bool]  # the spec's source block
     rows: int
     columns: list[ColumnProfile]
     sample: pd.DataFrame  # a deterministic sample for PII detection (never written anywhere)
@@ -114,7 +114,8 @@ def profile_paths(pattern: str, root: Path, header_check: HeaderCheck | None = N
                 relative = relative.relative_to(root.resolve())
             stem = Path(file).name.split(".")[0]
             name = "".join(ch if ch.isalnum() else "_" for ch in stem).strip("_").lower() or "table"
-            out.append(RelationProfile(name, {"path": relative.as_posix()}, *_profile(con, relation), headerless=headerless))
+            source = {"path": relative.as_posix(), **({"header": False} if headerless is not None else {})}
+            out.append(RelationProfile(name, source, *_profile(con, relation), headerless=headerless))
     except duckdb.Error as exc:
         raise EnvironmentError_(f"cannot read '{pattern}': {redact.error(exc)}") from exc
     finally:

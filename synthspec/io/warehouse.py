@@ -139,8 +139,10 @@ def relation_sql(loaded: LoadedSpec, project: Project) -> str:
         return f"(\n{_checked(loaded, lambda: select_statement(source.query or ''))}\n)"
     assert source.path is not None
     files = _checked(loaded, lambda: matched_files(source.path or "", project))
-    csv = source.path.lower().endswith((".csv", ".csv.gz", ".tsv"))
-    return f"{'read_csv' if csv else 'read_parquet'}([{', '.join(sql_string(f) for f in files)}])"
+    listed = f"[{', '.join(sql_string(f) for f in files)}]"
+    if not source.path.lower().endswith((".csv", ".csv.gz", ".tsv")):
+        return f"read_parquet({listed})"
+    return f"read_csv({listed}{'' if source.header is None else f', header = {str(source.header).lower()}'})"
 
 
 def _checked(loaded: LoadedSpec, rule):  # noqa: ANN001, ANN202

@@ -77,12 +77,15 @@ class SourceSpec(StrictModel):
     table: str | None = Field(None, description="A table or view in the source DuckDB database, e.g. `raw.customers`.")
     query: str | None = Field(None, description="A SQL query run against the source DuckDB database.")
     path: str | None = Field(None, description="A Parquet or CSV file or glob (e.g. `data/customers/*.parquet`), read through DuckDB; relative to the project directory.")
+    header: bool | None = Field(None, description="CSV `path` only: `false` when the files have no header row (columns are then named column0, column1, ...), `true` when they do; default: DuckDB detects it.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SourceSpec:
         given = [k for k in ("table", "query", "path") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("source needs exactly one of 'table', 'query' or 'path'" + (f" (got {', '.join(given)})" if given else ""))
+        if self.header is not None and not (self.path or "").lower().endswith((".csv", ".csv.gz", ".tsv")):
+            raise ValueError("'header' applies to a CSV `path` only")
         return self
 
 
@@ -312,6 +315,16 @@ class DuckDBSource(StrictModel):
 class DuckDBTarget(StrictModel):
     duckdb: str = Field(description="Path of the target DuckDB file, relative to the project. May be the source file.")
     schema_: str = Field("synthetic", alias="schema", pattern=IDENT, description="Schema of the published views.")
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> DuckDBTarget:
+        # DuckDB names a file's catalog after the file: `synthetic.duckdb` holding schema
+        # `synthetic` makes `synthetic.t` ambiguous, for synthspec and for every dbt model.
+        stem = self.duckdb.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
+        if stem.lower() == self.schema_.lower():
+            raise ValueError(f"the target file and the schema are both named '{self.schema_}': DuckDB names a file's "
+                             "catalog after the file, so `<schema>.<table>` would be ambiguous; rename the file or the schema")
+        return self
 
 
 class Defaults(StrictModel):

@@ -13,7 +13,7 @@ from synthspec.engine.columns import ColumnPlan
 from synthspec.engine.secrets import secret_problem
 from synthspec.errors import Problem
 from synthspec.metrics.checks import METRIC_NAMES
-from synthspec.metrics.registry import ROLE_TEXT, unmet
+from synthspec.metrics.registry import METRICS, ROLE_TEXT, unmet
 from synthspec.models.registry import (
     choose_model,
     is_differentially_private,
@@ -151,6 +151,17 @@ def _public_domain_problems(loaded: LoadedSpec) -> list[Problem]:
     return problems
 
 
+def _declaration_dodge(metric: str, loaded: LoadedSpec, at: Callable[[tuple[Any, ...], str], None]) -> None:
+    """A guardrail over the quasi-identifiers applies to every table that has something to
+    protect: naming no quasi-identifier would skip it, so that is an error, not a skip (guardrails
+    whose prerequisite is a fact of the table, like a primary key, are skipped where it is absent)."""
+    if "quasi_identifiers" not in METRICS[metric].needs or unmet("quality_score", loaded.spec) is not None:
+        return  # not a quasi-identifier metric, or no modelled column: nothing an attacker could link
+    if (why := unmet(metric, loaded.spec)) is not None:
+        at(("privacy",), f"the project guardrail {metric} {why}: declare the columns an attacker may know under "
+                         "privacy.quasi_identifiers (a guardrail cannot be skipped by naming none)")
+
+
 def _guardrail_problems(loaded: LoadedSpec, project: Project) -> list[Problem]:
     """A spec may tighten a guardrail, never loosen it. (The engine applies guardrails on top of
     every threshold anyway; this makes a loosening attempt a review error, not a silent no-op.)"""
@@ -165,6 +176,7 @@ def _guardrail_problems(loaded: LoadedSpec, project: Project) -> list[Problem]:
     for metric, floor in rails.checks.items():
         check = getattr(spec.checks, metric, None)
         if check is None:
+            _declaration_dodge(metric, loaded, at)
             continue
         if floor.max is not None and (check.max is None or check.max > floor.max):
             at(("checks", metric), f"checks.{metric}.max loosens the project guardrail (max {floor.max})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import duckdb
@@ -40,7 +42,14 @@ def test_headerless_csv_gets_generic_names_and_a_warning(tmp_path, monkeypatch):
     cells = {str(v) for row in people.head(3).itertuples(index=False) for v in row if isinstance(v, str) and len(v) > 1}
     assert not [c for c in cells if c in spec] and "Braund" not in result.output
     assert "PassengerId:" in (tmp_path / "specs" / "titanic.yml").read_text()
+    assert yaml.safe_load(spec)["source"] == {"path": "lake/people.csv", "header": False}
     assert run_cli(tmp_path, "validate").exit_code == 0
+    # `apply` reads the file the way init did: every row is data, no first row taken for names.
+    result = run_cli(tmp_path, "apply", "-q", "-s", "people")
+    assert result.exit_code in (0, 1), result.output
+    assert "Braund" not in result.output and "is not declared" not in result.output
+    rows = json.loads((tmp_path / "target" / "run_results.json").read_text())["tables"][0]["rows"]
+    assert rows == len(people)
 
 
 def test_header_check_reasons():

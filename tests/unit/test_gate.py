@@ -164,6 +164,16 @@ def test_a_guardrail_the_table_cannot_compute_is_left_out_and_plan_says_so(write
         "(modelled columns an attacker may know); this spec names none"]
 
 
+def test_a_quasi_identifier_guardrail_cannot_be_skipped_by_naming_none(write, tmp_path) -> None:
+    # A table with modelled columns and no quasi-identifiers would skip a k_anonymity guardrail.
+    project = PROJECT + "guardrails:\n  checks:\n    k_anonymity: {min: 5}\n"
+    (line,) = problems(write, tmp_path, spec_text(), project)
+    assert line.startswith("specs/people.yml:1:1: the project guardrail k_anonymity needs privacy.quasi_identifiers")
+    assert "a guardrail cannot be skipped by naming none" in line
+    loaded = load(write, tmp_path, spec_text(extra="\nprivacy: {quasi_identifiers: [age, city]}\n"), project)
+    assert effective_checks(loaded.specs[0], loaded)["k_anonymity"].min == 5
+
+
 # --- run time: not evaluated, with the sizes involved ---------------------------------------------
 
 

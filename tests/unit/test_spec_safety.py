@@ -165,3 +165,13 @@ def test_bad_tagged_values_are_located(tmp_path) -> None:
     (tmp_path / "tags.yml").write_text("a: !!int many\n")
     _, found = load_yaml(tmp_path / "tags.yml", "tags.yml")
     assert [str(p) for p in found] == ["tags.yml:1:4: invalid YAML: the value does not match its tag 'tag:yaml.org,2002:int'"]
+
+
+def test_a_target_file_named_like_its_schema_is_refused(tmp_path: Path) -> None:
+    # DuckDB names a file's catalog after it: `synthetic.duckdb` with schema `synthetic` makes
+    # every `synthetic.t` ambiguous (publishing failed with a Binder error, and so would dbt).
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "synthspec.yml").write_text("name: p\ntarget: {duckdb: out/Synthetic.duckdb, schema: synthetic}\n")
+    with pytest.raises(SpecError) as info:
+        load_project(tmp_path)
+    assert "the target file and the schema are both named 'synthetic'" in str(info.value)
