@@ -36,7 +36,13 @@ TAILS = ["", " where 1 = 1", " limit 50", " -- trailing", " ;", " /* c */ ;", " 
 selects = st.builds(lambda a, b, tail: f"select * from raw.t, (select count(*) from {a}) s1 where x >= 0 or {b} is null{tail}"
                     if a != "raw.t" else f"select * from raw.t{tail}",
                     st.sampled_from(SOURCES), st.sampled_from(["x", "y"]), st.sampled_from(TAILS))
-queries = st.one_of(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=8).map(" ".join), selects)
+#: The shape of a working injection into `... FROM ({query})`: close the parenthesis, run
+#: statements, reopen one.
+HOSTILE = [f for f in FRAGMENTS if f.split(" ")[0] in ("delete", "drop", "update", "insert", "create", "copy", "attach",
+                                                        "set", "install", "load", "checkpoint", "call", "export")]
+injections = st.builds(lambda stmts: f"select * from raw.t) q; {'; '.join(stmts)}; select * from (select * from raw.t",
+                       st.lists(st.sampled_from(HOSTILE), min_size=1, max_size=3))
+queries = st.one_of(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=8).map(" ".join), selects, injections)
 
 
 def _project(root) -> None:
