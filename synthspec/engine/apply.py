@@ -105,12 +105,18 @@ def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> R
     state.ensure_writable(project.target_dir, "reports")
     state.ensure_writable(project.state_dir, "state")
     salt = state.salt(project.state_dir)
+    run: _Run | None = None
     try:
         with warehouse.open_project(project, write=True) as cons:
             run = _Run(cons, project, salt, options, prepare_run(cons, project, specs, salt, force=options.force))
             _schedule(run)
-            result.tables.extend(run.results[t] for t in run.plan.tables if t in run.results)
+    except BaseException as exc:  # the reports say the run failed, and why (never "passed")
+        result.errors.append(str(exc) if isinstance(exc, SynthspecError) else
+                             "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {type(exc).__name__}")
+        raise
     finally:
+        if run is not None:
+            result.tables.extend(run.results[t] for t in run.plan.tables if t in run.results)
         result.finished_at = utc_now()
         try:
             write_reports(result, project.target_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -111,6 +112,9 @@ def test_locked_database(adult_project):
         result = run(adult_project, "apply")
         assert result.exit_code == 3
         assert f"database 'wh.duckdb' is locked by another process (process {holder.pid})" in result.output
+        # The reports tell the truth: the run is an error, not a green run without tables.
+        results = json.loads((adult_project / "target" / "run_results.json").read_text())
+        assert results["status"] == "error" and "is locked by another process" in results["errors"][0]
     finally:
         holder.kill()
         holder.wait()
