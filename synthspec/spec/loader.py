@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,8 +101,14 @@ def interpolate(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
     return _ENV.sub(replace, text), missing
 
 
-def load_yaml(path: Path, display: str, environ: Mapping[str, str] | None = None) -> tuple[LoadedDocument, list[Problem]]:
-    """Parse one YAML file. Problems are returned, not raised, so callers can report all."""
+def load_yaml(path: Path, display: str, environ: Mapping[str, str] | None = None,
+              allowed: Collection[str] | None = None) -> tuple[LoadedDocument, list[Problem]]:
+    """Parse one YAML file. Problems are returned, not raised, so callers can report all.
+
+    ``allowed``: the environment variables the file may interpolate (None: any). A spec is
+    written by whoever opens a pull request, the environment belongs to whoever runs synthspec:
+    a spec reads only the variables the project file lists (a query could otherwise copy any
+    secret of the CI environment into a published column)."""
     environ = os.environ if environ is None else environ
     doc = LoadedDocument(file=display, data=None)
     problems: list[Problem] = []
@@ -152,6 +158,12 @@ def load_yaml(path: Path, display: str, environ: Mapping[str, str] | None = None
             problems.append(Problem(display, *_lc(n), f"invalid YAML: the value does not match its tag '{n.tag}'"))
             return None
         if isinstance(value, str) and "${" in value:
+            refused = sorted({m.group(1) for m in _ENV.finditer(value)} - set(allowed)) if allowed is not None else []
+            for name in refused:
+                problems.append(Problem(display, *_lc(n), f"environment variable '{name}' may not be interpolated in a spec: "
+                                                          "list it under `spec_variables:` in synthspec.yml to allow it"))
+            if refused:
+                return value
             value, missing = interpolate(value, environ)
             for name in missing:
                 problems.append(Problem(display, *_lc(n), f"environment variable '{name}' is not set (use ${{{name}:-default}} for a default)"))

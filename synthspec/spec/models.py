@@ -366,6 +366,7 @@ class ProjectConfig(StrictModel):
     source: DuckDBSource | None = Field(None, description="Source database (needed by specs with `source.table` or `source.query`).")
     target: DuckDBTarget = Field(description="Where synthetic tables are published.")
     specs: str = Field("specs/", description="Directory of table specs.")
+    spec_variables: list[str] = Field(default_factory=list, description="Environment variables that specs may interpolate as `${VAR}` (default: none; the project file itself may use any). The secret of `pii: hash`/`fake` can never be one.")
     source_roots: list[str] = Field(default_factory=list, description="Directories outside the project directory that a spec's `source.path` may read (default: none; paths resolve inside the project, symbolic links included).")
     state_dir: str = Field(".synthspec", description="State: model cache and salt (gitignored).")
     target_dir: str = Field("target", description="Reports of the last run (gitignored).")

@@ -81,7 +81,7 @@ def load_project(root: Path, environ: Mapping[str, str] | None = None, *, lint: 
     seen: dict[str, str] = {}
     for path in files:
         display = _display(path, root)
-        spec_doc, found = load_yaml(path, display, environ)
+        spec_doc, found = load_yaml(path, display, environ, allowed=config.spec_variables)
         problems += found
         if found:
             continue
@@ -103,6 +103,10 @@ def load_project(root: Path, environ: Mapping[str, str] | None = None, *, lint: 
             problems.append(_at(spec_doc, ("table",), f"table '{spec.table}' is also defined in {seen[spec.table]}"))
         seen[spec.table] = display
         project.specs.append(loaded)
+    secrets = {config.privacy.secret_env} | {c.secret_env for s in project.specs for c in s.spec.columns.values() if c.secret_env}
+    for name in sorted(secrets & set(config.spec_variables)):
+        problems.append(_at(doc, ("spec_variables",), f"spec_variables: '{name}' holds the secret key of pii: hash/fake; "
+                                                      "specs may never interpolate it"))
     if lint and not problems:
         from synthspec.spec.relations import lint_references
 

@@ -27,6 +27,7 @@ defaults:
   checks: {quality_score: {min: 0.0}, dcr_share: {max: 1.0}}
 guardrails:
   checks: {dcr_share: {max: 1.0}}
+spec_variables: [FUZZ_SECRET]
 """
 
 SECRET = "fuzz-secret-value-0123456789"  # the value of $SYNTHSPEC_SECRET in these tests

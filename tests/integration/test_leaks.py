@@ -30,7 +30,7 @@ source: {table: "${RAW_SCHEMA}.titanic"}
 model: {type: "${MODEL_TYPE}", params: {min_samples_leaf: 20}}
 columns:
   PassengerId: {type: id, primary_key: true}
-  Survived: {type: categorical, description: "keyed with ${SYNTHSPEC_SECRET}"}
+  Survived: {type: categorical, description: "keyed with ${API_TOKEN}"}
   Pclass: {type: categorical}
   Name: {type: text, pii: hash}
   Sex: {type: categorical}
@@ -70,7 +70,9 @@ def leaky(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     con.execute(f"CREATE SCHEMA {SCHEMA}")
     con.execute(f"CREATE TABLE {SCHEMA}.titanic AS SELECT * FROM read_csv('{TITANIC}') LIMIT 400")
     con.close()
-    (tmp_path / "synthspec.yml").write_text("name: leaky\nsource: {duckdb: wh.duckdb}\ntarget: {duckdb: wh.duckdb}\n")
+    # The project lets specs read these variables: redaction is the second line of defence.
+    (tmp_path / "synthspec.yml").write_text("name: leaky\nsource: {duckdb: wh.duckdb}\ntarget: {duckdb: wh.duckdb}\n"
+                                            "spec_variables: [API_TOKEN, RAW_SCHEMA, MODEL_TYPE]\n")
     (tmp_path / "specs").mkdir()
     for name, text in (("passengers", PASSENGERS), ("bad", BAD), ("missing", MISSING)):
         (tmp_path / "specs" / f"{name}.yml").write_text(text)
@@ -137,7 +139,7 @@ def test_validate_plan_and_dbt_sources_leak_nothing(leaky: Path):
 
     sources = invoke(leaky, "dbt-sources", "-s", "passengers")
     assert sources.exit_code == 0 and _leaks(sources.output) == []
-    assert "exported with token ${API_TOKEN}" in sources.output and "keyed with ${SYNTHSPEC_SECRET}" in sources.output
+    assert "exported with token ${API_TOKEN}" in sources.output and "keyed with ${API_TOKEN}" in sources.output
     out = leaky / "sources.yml"
     real = invoke(leaky, "dbt-sources", "-s", "passengers", "--real-target", "prod", "--out", str(out))
     assert real.exit_code == 0 and _leaks(out.read_text()) == []
@@ -177,3 +179,14 @@ def test_a_publish_error_quotes_no_cell(tmp_path: Path):
     message = str(info.value)
     assert message.startswith("people: cannot publish synthetic.people: Conversion Error") and "'…'" in message
     assert _leaks(message) == [] and "Owen" not in str(info.value)
+
+
+def test_a_spec_cannot_read_the_policy_secret_or_an_unlisted_variable(leaky: Path):
+    spec = leaky / "specs" / "passengers.yml"
+    spec.write_text(spec.read_text().replace("${API_TOKEN}\"}", "${SYNTHSPEC_SECRET}\"}").replace(
+        "exported with token ${API_TOKEN}", "exported by ${HOME}"))
+    result = invoke(leaky, "validate")
+    assert result.exit_code == 2
+    assert "environment variable 'SYNTHSPEC_SECRET' may not be interpolated in a spec" in result.output
+    assert "environment variable 'HOME' may not be interpolated in a spec" in result.output
+    assert _leaks(result.output) == []

@@ -66,7 +66,7 @@ def test_thresholds_must_be_finite_numbers(write, tmp_path, check: str, column: 
 def test_an_interpolated_threshold_must_be_a_finite_number_and_is_not_echoed(write, tmp_path, value: str) -> None:
     # issue 8, B: `${DCR_MAX:-0.5}` with DCR_MAX=nan printed "0.5320 max nan passed".
     spec = SPEC + 'checks:\n  dcr_share: {max: "${DCR_MAX:-0.5}"}\n'
-    (line,) = problems(write, tmp_path, spec, environ={"DCR_MAX": value})
+    (line,) = problems(write, tmp_path, spec, PROJECT + "spec_variables: [DCR_MAX]\n", environ={"DCR_MAX": value})
     assert line.startswith("specs/people.yml:9:20: checks.dcr_share.max: Input should be a")
     assert value not in line
 
@@ -125,7 +125,7 @@ def test_a_wrong_domain_bound_is_one_clear_error(write, tmp_path, column: str, m
 
 
 def test_an_interpolated_numeric_bound_is_a_number(write, tmp_path) -> None:
-    write("synthspec.yml", PROJECT)
+    write("synthspec.yml", PROJECT + "spec_variables: [AGE_MIN]\n")
     write("specs/people.yml", SPEC.replace("age: {type: numerical}", 'age: {type: numerical, min: "${AGE_MIN}"}'))
     assert load_project(tmp_path, {"AGE_MIN": "17"}).specs[0].spec.columns["age"].min == 17.0
     with pytest.raises(SpecError) as info:
@@ -175,3 +175,29 @@ def test_a_target_file_named_like_its_schema_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_project(tmp_path)
     assert "the target file and the schema are both named 'synthetic'" in str(info.value)
+
+
+# --- what a spec may read from the environment -------------------------------------------------------
+
+
+def test_a_spec_reads_only_the_variables_the_project_file_lists(write, tmp_path) -> None:
+    # A spec author could otherwise copy any variable of the CI environment into a published
+    # column (`query: "select '${AWS_SECRET_ACCESS_KEY}' as x ..."`).
+    spec = SPEC.replace("raw.people", '"raw.${TABLE_SUFFIX}"') + "description: ${CI_TOKEN:-none}\n"
+    lines = problems(write, tmp_path, spec, environ={"TABLE_SUFFIX": "people", "CI_TOKEN": "t0ps3cr3t-value"})
+    assert lines == [
+        "specs/people.yml:3:17: environment variable 'TABLE_SUFFIX' may not be interpolated in a spec: "
+        "list it under `spec_variables:` in synthspec.yml to allow it",
+        "specs/people.yml:8:14: environment variable 'CI_TOKEN' may not be interpolated in a spec: "
+        "list it under `spec_variables:` in synthspec.yml to allow it"]
+    write("synthspec.yml", PROJECT + "spec_variables: [TABLE_SUFFIX, CI_TOKEN]\n")
+    (loaded,) = load_project(tmp_path, {"TABLE_SUFFIX": "people", "CI_TOKEN": "t0ps3cr3t-value"}).specs
+    assert loaded.spec.source.table == "raw.people"
+
+
+@pytest.mark.parametrize("listed", ["SYNTHSPEC_SECRET", "COLUMN_KEY"])
+def test_the_policy_secret_can_never_be_a_spec_variable(write, tmp_path, listed: str) -> None:
+    spec = SPEC.replace("city: {type: categorical}", "city: {type: text, pii: hash, secret_env: COLUMN_KEY}")
+    lines = problems(write, tmp_path, spec, PROJECT + f"spec_variables: [{listed}]\n",
+                     environ={"SYNTHSPEC_SECRET": "s" * 20, "COLUMN_KEY": "k" * 20})
+    assert any(f"spec_variables: '{listed}' holds the secret key of pii: hash/fake" in line for line in lines), lines
