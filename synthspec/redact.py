@@ -152,7 +152,7 @@ def error(exc: BaseException | str, *, limit: int | None = MAX_ERROR_LENGTH) -> 
     line = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
     if not line:
         return exc.__class__.__name__ if not isinstance(exc, str) else ""
-    line = text(line).replace("\x00", " ")[:_MAX_SCAN]
+    line = _withhold_free_text(text(line).replace("\x00", " ")[:_MAX_SCAN])
     kept: list[str] = []
 
     def keep(segment: str) -> str:
@@ -169,6 +169,24 @@ def error(exc: BaseException | str, *, limit: int | None = MAX_ERROR_LENGTH) -> 
     if limit is not None and len(line) > limit:
         line = line[: limit - 1] + HIDDEN
     return line
+
+
+#: DuckDB's "Invalid Input Error" carries free text that SQL can choose: `error(x)` raises
+#: with ``x`` itself, regular-expression errors quote their pattern unquoted. Its detail is kept
+#: only when it is one of these known messages (their quoted parts are then redacted as usual).
+_INVALID_INPUT = "Invalid Input Error: "
+_KNOWN_INVALID_INPUT = re.compile(
+    r"Cannot execute statement of type \"\w+\" on database \"[^\"]*\" which is attached in read-only mode!$"
+    r"|Could not parse string \".*\" according to format specifier \".*\"$"
+    r"|Malformed JSON at byte \d+ of input: [a-z ]+\.\s+Input: \".*\"$"
+    r"|Invalid type specifier \".*\" for formatting a value of type \w+$"
+    r"|Cannot (?:change|enable|set) [\w\s\"]+(?:configuration|external access|while)[^:]*$")
+
+
+def _withhold_free_text(line: str) -> str:
+    if not line.startswith(_INVALID_INPUT) or _KNOWN_INVALID_INPUT.match(line[len(_INVALID_INPUT):]):
+        return line
+    return _INVALID_INPUT + HIDDEN + " (its text can quote data: withheld)"
 
 
 def _boundary(ch: str) -> bool:

@@ -55,12 +55,14 @@ def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
         run = prepare_run(cons, project, specs, salt, force=False)
         for table in run.tables:
             p = run.prepared[table]
-            if isinstance(p, SynthspecError):
+            try:
+                if isinstance(p, SynthspecError):
+                    raise p
+                plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, _weakenings(project, p),
+                                       _budget(cons, project, p.loaded), _guardrail_notes(project, p.loaded)))
+            except SynthspecError as exc:
                 spec_file = next((s.file for s in project.specs if s.table == table), None)
-                plans.append(TablePlan(table, "error", table_lines(table, spec_file, p.lines()), exit_code=p.exit_code))
-                continue
-            plans.append(TablePlan(p.table, p.action, p.reasons, p.model, p.rows, _weakenings(project, p),
-                                   _budget(cons, project, p.loaded), _guardrail_notes(project, p.loaded)))
+                plans.append(TablePlan(table, "error", table_lines(table, spec_file, exc.lines()), exit_code=exc.exit_code))
     return plans
 
 

@@ -22,7 +22,6 @@ finite, non-negative numbers make the ledger corrupt: synthspec refuses to guess
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -30,7 +29,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from synthspec.errors import EnvironmentError_
+from synthspec.errors import EnvironmentError_, Problem, SpecError
 from synthspec.io.history import META, ensure_meta
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ MACHINE_ENV = "SYNTHSPEC_LEDGER"
 @dataclass(frozen=True)
 class Spend:
     run_id: str
-    source: str  # the relation: duckdb:schema.table | file:path | query:sha256
+    source: str  # the relation: duckdb:schema.table | file:path
     table: str
     epsilon: float
     delta: float
@@ -87,9 +86,14 @@ def relations(cons: Connections, loaded: LoadedSpec, project: Project) -> list[R
         return out
     database = str(project.path(project.config.source.duckdb).resolve()) if project.config.source else ""
     tables = warehouse.base_relations(cons, loaded, project)
-    if not tables:  # a query that reads no table (e.g. generated rows): keyed by its text
-        text = " ".join((source.query or "").split())
-        return [Relation("query:" + hashlib.sha256(text.encode()).hexdigest()[:32], database)]
+    if not tables:
+        # Budget must be charged to the data read. A source DuckDB names no table for either
+        # reads none (then there is nothing to protect) or hides what it reads (a function that
+        # runs serialised SQL): refused, never keyed by its text, which any edit would renew.
+        loc = loaded.doc.locate(("source",), prefer_key=True)
+        raise SpecError([Problem(loc.file, loc.line, loc.col,
+                                 "a differentially private table must read tables DuckDB can name (its privacy budget is "
+                                 "charged to them); DuckDB finds none in this source")])
     return [Relation(f"duckdb:{t.lower()}", database) for t in tables]
 
 

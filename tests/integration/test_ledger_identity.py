@@ -130,3 +130,14 @@ def test_a_query_over_two_tables_spends_on_both(tmp_path, adult):
     _project(tmp_path, adult, {"table": "raw.other"})
     result = run_cli(tmp_path, "apply", "-q")
     assert result.exit_code == 1 and "privacy budget exhausted for duckdb:raw.other" in result.output
+
+
+def test_a_dp_source_whose_tables_duckdb_cannot_name_is_refused(spent, adult):
+    """A function that runs serialised SQL hides the table it reads; keyed by its text, every
+    edit of such a query would get a fresh budget."""
+    query = "select * from json_execute_serialized_sql(json_serialize_sql('select * from raw.adult'))"
+    _respelled(spent, adult, source={"query": query})
+    result = run_cli(spent, "apply", "-q")
+    assert result.exit_code == 2, result.output
+    assert "a differentially private table must read tables DuckDB can name" in result.output
+    assert json.loads(run_cli(spent, "plan", "--format", "json").output)["tables"][0]["action"] == "error"

@@ -160,3 +160,20 @@ def test_tracebacks_keep_the_stack_and_redact_the_messages(monkeypatch):
     assert "Traceback (most recent call last)" in text and "in read" in text and "astype" in text
     assert "ValueError: " in text and "RuntimeError: reading failed" in text and "direct cause" in text
     assert "Owen" not in text and "Owen" in raw
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT error(name) FROM t",  # SQL chooses the whole message
+    "SELECT error(upper(name)) FROM t",
+    "SELECT regexp_matches(name, '(' || name) FROM t",  # a pattern error quotes the pattern, unquoted
+    "SELECT regexp_extract(name, name || ')') FROM t",
+    "SELECT unhex(name) FROM t",  # one character of the cell
+])
+def test_free_text_invalid_input_errors_are_withheld(sql):
+    line = redact.error(duckdb_error(sql))
+    assert line == "Invalid Input Error: … (its text can quote data: withheld)"
+
+
+def test_known_invalid_input_messages_keep_their_text():
+    line = redact.error(duckdb_error("SELECT strptime(name, '%Y') FROM t"))
+    assert line == 'Invalid Input Error: Could not parse string "…" according to format specifier "…"'
