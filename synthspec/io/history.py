@@ -141,10 +141,22 @@ def missing_publication(con: duckdb.DuckDBPyConnection | None, schema: str, publ
     row = con.execute("SELECT sql FROM duckdb_views() WHERE schema_name = ? AND view_name = ?", [schema, published.table]).fetchone()
     if row is None:
         return "view", f"the view {schema}.{published.table} does not exist (target schema changed, or the view was dropped)"
-    name = re.escape(f"{published.table}__v{published.version}")
-    if not re.search(rf'\.\s*(?:"{name}"|{name})(?![\w"])', row[0] or "", flags=re.IGNORECASE):
-        return "view", f"the view {schema}.{published.table} does not read the published version {published.version}"
+    if not _serves(row[0] or "", f"{published.table}__v{published.version}"):
+        return "view", f"the view {schema}.{published.table} is not the one synthspec published (over version {published.version})"
     return None
+
+
+_IDENTIFIER = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+
+
+def _serves(sql: str, data_table: str) -> bool:
+    """Whether a view's SQL (as DuckDB stores it, quoting normalised) is exactly what
+    publishing creates: a list of columns selected from ``_synthspec.<data_table>``, and
+    nothing else (no join, filter, union or other table that could serve other rows)."""
+    name = re.escape(data_table)
+    shape = (rf"CREATE\s+VIEW\s+{_IDENTIFIER}(?:\s*\.\s*{_IDENTIFIER}){{0,2}}\s+AS\s+SELECT\s+"
+             rf"{_IDENTIFIER}(?:\s*,\s*{_IDENTIFIER})*\s+FROM\s+(?:\"{META}\"|{META})\s*\.\s*(?:\"{name}\"|{name})\s*;?\s*")
+    return re.fullmatch(shape, sql.strip(), flags=re.IGNORECASE) is not None
 
 
 def history_missing(con: duckdb.DuckDBPyConnection | None, table: str) -> bool:

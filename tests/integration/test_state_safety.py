@@ -86,10 +86,16 @@ def test_a_changed_target_schema_publishes_there(shadow):
     assert _plan(shadow)["action"] == "none"
 
 
-def test_a_replaced_view_is_restored(shadow):
-    _execute(shadow, "CREATE OR REPLACE VIEW synthetic.s AS SELECT * FROM raw.s")  # the real rows!
+@pytest.mark.parametrize("body", [
+    "SELECT * FROM raw.s",  # the real rows!
+    "SELECT r.* FROM raw.s r LEFT JOIN _synthspec.s__v1 ON false",  # mentions the data table, serves the real rows
+    "SELECT * FROM _synthspec.s__v1 UNION ALL SELECT * FROM raw.s",
+    "SELECT * FROM _synthspec.s__v1 WHERE x > 3",
+])
+def test_a_replaced_view_is_restored(shadow, body):
+    _execute(shadow, f"CREATE OR REPLACE VIEW synthetic.s AS {body}")
     plan = _plan(shadow)
-    assert plan["action"] == "recheck" and "does not read the published version 1" in plan["reasons"][0]
+    assert plan["action"] == "recheck" and "is not the one synthspec published (over version 1)" in plan["reasons"][0]
     assert run_cli(shadow, "apply", "-q").exit_code == 0
     assert query_db(shadow, "select count(*) from synthetic.s where note not like 'n%'") == [(0,)]
     sql = query_db(shadow, "select sql from duckdb_views() where view_name = 's'")[0][0]
