@@ -222,6 +222,17 @@ def _database(options: SourcesOptions, real: dict[str, _RealRelation]) -> str | 
     return _Jinja("{{ " + _switch(options.real_target, _catalog(prod), _catalog(dev)) + " }}")
 
 
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+
+
+def _plain(text: str) -> str:
+    """Text from a spec, made inert for dbt, which renders Jinja in descriptions and test
+    arguments: `{{ env_var('SECRET') }}` in a description would otherwise be evaluated by dbt
+    and land in its manifest and docs. Each brace that opens a Jinja tag becomes an expression
+    printing a brace, so dbt shows the text exactly as written."""
+    return _JINJA_OPEN.sub("{{ '{' }}", text)
+
+
 def _catalog(name: str | None) -> str:
     """A catalog as a Jinja expression; none named means the profile's own database."""
     return _literal(name) if name else "target.database"
@@ -254,7 +265,7 @@ def _table(loaded: LoadedSpec, source: str, emitted: set[str], options: SourcesO
     spec = loaded.spec
     entry: dict[str, Any] = {"name": spec.table}
     if spec.description:
-        entry["description"] = spec.description
+        entry["description"] = _plain(spec.description)
     if real is not None and options.real_target and real.table != spec.table:
         # Same schema, different table names: the switch moves to each table's identifier.
         entry["identifier"] = _Jinja("{{ " + _switch(options.real_target, _literal(real.table), _literal(spec.table)) + " }}")
@@ -266,7 +277,7 @@ def _column(name: str, loaded: LoadedSpec, source: str, emitted: set[str]) -> di
     column = loaded.spec.columns[name]
     entry: dict[str, Any] = {"name": name}
     if column.description:
-        entry["description"] = column.description
+        entry["description"] = _plain(column.description)
     tests = list(_tests(name, loaded, source, emitted))
     if tests:
         entry["data_tests"] = tests
@@ -289,4 +300,4 @@ def _tests(name: str, loaded: LoadedSpec, source: str, emitted: set[str]) -> Ite
             yield {"relationships": {"arguments": {"to": f"source({_literal(source)}, {_literal(parent)})", "field": parent_column}}}
     if column.type == "categorical" and column.values is not None:
         # As published: the engine models non-text categories as their text.
-        yield {"accepted_values": {"arguments": {"values": _Flow(str(v) for v in column.values)}}}
+        yield {"accepted_values": {"arguments": {"values": _Flow(_plain(str(v)) for v in column.values)}}}

@@ -4,6 +4,7 @@ that `synthspec dbt-sources` generates."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -285,3 +286,30 @@ def test_generated_relationships_run_in_dbt_and_catch_an_orphan(tmp_path, write)
     con.close()
     result = dbt(root, "test")
     assert result.returncode == 1 and "FAIL 1 source_relationships_shop_orders_customer_id__customer_id__source_shop_customers_" in result.stdout, result.stdout[-4000:]
+
+
+def test_jinja_in_a_spec_is_text_to_dbt_never_evaluated(same_file, tmp_path, monkeypatch):
+    """dbt renders Jinja in descriptions and test arguments: a spec's description must not make
+    dbt read the environment (the secret would land in dbt's manifest and docs)."""
+    secret = "dbt-should-never-see-this-0123"
+    monkeypatch.setenv("SYNTHSPEC_SECRET", secret)
+    spec = same_file / "specs" / "people.yml"
+    jinja = "{{ env_var('SYNTHSPEC_SECRET') }} {% if true %}x{% endif %} {# c #}"
+    spec.write_text(spec.read_text().replace("description: A sample of the Adult census, one row per person.",
+                                             f"description: \"{jinja}\"", 1))
+    root = tmp_path / "dbt"
+    sources = root / "models" / "sources.yml"
+    sources.parent.mkdir(parents=True)
+    assert synthspec(same_file, "dbt-sources", "--out", str(sources)).exit_code == 0
+    dbt_project(root, f"""
+        people_dbt:
+          target: dev
+          outputs:
+            dev: {{type: duckdb, path: "{same_file / 'wh.duckdb'}", schema: dev_analytics, threads: 1}}
+        """, sources)
+    result = dbt(root, "parse")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    manifest = (root / "target" / "manifest.json").read_text()
+    assert secret not in manifest
+    described = [s["description"] for s in json.loads(manifest)["sources"].values() if s["name"] == "people"]
+    assert described == [jinja]
