@@ -233,7 +233,9 @@ def decode(
             elif column.kind == "numerical":
                 numbers = values.to_numpy(dtype="float64")
                 decimals = _decimals(donors[plan.name]) if plan.name in donors else None
-                out[plan.name] = numbers if decimals is None else np.round(numbers, decimals)
+                numbers = numbers if decimals is None else np.round(numbers, decimals)
+                limits = type_limits(plan.duckdb_type)
+                out[plan.name] = numbers if limits is None else np.clip(numbers, *limits)
             elif plan.duckdb_type.upper() == "BOOLEAN":
                 out[plan.name] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
             else:
@@ -243,6 +245,40 @@ def decode(
             # can land between them: generalize again so no finer value is ever published.
             out[plan.name] = _pre_policy(pd.Series(out[plan.name]), plan)
     return pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in out.items()})
+
+
+_INTEGER_BITS = {"TINYINT": (8, True), "SMALLINT": (16, True), "INTEGER": (32, True), "INT": (32, True),
+                 "BIGINT": (64, True), "HUGEINT": (128, True), "UTINYINT": (8, False), "USMALLINT": (16, False),
+                 "UINTEGER": (32, False), "UBIGINT": (64, False), "UHUGEINT": (128, False)}
+_DECIMAL = re.compile(r"^(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)$", re.I)
+
+
+def type_limits(duckdb_type: str) -> tuple[float, float] | None:
+    """The widest float64 range that CASTs into ``duckdb_type`` (integers and decimals): a
+    model computes in float64, where a type's extreme (BIGINT's 2^63-1, a DECIMAL(38,10)'s
+    largest value) rounds to a value just outside the type and the publication would overflow."""
+    from decimal import Decimal, localcontext
+
+    upper = duckdb_type.strip().upper()
+    if upper in _INTEGER_BITS:
+        bits, signed = _INTEGER_BITS[upper]
+        high = Decimal(2 ** (bits - 1) - 1 if signed else 2**bits - 1)
+        low = float(-(2 ** (bits - 1))) if signed else 0.0  # a power of two: exact in float64
+        fits = lambda f: Decimal(f) <= high  # noqa: E731
+    elif match := _DECIMAL.match(upper):
+        width, scale = int(match.group(1)), int(match.group(2))
+        unit = Decimal(10) ** -scale
+        high = Decimal(10) ** (width - scale) - unit
+        # DuckDB rounds to the scale, and checks the range in double arithmetic too.
+        fits = lambda f: Decimal(f).quantize(unit) <= high and abs(f) * 10.0**scale < 10.0**width  # noqa: E731
+        low = None
+    else:
+        return None
+    inside = float(high)
+    with localcontext(prec=100):  # 38-digit decimals exceed the default 28-digit context
+        while not fits(inside):
+            inside = float(np.nextafter(inside, -np.inf))
+    return (-inside if low is None else low), inside
 
 
 def _decimals(real: pd.Series, most: int = 6) -> int | None:

@@ -238,3 +238,25 @@ def test_pii_leakage_still_sees_dropped_text_columns(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     table = json.loads(result.output)["tables"][0]
     assert table["metrics"]["pii_leakage"] == 10 and not table["published"]
+
+
+def test_numbers_at_the_limits_of_their_type_publish(tmp_path: Path) -> None:
+    """Sentinel values at a type's extreme (BIGINT's 2^63-1, a DECIMAL(38,10)'s largest value)
+    pass through float64 in the model: they must still CAST back, not fail the publication."""
+    warehouse(tmp_path / "wh.duckdb", """
+        CREATE TABLE raw.limits AS SELECT
+            CASE WHEN i % 10 = 0 THEN 9223372036854775807 ELSE i END::BIGINT AS big,
+            CASE WHEN i % 10 = 1 THEN -9223372036854775808 ELSE i END::BIGINT AS small,
+            CASE WHEN i % 10 = 2 THEN 18446744073709551615 ELSE i END::UBIGINT AS ubig,
+            CASE WHEN i % 10 = 3 THEN 9999999999999999999999999999.9999999999 ELSE i END::DECIMAL(38, 10) AS dec,
+            CASE WHEN i % 10 = 4 THEN 127 ELSE i % 100 END::TINYINT AS tiny
+        FROM range(200) r(i)""")
+    project_file(tmp_path)
+    (tmp_path / "specs" / "limits.yml").write_text(
+        "version: 1\ntable: limits\nsource: {table: raw.limits}\ncolumns:\n"
+        + "".join(f"  {c}: {{type: numerical}}\n" for c in ("big", "small", "ubig", "dec", "tiny")))
+    result = run_cli(tmp_path, "apply", "-q")
+    assert result.exit_code == 0, result.output
+    assert query_db(tmp_path, "DESCRIBE synthetic.limits") == query_db(tmp_path, "DESCRIBE raw.limits")
+    assert query_db(tmp_path, "SELECT min(small) FROM synthetic.limits") == [(-9223372036854775808,)]
+    assert query_db(tmp_path, "SELECT max(tiny) FROM synthetic.limits") == [(127,)]
