@@ -148,12 +148,12 @@ def _validate(model: type[BaseModel], data: Any, doc: LoadedDocument, problems: 
 
 def _problem_from_error(error: Mapping[str, Any], model: type[BaseModel], doc: LoadedDocument) -> Problem:
     """Turn one pydantic error into a located message that never echoes the input value."""
-    loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part[:1].isupper()))
+    loc = _document_path(error["loc"], doc)
     kind = error["type"]
     dotted = ".".join(str(p) for p in loc) or "(top level)"
     if kind == "extra_forbidden":
         allowed = _fields_at(model, loc[:-1])
-        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        hint = difflib.get_close_matches(str(loc[-1]).lower(), allowed, n=1, cutoff=0.6)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else (f"; allowed: {', '.join(allowed)}" if allowed else "")
         return _at(doc, loc, f"unknown key '{dotted}'{suggestion}")
     if kind == "missing":
@@ -164,6 +164,22 @@ def _problem_from_error(error: Mapping[str, Any], model: type[BaseModel], doc: L
     if not loc:
         return _at(doc, (), message)
     return _at(doc, loc, f"{dotted}: {message}", key=False)
+
+
+_LABELS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
+
+
+def _document_path(loc: tuple[Any, ...], doc: LoadedDocument) -> tuple[Any, ...]:
+    """pydantic's error location without its labels for union members (a model's class name,
+    `float`, `function-after[...]`): a part that is a key of the document is always kept, so a
+    user's key named like a label (`DCR_SHARE`, a column named `float`) is reported as written."""
+    path: tuple[Any, ...] = ()
+    for part in loc:
+        is_key = path + (part,) in doc.keys or path + (part,) in doc.values
+        label = isinstance(part, str) and (part[:1].isupper() or part in _LABELS or "[" in part)
+        if is_key or not label:
+            path += (part,)
+    return path
 
 
 def _fields_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:

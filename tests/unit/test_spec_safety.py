@@ -201,3 +201,11 @@ def test_the_policy_secret_can_never_be_a_spec_variable(write, tmp_path, listed:
     lines = problems(write, tmp_path, spec, PROJECT + f"spec_variables: [{listed}]\n",
                      environ={"SYNTHSPEC_SECRET": "s" * 20, "COLUMN_KEY": "k" * 20})
     assert any(f"spec_variables: '{listed}' holds the secret key of pii: hash/fake" in line for line in lines), lines
+
+
+def test_an_unknown_key_is_named_as_written(write, tmp_path) -> None:
+    # An upper-case key was taken for one of pydantic's labels: "unknown key 'checks'; did you mean 'checks'?"
+    spec = SPEC.replace("city: {type: categorical}", "city: {type: categorical, MIN: 1}") + "checks: {DCR_SHARE: {max: 1.0}}\n"
+    lines = problems(write, tmp_path, spec)
+    assert lines == ["specs/people.yml:7:29: unknown key 'columns.city.MIN'; did you mean 'min'?",
+                     "specs/people.yml:8:10: unknown key 'checks.DCR_SHARE'; did you mean 'dcr_share'?"]
