@@ -24,6 +24,15 @@ def machine_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return path
 
 
+@pytest.fixture(autouse=True)
+def fresh_redaction() -> None:
+    """The redaction registry is per process (one CLI command): tests that run many commands in
+    one process start each from an empty one, as a command does."""
+    from synthspec import redact
+
+    redact.reset()
+
+
 @pytest.fixture(scope="session")
 def adult() -> pd.DataFrame:
     return pd.read_parquet(ADULT)

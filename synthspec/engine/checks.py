@@ -51,7 +51,7 @@ def run_checks(
         quality = quality_scores(train, synthetic, kinds)
         for name in _QUALITY:
             metrics[name] = getattr(quality, name)
-        if len(holdout):
+        if len(holdout) >= MIN_HOLDOUT_ROWS:
             dcr = dcr_share(train, holdout, synthetic, kinds, seed=seed)
             metrics["dcr_share"] = dcr.share
             details["dcr_share"] = {"n_synthetic": dcr.n_synthetic, "n_reference": dcr.n_reference}
@@ -81,6 +81,12 @@ def run_checks(
     return metrics, results
 
 
+#: Holdout rows below which the holdout metrics (dcr_share, exact_match_rate, nndr,
+#: membership_inference_auc, ml_efficacy) are not evaluated: a share over one or two rows says
+#: nothing, and `holdout: 0.0001` must not make a gate pass on noise.
+MIN_HOLDOUT_ROWS = 5
+
+
 def _size_reasons(n_train: int, n_holdout: int, kinds: Mapping[str, str], checks: Mapping[str, CheckSpec]) -> dict[str, str]:
     """Why the checks whose metric needs what this table lacks at run time are not evaluated,
     with the sizes involved (a table of one row has no holdout: it is never assessed)."""
@@ -93,6 +99,9 @@ def _size_reasons(n_train: int, n_holdout: int, kinds: Mapping[str, str], checks
             reasons[name] = "the table has no rows"
         elif "holdout" in needs and not n_holdout:
             reasons[name] = f"the table has {counted}, too few for a holdout (at least 2 rows are needed)"
+        elif "holdout" in needs and n_holdout < MIN_HOLDOUT_ROWS:
+            reasons[name] = (f"the table has {counted} and a holdout of {n_holdout}; a holdout metric needs at least "
+                             f"{MIN_HOLDOUT_ROWS} holdout rows (a share over fewer is noise): raise `holdout:` or add rows")
         elif needs & {"modelled", "two_modelled", "numerical", "two_numerical", "categorical"} and not kinds:
             reasons[name] = "the table has no modelled column"
     return reasons
@@ -104,11 +113,11 @@ def _disclosure(train, holdout, synthetic, kinds, wanted: set[str], seed: int, q
     from synthspec.metrics import disclosure
 
     reasons: dict[str, str] = {}
-    if "nndr" in wanted and len(holdout):
+    if "nndr" in wanted and len(holdout) >= MIN_HOLDOUT_ROWS:
         result = disclosure.nndr(train, holdout, synthetic, kinds, seed=seed)
         metrics["nndr"] = result.share
         details["nndr"] = {"median_synthetic": result.median_synthetic, "median_holdout": result.median_holdout}
-    if "membership_inference_auc" in wanted and len(holdout):
+    if "membership_inference_auc" in wanted and len(holdout) >= MIN_HOLDOUT_ROWS:
         metrics["membership_inference_auc"] = disclosure.membership_inference_auc(train, holdout, synthetic, kinds, seed=seed)
         # A lower bound on risk, next to the upper bound differential privacy guarantees.
         details["membership_inference_auc"] = {

@@ -129,7 +129,7 @@ def test_a_check_without_its_prerequisites_fails_validate(one_row: Path, write) 
 def test_null_and_nan_thresholds_are_spec_errors(one_row: Path, write, monkeypatch: pytest.MonkeyPatch) -> None:
     # issue 8, B: `dcr_share: null` fell back to 0.6 under a 0.55 guardrail; `max: .nan` and
     # `${DCR_MAX:-0.5}` with DCR_MAX=nan printed "0.5320 max nan passed".
-    write("synthspec.yml", PROJECT + "guardrails:\n  checks: {dcr_share: {max: 0.55}}\n")
+    write("synthspec.yml", PROJECT + "spec_variables: [DCR_MAX]\nguardrails:\n  checks: {dcr_share: {max: 0.55}}\n")
     for check, message in (("null", "specs/one.yml:9:3: checks.dcr_share: null is not a check; to remove a check, delete it"),
                            ("{max: .nan}", "specs/one.yml:9:20: checks.dcr_share.max: Input should be a finite number"),
                            ('{max: "${DCR_MAX:-0.5}"}', "specs/one.yml:9:20: checks.dcr_share.max: Input should be a finite number")):
@@ -168,3 +168,18 @@ def test_an_alias_bomb_is_a_located_spec_error(one_row: Path, write) -> None:
     assert result.output.splitlines() == [
         "specs/bomb.yml:6:4: this value expands to more than 100,000 nodes once its aliases are expanded (an alias bomb?)",
         "specs/loop.yml:3:10: a recursive alias (an anchor used inside itself) is not supported"]
+
+
+def test_a_tiny_holdout_does_not_let_the_gate_pass_on_noise(tmp_path: Path, write) -> None:
+    # A 5-row table with `holdout: 0.0001` and leaves of one row published 5 real rows: dcr_share
+    # 0.6 against one holdout row passed `max 0.6`.
+    frame = pd.DataFrame({"age": [23, 35, 47, 51, 62], "city": ["a", "b", "c", "d", "e"]})
+    make_warehouse(tmp_path / "wh.duckdb", {"five": frame})
+    write("synthspec.yml", PROJECT)
+    write("specs/five.yml", ONE.replace("one", "five").replace("{type: cart, seed: 1}",
+                                                               "{type: cart, seed: 1, params: {min_samples_leaf: 1}}")
+          + "holdout: 0.0001\n")
+    result = run_cli(tmp_path, "apply", "-q")
+    assert result.exit_code == 1, result.output
+    assert "dcr_share not evaluated: the table has 5 rows and a holdout of 1; a holdout metric needs at least 5" in result.output
+    assert views(tmp_path) == []
