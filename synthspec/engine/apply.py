@@ -469,7 +469,7 @@ def _reserve_budget(cons: Connections, project: Project, p: Prepared, out: Table
     relations = ledger.relations(cons, p.loaded, project)
     balances = [ledger.balance(project.state_dir, cons.target, r, machine) for r in relations]
     epsilon, delta = spec.privacy.epsilon, spec.privacy.delta or 0.0
-    cap = spec.privacy.max_total_epsilon
+    cap = ledger.total_cap(spec, project)
     most = max(balances, key=lambda b: b.epsilon)
     out.metrics["epsilon_spent_before"] = most.epsilon
     if cap is not None and most.epsilon + epsilon > cap + 1e-12:

@@ -42,7 +42,7 @@ def _budget(cons: warehouse.Connections, project: Project, loaded: LoadedSpec) -
     machine = ledger.machine_ledger_path(project)
     balances = [ledger.balance(project.state_dir, cons.target, r, machine) for r in ledger.relations(cons, loaded, project)]
     most = max(balances, key=lambda b: b.epsilon)
-    cap = privacy.max_total_epsilon
+    cap = ledger.total_cap(loaded.spec, project)
     return {"source": most.source, "sources": [b.source for b in balances], "epsilon_spent": most.epsilon,
             "delta_spent": most.delta, "runs": most.runs, "max_total_epsilon": cap,
             "epsilon_left": None if cap is None else max(cap - most.epsilon, 0.0), "epsilon_per_run": privacy.epsilon}

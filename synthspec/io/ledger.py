@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from synthspec.io.warehouse import Connections
+    from synthspec.spec.models import TableSpec
     from synthspec.spec.project import LoadedSpec, Project
 
 _FILE = "budget_ledger.json"
@@ -95,6 +96,13 @@ def relations(cons: Connections, loaded: LoadedSpec, project: Project) -> list[R
                                  "a differentially private table must read tables DuckDB can name (its privacy budget is "
                                  "charged to them); DuckDB finds none in this source")])
     return [Relation(f"duckdb:{t.lower()}", database) for t in tables]
+
+
+def total_cap(spec: TableSpec, project: Project) -> float | None:
+    """The cap on a relation's total epsilon: the spec's, under the project guardrail (a spec
+    author cannot raise it by writing a new spec with a higher cap over the same source)."""
+    caps = [c for c in (spec.privacy.max_total_epsilon, project.config.guardrails.max_total_epsilon) if c is not None]
+    return min(caps) if caps else None
 
 
 def machine_ledger_path(project: Project) -> Path:

@@ -344,6 +344,7 @@ class Guardrails(StrictModel):
     forbid_keep: list[str] = Field(default_factory=list, description="PII entities that may never use `pii: keep`.")
     allowed_policies: list[PiiPolicy] | None = Field(None, description="The only PII policies specs may use.")
     max_epsilon: OptFloat = Field(None, gt=0, description="Largest epsilon a spec may set.")
+    max_total_epsilon: OptFloat = Field(None, gt=0, description="Cap on the epsilon spent on any source relation across runs, whatever the specs say: a spec may set a lower `privacy.max_total_epsilon`, never a higher one, and a DP spec without one is capped here.")
 
 
 class GateSpec(StrictModel):

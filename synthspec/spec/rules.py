@@ -189,6 +189,9 @@ def _guardrail_problems(loaded: LoadedSpec, project: Project) -> list[Problem]:
                                                     "(a guarded check that cannot be evaluated blocks publishing)")
     if rails.max_epsilon is not None and spec.privacy.epsilon is not None and spec.privacy.epsilon > rails.max_epsilon:
         at(("privacy", "epsilon"), f"privacy.epsilon exceeds the project guardrail max_epsilon {rails.max_epsilon}")
+    total = spec.privacy.max_total_epsilon
+    if rails.max_total_epsilon is not None and total is not None and total > rails.max_total_epsilon:
+        at(("privacy", "max_total_epsilon"), f"privacy.max_total_epsilon exceeds the project guardrail max_total_epsilon {rails.max_total_epsilon}")
     if rails.allowed_policies is not None:
         for name, column in spec.columns.items():
             if column.pii is not None and column.pii not in rails.allowed_policies:

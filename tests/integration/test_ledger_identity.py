@@ -141,3 +141,18 @@ def test_a_dp_source_whose_tables_duckdb_cannot_name_is_refused(spent, adult):
     assert result.exit_code == 2, result.output
     assert "a differentially private table must read tables DuckDB can name" in result.output
     assert json.loads(run_cli(spent, "plan", "--format", "json").output)["tables"][0]["action"] == "error"
+
+
+def test_a_new_spec_cannot_raise_the_cap_past_the_project_guardrail(spent, adult):
+    """A second spec over the same source with a higher cap would get the budget back."""
+    text = (spent / "synthspec.yml").read_text()
+    (spent / "synthspec.yml").write_text(text + "guardrails: {max_total_epsilon: 1.5}\n")
+    spec = dp_adult_spec(adult, {"table": "raw.adult"}, cap=100.0)
+    spec["table"] = "adult2"
+    (spent / "specs" / "adult2.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = run_cli(spent, "validate")
+    assert result.exit_code == 2 and "privacy.max_total_epsilon exceeds the project guardrail max_total_epsilon 1.5" in result.output
+    spec["privacy"].pop("max_total_epsilon")  # no cap of its own: the guardrail caps it
+    (spent / "specs" / "adult2.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = run_cli(spent, "apply", "-q", "-s", "adult2")
+    assert result.exit_code == 1 and "privacy budget exhausted for duckdb:raw.adult" in result.output
