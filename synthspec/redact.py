@@ -152,7 +152,7 @@ def error(exc: BaseException | str, *, limit: int | None = MAX_ERROR_LENGTH) -> 
     line = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
     if not line:
         return exc.__class__.__name__ if not isinstance(exc, str) else ""
-    line = _withhold_free_text(text(line).replace("\x00", " ")[:_MAX_SCAN])
+    line = _quoted_span(_withhold_free_text(text(line).replace("\x00", " ")[:_MAX_SCAN]))
     kept: list[str] = []
 
     def keep(segment: str) -> str:
@@ -181,6 +181,34 @@ _KNOWN_INVALID_INPUT = re.compile(
     r"|Malformed JSON at byte \d+ of input: [a-z ]+\.\s+Input: \".*\"$"
     r"|Invalid type specifier \".*\" for formatting a value of type \w+$"
     r"|Cannot (?:change|enable|set) [\w\s\"]+(?:configuration|external access|while)[^:]*$")
+
+
+#: Errors raised before any row is read (about names, syntax, permissions): their quoted parts
+#: are names from the spec, kept when known. Every other error may quote a cell.
+_BEFORE_DATA = ("Parser Error:", "Binder Error:", "Catalog Error:", "Permission Error:", "TransactionContext Error:",
+                "Dependency Error:", "Syntax Error:")
+
+
+def _quoted_span(line: str) -> str:
+    """In an error that may quote a cell, everything from the quote that opens the value to the
+    last quote of any kind in the line (what follows it is the message's own, e.g. ``to
+    INT32``; a type quoted after the value is lost with it): a cell can hold quotes of its own and pair them up with
+    the message's (``'x' Braund, Mr. Owen 'y'``), so quoted segments inside that span cannot be
+    told from the cell. The value opens at the first quote after a word like ``string`` (else
+    at the first quote): nothing of a cell comes before its opening quote, so the text before it
+    (``column "Sex".``) is the message's own and keeps its names."""
+    if line.startswith(_BEFORE_DATA):
+        return line
+    quotes = [i for i, ch in enumerate(line) if ch in _QUOTES]
+    if not quotes:
+        return line
+    opening = _VALUE_QUOTE.search(line)
+    first = opening.end() - 1 if opening else quotes[0]
+    last = quotes[-1]
+    return line[: first + 1] + HIDDEN + line[first] + (line[last + 1:] if last > first else "")
+
+
+_VALUE_QUOTE = re.compile(r"(?i)\b(?:string|value|input|literal)\s*:?\s*['\"`]")
 
 
 def _withhold_free_text(line: str) -> str:

@@ -52,6 +52,7 @@ ENDINGS = {
     "decimal": "{query: 'select id, name, secret, note, cast(secret as decimal(10, 2)) as x, y from raw.t'}",
     "date": "{query: 'select id, name, secret, note, epoch(cast(note as date)) as x, y from raw.t'}",
     "error": "{query: 'select id, name, secret, note, x, y from raw.t where error(upper(note)) is null'}",
+    "wrapped": "{query: 'select id, name, secret, note, cast(''x  || note ||  y'' as int) as x, y from raw.t'}",
     "regexp": "{query: 'select id, name, secret, note, x, y from raw.t where regexp_matches(note, ''('' || name)'}",
 }
 
@@ -63,7 +64,7 @@ def _frame(cells: list[str]) -> pd.DataFrame:
                          "x": [float(i % 7) for i in range(ROWS)], "y": [("a", "b", "c")[i % 3] for i in range(ROWS)]})
 
 
-@settings(FUZZ, max_examples=20)
+@settings(FUZZ, max_examples=24)
 @given(cells=st.lists(values, min_size=3, max_size=6, unique=True), ending=st.sampled_from(sorted(ENDINGS)))
 def test_no_cell_value_or_secret_leaves_through_any_channel(cells, ending, monkeypatch_secrets):
     with project_dir() as root:
