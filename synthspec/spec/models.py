@@ -357,6 +357,7 @@ class ProjectPrivacy(StrictModel):
     """Project-wide privacy settings."""
 
     secret_env: str = Field("SYNTHSPEC_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable holding the secret of `pii: hash`/`fake` (never a default value: a missing secret is an error).")
+    secret_envs: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(default_factory=list, description="Further environment variables holding secret keys that a column's `secret_env` may name (a spec chooses among the project's secrets, never any variable of the environment).")
     ledger: str | None = Field(None, description="The machine budget ledger: an append-only file outside the project that keeps the differential-privacy budget spent per source (default: $SYNTHSPEC_LEDGER, else $XDG_STATE_HOME/synthspec/budget_ledger.jsonl). Put it on durable storage in CI.")
 
 

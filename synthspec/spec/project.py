@@ -103,7 +103,8 @@ def load_project(root: Path, environ: Mapping[str, str] | None = None, *, lint: 
             problems.append(_at(spec_doc, ("table",), f"table '{spec.table}' is also defined in {seen[spec.table]}"))
         seen[spec.table] = display
         project.specs.append(loaded)
-    secrets = {config.privacy.secret_env} | {c.secret_env for s in project.specs for c in s.spec.columns.values() if c.secret_env}
+    secrets = {config.privacy.secret_env, *config.privacy.secret_envs}
+    secrets |= {c.secret_env for s in project.specs for c in s.spec.columns.values() if c.secret_env}
     for name in sorted(secrets & set(config.spec_variables)):
         problems.append(_at(doc, ("spec_variables",), f"spec_variables: '{name}' holds the secret key of pii: hash/fake; "
                                                       "specs may never interpolate it"))

@@ -85,7 +85,13 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
     for name, column in spec.columns.items():
         if column.pii is not None and column.pii not in IMPLEMENTED_PII:
             at(("columns", name, "pii"), f"column '{name}': pii policy '{column.pii}' is not yet supported by this version (supported: keep, drop)")
-        if column.pii in ("hash", "fake") and (why := secret_problem(column, project.config.privacy.secret_env)):
+        allowed = {project.config.privacy.secret_env, *project.config.privacy.secret_envs}
+        if column.secret_env is not None and column.secret_env not in allowed:
+            # Checked before the variable is read: a spec must not probe the environment, nor
+            # key its pseudonyms with a variable whose value is public (PATH, a commit hash).
+            at(("columns", name, "secret_env"), f"column '{name}': secret_env '{column.secret_env}' is not one of the "
+                                                "project's secrets (privacy.secret_env, privacy.secret_envs in synthspec.yml)")
+        elif column.pii in ("hash", "fake") and (why := secret_problem(column, project.config.privacy.secret_env)):
             at(("columns", name, "pii"), f"column '{name}': {why}")
         if column.type == "id" and not column.primary_key and column.pii != "drop" and column.references is None:
             at(("columns", name, "type"), f"column '{name}': an id column that is not the primary key needs 'references' or 'pii: drop'")

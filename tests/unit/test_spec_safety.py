@@ -209,3 +209,16 @@ def test_an_unknown_key_is_named_as_written(write, tmp_path) -> None:
     lines = problems(write, tmp_path, spec)
     assert lines == ["specs/people.yml:7:29: unknown key 'columns.city.MIN'; did you mean 'min'?",
                      "specs/people.yml:8:10: unknown key 'checks.DCR_SHARE'; did you mean 'dcr_share'?"]
+
+
+def test_a_spec_chooses_its_hash_key_only_among_the_projects_secrets(write, tmp_path, monkeypatch) -> None:
+    # `secret_env: PATH` (public, long enough) keyed the hash with a known value: every published
+    # pseudonym could be reversed from a dictionary; and the messages probed the environment.
+    spec = SPEC.replace("city: {type: categorical}", "city: {type: text, pii: hash, secret_env: PATH}")
+    lines = problems(write, tmp_path, spec, environ={"PATH": "/usr/local/bin:/usr/bin:/bin/and/more"})
+    assert lines == ["specs/people.yml:7:33: column 'city': secret_env 'PATH' is not one of the project's secrets "
+                     "(privacy.secret_env, privacy.secret_envs in synthspec.yml)"]
+    write("synthspec.yml", PROJECT + "privacy: {secret_envs: [CITY_KEY]}\n")
+    write("specs/people.yml", spec.replace("PATH", "CITY_KEY"))
+    monkeypatch.setenv("CITY_KEY", "k" * 20)
+    assert load_project(tmp_path, {}).specs[0].spec.columns["city"].secret_env == "CITY_KEY"
