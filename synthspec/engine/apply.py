@@ -459,30 +459,33 @@ def _record(p: Prepared, out: TableResult, started, *, version: int | None, stat
 
 def _reserve_budget(cons: Connections, project: Project, p: Prepared, out: TableResult, started) -> Budget | None:  # noqa: ANN001
     """Check the ledger and reserve this run's epsilon on every relation the source reads,
-    before any noisy query runs. Over the cap on any of them: record a failed run (exit 1) and
-    return None; nothing is fitted or published."""
+    before any noisy query runs, under the machine ledger's lock (two runs over the same data
+    must not both see the budget left). Over the cap on any relation: record a failed run
+    (exit 1) and return None; nothing is fitted or published."""
     from synthspec.io import ledger
 
     spec = p.loaded.spec
     assert cons.target is not None and spec.privacy.epsilon is not None
     machine = ledger.machine_ledger_path(project)
     relations = ledger.relations(cons, p.loaded, project)
-    balances = [ledger.balance(project.state_dir, cons.target, r, machine) for r in relations]
     epsilon, delta = spec.privacy.epsilon, spec.privacy.delta or 0.0
     cap = ledger.total_cap(spec, project)
-    most = max(balances, key=lambda b: b.epsilon)
-    out.metrics["epsilon_spent_before"] = most.epsilon
-    if cap is not None and most.epsilon + epsilon > cap + 1e-12:
-        out.status, out.exit_code = "failed", ExitCode.CHECK_FAILED
-        out.message = (f"privacy budget exhausted for {most.source}: ε={most.epsilon:g} already spent in {most.runs} run(s) "
-                       f"(last at {most.last_at}); this run needs ε={epsilon:g}, the cap is max_total_epsilon={cap:g}; nothing was fitted or published")
-        history.record_run(cons.target, _record(p, out, started, version=None, status="failed", published=False,
-                                                message="privacy budget exhausted"))
-        return None
-    run_id, at = uuid.uuid4().hex, iso(utc_now()) or ""
-    ledger.reserve(project.state_dir, cons.target, [
-        ledger.Spend(run_id=run_id, source=r.key, table=p.table, epsilon=epsilon, delta=delta, at=at, location=r.location)
-        for r in relations], machine)
+    with ledger.exclusive(machine):
+        balances = [ledger.balance(project.state_dir, cons.target, r, machine) for r in relations]
+        most = max(balances, key=lambda b: b.epsilon)
+        out.metrics["epsilon_spent_before"] = most.epsilon
+        if cap is not None and most.epsilon + epsilon > cap + 1e-12:
+            out.status, out.exit_code = "failed", ExitCode.CHECK_FAILED
+            out.message = (f"privacy budget exhausted for {most.source}: ε={most.epsilon:g} already spent in {most.runs} run(s) "
+                           f"(last at {most.last_at}); this run needs ε={epsilon:g}, the cap is max_total_epsilon={cap:g}; "
+                           "nothing was fitted or published")
+            history.record_run(cons.target, _record(p, out, started, version=None, status="failed", published=False,
+                                                    message="privacy budget exhausted"))
+            return None
+        run_id, at = uuid.uuid4().hex, iso(utc_now()) or ""
+        ledger.reserve(project.state_dir, cons.target, [
+            ledger.Spend(run_id=run_id, source=r.key, table=p.table, epsilon=epsilon, delta=delta, at=at, location=r.location)
+            for r in relations], machine)
     return Budget(epsilon, delta)
 
 

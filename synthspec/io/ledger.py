@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -227,6 +229,26 @@ def reserve(state_dir: Path, con: duckdb.DuckDBPyConnection, spends: Spend | lis
         raise EnvironmentError_(f"cannot write the budget ledger in '{state_dir.name}': {exc.strerror}") from exc
     if machine is not None:
         _append_machine(machine, spends)
+
+
+@contextmanager
+def exclusive(machine: Path) -> Iterator[None]:
+    """Hold the machine ledger's lock from the balance check to the reservation: two runs over
+    the same data (two projects, two CI jobs on one runner) must not both see the budget left."""
+    import fcntl
+
+    lock = machine.with_name(machine.name + ".lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise EnvironmentError_(f"cannot lock the machine budget ledger '{machine}': {exc.strerror}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _append_machine(path: Path, spends: list[Spend]) -> None:

@@ -156,3 +156,25 @@ def test_a_new_spec_cannot_raise_the_cap_past_the_project_guardrail(spent, adult
     (spent / "specs" / "adult2.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     result = run_cli(spent, "apply", "-q", "-s", "adult2")
     assert result.exit_code == 1 and "privacy budget exhausted for duckdb:raw.adult" in result.output
+
+
+def test_two_projects_at_once_cannot_both_spend_the_last_budget(tmp_path, adult, machine_ledger):
+    """Two projects over one source database, started together: the balance check and the
+    reservation hold the machine ledger's lock, so exactly one may spend ε=1 under the cap 1.5."""
+    import os
+    import subprocess
+    import sys
+
+    make_warehouse(tmp_path / "src.duckdb", {"adult": adult.head(ROWS)})
+    roots = []
+    for name in ("a", "b"):
+        root = tmp_path / name
+        root.mkdir()
+        _project(root, adult, {"table": "raw.adult"}, project_source="../src.duckdb", target="out.duckdb")
+        roots.append(root)
+    env = {**os.environ, "SYNTHSPEC_LEDGER": str(machine_ledger)}
+    runs = [subprocess.Popen([sys.executable, "-m", "synthspec.cli.main", "apply", "-q"], cwd=root, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for root in roots]
+    outcomes = sorted((run.wait(timeout=600), run.stdout.read()) for run in runs)
+    assert [code for code, _ in outcomes] == [0, 1], outcomes
+    assert "privacy budget exhausted for duckdb:raw.adult" in outcomes[1][1]

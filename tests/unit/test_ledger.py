@@ -75,3 +75,25 @@ def test_an_unwritable_machine_ledger_is_an_environment_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(EnvironmentError_, match="machine budget ledger"):
         ledger.reserve(tmp_path / "state", duckdb.connect(), _spend(), blocker / "sub" / "ledger.jsonl")
+
+
+def test_the_check_and_reservation_hold_an_exclusive_lock(tmp_path):
+    """While one process is between its balance check and its reservation, another cannot
+    take the machine ledger's lock (it waits)."""
+    import fcntl
+    import subprocess
+    import sys
+
+    machine = tmp_path / "machine.jsonl"
+    code = ("import sys, time; from pathlib import Path; from synthspec.io import ledger\n"
+            "with ledger.exclusive(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(30)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(machine)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with open(machine.with_name(machine.name + ".lock"), "a") as handle, pytest.raises(BlockingIOError):
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        holder.kill()
+        holder.wait()
+    with ledger.exclusive(machine):  # released when the holder is gone
+        pass
