@@ -193,10 +193,24 @@ def apply(force: bool, fail_fast: bool, jobs: int) -> int:
 
     settings = click.get_current_context().ensure_object(Settings)
     project, specs = _load(settings)
+    _terminate_as_interrupt()
     result = run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet,
                                                         debug=settings.debug, jobs=jobs))
     render_run(result, settings.format, quiet=settings.quiet)
     return result.exit_code
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (what CI sends when a job is cancelled) ends `apply` like Ctrl-C: the running
+    table publishes nothing and the reports say the run was interrupted."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 @cli.command()

@@ -54,7 +54,7 @@ def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
         total = sum(t.timings.values())
         line = f"{t.table}: " + click.style(t.status, fg=_COLOUR.get(t.status, "white"))
         if t.status != "up_to_date":
-            line += f" ({t.action}, model {t.model}, {t.rows} rows, {total:.1f}s)"
+            line += f" ({t.action}, model {t.model}, {t.rows if t.rows is not None else '—'} rows, {total:.1f}s)"
         click.echo(line)
         for c in t.checks:
             value = "n/a" if c.value is None else f"{c.value:.4f}"

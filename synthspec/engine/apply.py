@@ -105,14 +105,21 @@ def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> R
     state.ensure_writable(project.target_dir, "reports")
     state.ensure_writable(project.state_dir, "state")
     salt = state.salt(project.state_dir)
+    # Until this run writes its own, the reports say a run is under way: a process killed
+    # outright (SIGKILL, out of memory) must not leave the previous run's "passed" in place.
+    write_reports(RunResult(started_at=result.started_at, errors=[
+        f"the run started at {iso(result.started_at)} has not finished: it is still running, or it was killed"]), project.target_dir)
     run: _Run | None = None
     try:
         with warehouse.open_project(project, write=True) as cons:
             run = _Run(cons, project, salt, options, prepare_run(cons, project, specs, salt, force=options.force))
             _schedule(run)
     except BaseException as exc:  # the reports say the run failed, and why (never "passed")
-        result.errors.append(str(exc) if isinstance(exc, SynthspecError) else
-                             "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {type(exc).__name__}")
+        why = (str(exc) if isinstance(exc, SynthspecError) else
+               "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {type(exc).__name__}")
+        result.errors.append(why)
+        if run is not None:
+            _unfinished(run, why)
         raise
     finally:
         if run is not None:
@@ -123,6 +130,18 @@ def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> R
         except SynthspecError as exc:  # the tables' outcomes are still shown, and the run is an error
             result.errors.append(str(exc))
     return result
+
+
+def _unfinished(run: _Run, why: str) -> None:
+    """After the run stopped: a table that was still running is an error, and one whose checks
+    passed but whose group was not published yet is held; neither reads as passed."""
+    for table, out in run.results.items():
+        if table in run.staged:
+            out.status, out.published = "held", False
+            out.message = f"checks passed but not published: the run stopped ({why})"
+        elif table not in run.done and out.status in ("passed", "error"):
+            out.status, out.exit_code = "error", ExitCode.ENVIRONMENT
+            out.message = out.message or f"not finished: the run stopped ({why})"
 
 
 def _schedule(run: _Run) -> None:
@@ -239,9 +258,19 @@ def _publish_group(run: _Run, group: list[str]) -> None:
     if staged:
         from synthspec.engine.compute import timed
 
-        with timed(run.results[staged[-1]].timings, "publish_s"):
-            history.publish_all(_target(run), schema=run.project.config.target.schema_,
-                                items=[run.staged[t].publication for t in staged], keep_versions=run.project.config.keep_versions)
+        try:
+            with timed(run.results[staged[-1]].timings, "publish_s"):
+                history.publish_all(_target(run), schema=run.project.config.target.schema_,
+                                    items=[run.staged[t].publication for t in staged], keep_versions=run.project.config.keep_versions)
+        except SynthspecError as exc:  # rolled back: the group's views are as they were; other groups go on
+            if run.options.debug:
+                raise
+            for table in staged:
+                out = run.results[table]
+                out.status, out.published, out.exit_code = "error", False, exc.exit_code
+                out.message = f"{exc}; nothing of its group was published, the previous versions are unchanged"
+                del run.staged[table]
+            return
         for table in staged:
             run.results[table].status, run.results[table].published = "passed", True
             del run.staged[table]

@@ -118,6 +118,7 @@ class RunResult:
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
         return cls(started_at=_parse_iso(data.get("started_at")) or utc_now(), finished_at=_parse_iso(data.get("finished_at")),
                    tables=[TableResult.from_dict(t) for t in data.get("tables", [])],
+                   errors=[str(e) for e in data.get("errors", [])],
                    version=str(data.get("synthspec_version") or __version__))
 
 
@@ -219,6 +220,11 @@ def junit(result: RunResult) -> str:
                 ET.SubElement(case, "skipped", message=check.message or check.outcome.value)
         if table.status == "up_to_date" and not cases:
             ET.SubElement(suite, "testcase", classname=f"synthspec.{table.table}", name="up_to_date")
+    if result.errors:  # the run itself failed (interrupted, reports or publication): never a green suite
+        suite = ET.SubElement(suites, "testsuite", name="synthspec", tests=str(len(result.errors)), failures="0",
+                              errors=str(len(result.errors)), time="0.000")
+        for error in result.errors:
+            ET.SubElement(ET.SubElement(suite, "testcase", classname="synthspec", name="run"), "error", message=error)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
@@ -242,7 +248,7 @@ def summary_markdown(result: RunResult) -> str:
         checks = ", ".join(f"{_ICON['failed'] if c.blocks else _ICON.get(c.outcome.value, '')} {c.metric} {_fmt(c.value)}"
                            for c in t.checks) or "—"
         lines.append(f"| {t.table} | {_ICON.get(t.status, '')} {t.status} | {t.model or '—'} | {t.rows if t.rows is not None else '—'} | {'yes' if t.published else 'no'} | {checks} |")
-    problems = [(t.table, t.message) for t in result.tables if t.message]
+    problems = [*(("run", e) for e in result.errors), *((t.table, t.message) for t in result.tables if t.message)]
     if problems:
         lines += ["", "### Messages", ""] + [f"- **{name}**: {message}" for name, message in problems]
     return "\n".join(lines) + "\n"

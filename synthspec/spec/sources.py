@@ -119,7 +119,7 @@ def matched_files(pattern: str, project: Project) -> list[str]:
     if (why := path_problem(pattern, project)) is not None:
         raise SourceRuleError(why)
     resolved = resolve_path(pattern, project)
-    matches = sorted(glob.glob(str(resolved))) if any(ch in str(resolved) for ch in _GLOB_CHARS) else (
+    matches = sorted(glob.glob(str(resolved), recursive=True)) if any(ch in str(resolved) for ch in _GLOB_CHARS) else (
         [str(resolved)] if resolved.exists() else [])
     files = [Path(m).resolve() for m in matches if Path(m).is_file()]
     if not files:

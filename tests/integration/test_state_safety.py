@@ -137,10 +137,98 @@ def test_an_unwritable_target_directory_stops_before_publishing(tmp_path, write,
     assert query_db(tmp_path, "select count(*) from duckdb_views() where schema_name = 'synthetic'") == [(0,)]
 
 
-def test_reports_that_cannot_be_written_still_show_every_table(shadow):
+def test_reports_that_cannot_be_written_stop_the_run_first(shadow):
     (shadow / "target" / "run_results.json").unlink()
     (shadow / "target" / "run_results.json").mkdir()  # writable directory, unwritable file
     result = run_cli(shadow, "apply", "--force")
+    assert result.exit_code == 3 and "cannot write reports to 'target/'" in result.output
+    assert query_db(shadow, "select count(*) from _synthspec.runs") == [(1,)]  # nothing ran
+
+
+def test_reports_that_fail_at_the_end_still_show_every_table(shadow, monkeypatch):
+    """Reports written at the start but not at the end (a full disk): the tables' outcomes are
+    shown, and the run is an error (exit 3)."""
+    from synthspec.engine import apply as apply_module
+    from synthspec.errors import EnvironmentError_
+
+    calls = []
+    real = apply_module.write_reports
+
+    def failing_the_second_time(result, target_dir):
+        calls.append(1)
+        if len(calls) > 1:
+            raise EnvironmentError_("cannot write reports to 'target/': No space left on device")
+        real(result, target_dir)
+
+    monkeypatch.setattr(apply_module, "write_reports", failing_the_second_time)
+    result = run_cli(shadow, "apply", "--force")
     assert result.exit_code == 3
     assert "s: passed (train" in result.output
-    assert "error: cannot write reports to 'target/'" in result.output
+    assert "error: cannot write reports to 'target/': No space left on device" in result.output
+
+
+def test_a_publication_that_fails_is_an_error_in_every_report(shadow):
+    # A table where the view should be: publishing fails (rolled back), the run is exit 3, and
+    # no report calls the table passed.
+    _execute(shadow, "DROP VIEW synthetic.s; CREATE TABLE synthetic.s AS SELECT 1 AS x")
+    result = run_cli(shadow, "apply", "--force")
+    assert result.exit_code == 3, result.output
+    assert "cannot publish synthetic.s" in result.output
+    results = json.loads((shadow / "target" / "run_results.json").read_text())
+    assert results["status"] == "error" and results["tables"][0]["status"] == "error"
+    assert "## synthspec: error" in (shadow / "target" / "summary.md").read_text()
+    assert 'errors="1"' in (shadow / "target" / "junit.xml").read_text()
+    assert query_db(shadow, "select count(*) from _synthspec.runs where published") == [(1,)]
+
+
+def test_an_interrupted_run_is_an_error_in_every_report(shadow, monkeypatch):
+    from synthspec.engine import apply as apply_module
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(apply_module, "compute", interrupt)  # as if Ctrl-C arrived during training
+    result = run_cli(shadow, "apply", "--force")
+    assert result.exit_code == 130
+    results = json.loads((shadow / "target" / "run_results.json").read_text())
+    assert results["status"] == "error" and results["errors"] == ["interrupted"]
+    assert results["tables"][0]["status"] == "error" and "not finished" in results["tables"][0]["message"]
+    assert "## synthspec: error" in (shadow / "target" / "summary.md").read_text()
+    junit = (shadow / "target" / "junit.xml").read_text()
+    assert '<error message="interrupted"' in junit
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_a_cancelled_or_killed_run_never_leaves_a_passed_report(tmp_path, write, adult, signal_name):
+    """CI cancels a job with SIGTERM; the kernel kills with SIGKILL. Either way the reports must
+    not keep the previous run's "passed", and the published view stays as it was."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    make_warehouse(tmp_path / "wh.duckdb", {"adult": adult})
+    write("synthspec.yml", "name: s\nsource: {duckdb: wh.duckdb}\ntarget: {duckdb: wh.duckdb}\n"
+                           "defaults:\n  checks: {quality_score: {min: 0.0}, dcr_share: {max: 1.0}}\n")
+    write("specs/a.yml", "version: 1\ntable: a\nsource: {table: raw.adult}\nmodel: {type: cart}\ncolumns:\n"
+          + "".join(f"  {c}: {{type: {'numerical' if adult[c].dtype.kind in 'if' else 'categorical'}}}\n" for c in adult.columns))
+    assert run_cli(tmp_path, "apply", "-q").exit_code == 0
+    before = query_db(tmp_path, "SELECT sql FROM duckdb_views() WHERE view_name = 'a'")
+    run = subprocess.Popen([sys.executable, "-m", "synthspec.cli.main", "apply", "-q", "--force"], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    report = tmp_path / "target" / "run_results.json"
+    deadline = time.monotonic() + 60
+    while "has not finished" not in (report.read_text() if report.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(run.pid, getattr(signal, signal_name))
+    code = run.wait(timeout=60)
+    results = json.loads(report.read_text())
+    assert results["status"] == "error", results
+    if signal_name == "SIGTERM":
+        # "interrupted", or, had the signal come while the marker itself was being written, the marker
+        assert code == 130 and (results["errors"] == ["interrupted"] or "has not finished" in results["errors"][0])
+    else:
+        assert code == -signal.SIGKILL and "has not finished" in results["errors"][0]
+    assert "## synthspec: error" in (tmp_path / "target" / "summary.md").read_text()
+    assert query_db(tmp_path, "SELECT sql FROM duckdb_views() WHERE view_name = 'a'") == before
