@@ -21,6 +21,7 @@ from synthspec.engine.progress import progress_bar
 from synthspec.engine.results import (
     RunResult,
     TableResult,
+    clear_reports,
     iso,
     table_lines,
     utc_now,
@@ -106,7 +107,9 @@ def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> R
     state.ensure_writable(project.state_dir, "state")
     salt = state.salt(project.state_dir)
     # Until this run writes its own, the reports say a run is under way: a process killed
-    # outright (SIGKILL, out of memory) must not leave the previous run's "passed" in place.
+    # outright (SIGKILL, out of memory) must not leave the previous run's "passed" in place,
+    # not even in one of the files (the old ones go first).
+    clear_reports(project.target_dir)
     write_reports(RunResult(started_at=result.started_at, errors=[
         f"the run started at {iso(result.started_at)} has not finished: it is still running, or it was killed"]), project.target_dir)
     run: _Run | None = None

@@ -148,6 +148,15 @@ RESULTS_FILE = "run_results.json"
 RENDERED_FILES = ("junit.xml", "summary.md", "report.html")
 
 
+def clear_reports(target_dir: Path) -> None:
+    """Remove the last run's reports (a run about to start must not leave them claiming it)."""
+    try:
+        for name in (RESULTS_FILE, *RENDERED_FILES):
+            (target_dir / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise EnvironmentError_(f"cannot write reports to '{target_dir.name}/': {exc.strerror}") from exc
+
+
 def write_reports(result: RunResult, target_dir: Path) -> None:
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
