@@ -201,16 +201,25 @@ def apply(force: bool, fail_fast: bool, jobs: int) -> int:
 
 
 def _terminate_as_interrupt() -> None:
-    """SIGTERM (what CI sends when a job is cancelled) ends `apply` like Ctrl-C: the running
-    table publishes nothing and the reports say the run was interrupted."""
+    """SIGTERM (what CI sends when a job is cancelled) stops `apply` like Ctrl-C, at the next
+    safe point: before the next table starts and before anything is published, so the running
+    table publishes nothing and the reports say the run was interrupted. (Raising from the
+    handler, as Ctrl-C does, can land inside a native library and abort the process.)"""
     import signal
     import threading
 
+    from synthspec.engine.apply import STOP
+
     if threading.current_thread() is threading.main_thread():
+        def stop(signum: int, frame: object) -> None:
+            STOP.set()
+
         def interrupt(signum: int, frame: object) -> None:
+            STOP.set()
             raise KeyboardInterrupt
 
-        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, interrupt)
 
 
 @cli.command()

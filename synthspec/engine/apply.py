@@ -8,6 +8,7 @@ is handed out once the tables it references are done (it is drawn against their 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -43,6 +44,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthspec.engine.relational import SyntheticParent
+
+
+#: Set by the CLI's SIGINT/SIGTERM handler: once set, nothing more is published.
+STOP = threading.Event()
+
+
+def _stop_point() -> None:
+    if STOP.is_set():
+        raise KeyboardInterrupt
 
 
 @dataclass
@@ -158,6 +168,7 @@ def _schedule(run: _Run) -> None:
     show = run.options.show_progress and jobs > 1  # inline runs show each table's own bars
     with _executor(jobs) as pool, progress_bar(f"apply ({jobs} jobs)", enabled=show, total=len(waiting)) as bar:
         while waiting or running:
+            _stop_point()
             bar(len(run.done), len(run.plan.tables))
             for table in list(waiting):
                 if pool is not None and len(running) >= jobs:
@@ -250,6 +261,7 @@ def _group_done(run: _Run, groups: list[list[str]], group_of: dict[str, int], ta
 
 def _publish_group(run: _Run, group: list[str]) -> None:
     """All new versions of the group in one transaction, or none if any member failed."""
+    _stop_point()
     results = [run.results[t] for t in group]
     broken = [r.table for r in results if r.status in ("failed", "error")]
     staged = [t for t in group if t in run.staged]

@@ -231,6 +231,8 @@ def publish_all(con: duckdb.DuckDBPyConnection, *, schema: str, items: list[Publ
     except duckdb.Error as exc:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
+        if isinstance(exc, duckdb.InterruptException):  # rolled back; the run stops as interrupted
+            raise KeyboardInterrupt from exc
         raise EnvironmentError_(f"{current}: cannot publish {schema}.{current}: {redact.error(exc)}") from exc
 
 

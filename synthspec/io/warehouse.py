@@ -187,6 +187,8 @@ def _on_source(cons: Connections, loaded: LoadedSpec, project: Project, template
         finally:
             if shared:
                 con.execute("ROLLBACK")
+    except duckdb.InterruptException as exc:  # Ctrl-C (or SIGTERM) arrived during the query: stop the run
+        raise KeyboardInterrupt from exc
     except duckdb.Error as exc:
         raise EnvironmentError_(f"{loaded.file}: cannot read source {_source_label(loaded)}: {_first_line(exc)}") from exc
 
