@@ -285,6 +285,12 @@ def init(from_duckdb: str | None, schema_name: str, from_path: str | None) -> in
     result = init_project(settings.project_dir, from_duckdb=from_duckdb, schema=schema_name, from_path=from_path)
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if not settings.quiet and settings.format != "json":
+        for path, columns in result.explanations.items():
+            click.echo(f"{path}: drafted types (review before committing)")
+            width = max((len(name) for name, _, _ in columns), default=0)
+            for name, semantic, reason in columns:
+                click.echo(f"  {name:<{width}}  {semantic:<11}  {reason}")
     return _echo_written(settings, result.written)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import pandas as pd
 
-from synthspec.engine.columns import ColumnPlan, is_integer_type, is_tz_type
+from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
 
@@ -30,7 +30,9 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
             continue
         series = _pre_policy(frame[plan.name], plan)
         column = plan.model_column()
-        if column.datetime:
+        if column.datetime and plan.spec.format is not None and is_text_type(plan.duckdb_type):
+            out[plan.name] = _to_seconds(parse_formatted(series, plan.spec.format))
+        elif column.datetime:
             out[plan.name] = _to_seconds(series)
         elif column.kind == "numerical":
             out[plan.name] = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
@@ -57,6 +59,114 @@ def _pre_policy(series: pd.Series, plan: ColumnPlan) -> pd.Series:
     if spec.pii == "generalize" and spec.truncate is not None:
         return policies.generalize_datetime(series, spec.truncate)
     return series
+
+
+def parse_formatted(series: pd.Series, fmt: str) -> pd.Series:
+    """Dates stored as text, read with their strftime ``fmt``, as naive ``datetime64[us]`` of
+    any year (UTC for a format with ``%z``); NaT for nulls and for text the format does not
+    read (`apply` refuses a source with such text before it gets here)."""
+    import datetime as dt
+
+    parse_fmt = fmt.replace("%-", "%")  # strptime reads unpadded numbers with the padded directive
+    parsed: dict[str, object] = {}
+    for text in pd.unique(series.dropna()):
+        try:
+            moment = dt.datetime.strptime(str(text), parse_fmt)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed[text] = moment
+    values = [None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else parsed.get(v) for v in series.tolist()]
+    return pd.Series(np.array(values, dtype="datetime64[us]"), index=series.index, name=series.name)
+
+
+def format_moments(seconds: np.ndarray, fmt: str) -> pd.Series:
+    """Epoch seconds as text in strftime ``fmt`` (None for NaN); years below 1000 zero-padded
+    to four digits as DuckDB and ISO write them (glibc's ``%Y`` does not pad)."""
+    import datetime as dt
+
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) if "%z" in fmt else dt.datetime(1970, 1, 1)
+    out: list[str | None] = []
+    for value in seconds.tolist():
+        if value is None or np.isnan(value):
+            out.append(None)
+            continue
+        moment = epoch + dt.timedelta(microseconds=round(value * 1e6))
+        out.append(moment.strftime(fmt.replace("%Y", f"{moment.year:04d}")) if "%%" not in fmt else moment.strftime(fmt))
+    return pd.Series(out, dtype=object)
+
+
+def _format_numbers(numbers: np.ndarray, real: pd.Series) -> pd.Series:
+    """Numbers for a text column that holds numbers, written the way the real text writes them:
+    whole numbers without a decimal point; a fixed number of decimals when the real text always
+    has it (``3.50``), else the shortest form at the real precision."""
+    texts = real.dropna().astype(str).str.strip()
+    decimals = _decimals(real) or 0
+    fixed = decimals > 0 and len(texts) > 0 and texts.str.fullmatch(rf"[-+]?\d*\.\d{{{decimals}}}").mean() >= 0.99
+    out: list[str | None] = []
+    for value in numbers.tolist():
+        if np.isnan(value):
+            out.append(None)
+        elif decimals == 0:
+            out.append(str(int(round(value))))
+        elif fixed:
+            out.append(f"{value:.{decimals}f}")
+        else:
+            out.append(np.format_float_positional(round(value, decimals), precision=decimals, trim="-"))
+    return pd.Series(out, dtype=object)
+
+
+def real_seconds(donors: pd.DataFrame, plan: ColumnPlan) -> np.ndarray:
+    """The real training values of a datetime column in epoch seconds (NaN for nulls)."""
+    series = donors[plan.name]
+    if plan.spec.format is not None and is_text_type(plan.duckdb_type):
+        series = parse_formatted(series, plan.spec.format)
+    return _to_seconds(series)
+
+
+#: Units a datetime column may be recorded in (seconds): days, hours, minutes, seconds.
+_TIME_UNITS = (86_400.0, 3_600.0, 60.0, 1.0)
+
+
+def time_unit(real: np.ndarray) -> float:
+    """The coarsest unit every real value is a whole multiple of (dates stored as midnight
+    timestamps: a day), so sampled moments are recorded at the same granularity; 1e-6 (a
+    microsecond) when none is."""
+    present = real[~np.isnan(real)]
+    for unit in _TIME_UNITS:
+        if present.size and np.all(np.mod(present, unit) == 0):
+            return unit
+    return 1e-6
+
+
+#: A numerical column with at most this many distinct real values, each held by at least
+#: ``DISCRETE_MIN_ROWS`` rows on average, is discrete (counts, ratings, half steps): sampled
+#: values are moved to the nearest real value, so no value between two real ones is published.
+DISCRETE_MAX = 50
+DISCRETE_MIN_ROWS = 5
+
+
+def discrete_support(real: pd.Series) -> np.ndarray | None:
+    """The sorted real values of a discrete numerical column, or None when it is not discrete."""
+    values = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype="float64")
+    support = np.unique(values)
+    if support.size == 0 or support.size > DISCRETE_MAX or support.size * DISCRETE_MIN_ROWS > values.size:
+        return None
+    return support
+
+
+def snap(values: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """Each value moved to the nearest value of ``support`` (sorted); NaN stays NaN."""
+    out = values.copy()
+    present = ~np.isnan(values)
+    index = np.clip(np.searchsorted(support, values[present]), 1, max(support.size - 1, 1))
+    if support.size == 1:
+        out[present] = support[0]
+        return out
+    low, high = support[index - 1], support[index]
+    out[present] = np.where(values[present] - low <= high - values[present], low, high)
+    return out
 
 
 def _to_seconds(series: pd.Series) -> np.ndarray:
@@ -178,12 +288,15 @@ def decode(
     avoid: Collection[str] | None = None,
     key_formats: pd.DataFrame | None = None,
     foreign_keys: Mapping[str, pd.Series] | None = None,
+    private: bool = False,
 ) -> pd.DataFrame:
     """A model's frame (plus generated keys, policy columns and dropped columns) -> values
     ready to CAST to the source types. ``donors`` are the real training rows whose values
     hash/fake columns pseudonymise; ``key_formats`` (default: ``donors``) are the rows whose
     keys give the format of generated keys; ``foreign_keys`` the values of reference columns
-    (copied from the synthetic parents)."""
+    (copied from the synthetic parents). Unless the model is differentially ``private`` (whose
+    output may only depend on declared, public domains), datetimes stay within the real range
+    and discrete numerical columns publish only real values (see :func:`discrete_support`)."""
     from synthspec.privacy import policies
 
     out: dict[str, object] = {}
@@ -229,13 +342,25 @@ def decode(
             column = plan.model_column()
             values = model_frame[plan.name]
             if column.datetime:
-                out[plan.name] = _from_seconds(values.to_numpy(dtype="float64"), plan.duckdb_type)
+                seconds = values.to_numpy(dtype="float64")
+                if not private and plan.name in donors:
+                    real = real_seconds(donors, plan)
+                    if not np.isnan(real).all():
+                        seconds = np.clip(seconds, np.nanmin(real), np.nanmax(real))
+                        seconds = np.round(seconds / (unit := time_unit(real))) * unit
+                if plan.spec.format is not None and is_text_type(plan.duckdb_type):
+                    out[plan.name] = format_moments(seconds, plan.spec.format)
+                else:
+                    out[plan.name] = _from_seconds(seconds, plan.duckdb_type)
             elif column.kind == "numerical":
                 numbers = values.to_numpy(dtype="float64")
                 decimals = _decimals(donors[plan.name]) if plan.name in donors else None
                 numbers = numbers if decimals is None else np.round(numbers, decimals)
+                support = discrete_support(donors[plan.name]) if not private and plan.name in donors else None
+                numbers = numbers if support is None else snap(numbers, support)
                 limits = type_limits(plan.duckdb_type)
-                out[plan.name] = numbers if limits is None else np.clip(numbers, *limits)
+                numbers = numbers if limits is None else np.clip(numbers, *limits)
+                out[plan.name] = _format_numbers(numbers, donors[plan.name]) if is_text_type(plan.duckdb_type) and plan.name in donors else numbers
             elif plan.duckdb_type.upper() == "BOOLEAN":
                 out[plan.name] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
             else:

@@ -38,12 +38,22 @@ def is_tz_type(duckdb_type: str) -> bool:
     return "TIME ZONE" in duckdb_type.upper() or duckdb_type.upper() in ("TIMESTAMPTZ", "TIMESTAMPTZ_NS")
 
 
+def is_text_type(duckdb_type: str) -> bool:
+    return duckdb_type.strip().upper().startswith(("VARCHAR", "TEXT", "STRING"))
+
+
 def type_mismatch(spec: ColumnSpec, duckdb_type: str) -> str | None:
-    """Why a declared semantic type cannot hold the source type, or None."""
+    """Why a declared semantic type cannot hold the source type, or None. Text may hold
+    numbers (modelled as numbers, published as text) and, with a `format`, datetimes."""
     upper = duckdb_type.upper()
-    if spec.type == "numerical" and not is_numeric_type(upper):
+    if spec.type == "numerical" and not (is_numeric_type(upper) or is_text_type(upper)):
         return f"declared numerical but the source type is {duckdb_type}"
-    if spec.type == "datetime" and not is_datetime_type(upper):
+    if spec.type == "datetime" and is_text_type(upper) and spec.format is None:
+        return (f"declared datetime but the source type is {duckdb_type}: give the text's `format` "
+                "(e.g. format: \"%Y-%m-%d\"), or declare it categorical or text")
+    if spec.format is not None and not is_text_type(upper):
+        return f"'format' describes dates stored as text, but the source type is {duckdb_type}"
+    if spec.type == "datetime" and not is_datetime_type(upper) and not is_text_type(upper):
         return f"declared datetime but the source type is {duckdb_type}"
     if spec.type == "boolean" and upper != "BOOLEAN":
         return f"declared boolean but the source type is {duckdb_type}"

@@ -192,7 +192,8 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
     pending_self = {r.ref.column: pd.Series([None] * layout.n, dtype=object) for r in job.refs if r.synthetic is None}
     output = codec.decode(synthetic, job.plans, donors, layout.n, np.random.default_rng(seed),
                           secrets=job.secrets, avoid=avoid, key_formats=job.source,
-                          foreign_keys={**layout.foreign_keys, **pending_self})
+                          foreign_keys={**layout.foreign_keys, **pending_self},
+                          private=get_model(job.model).differentially_private)
     if pending_self and relations is not None:
         keys = output[primary_key_column(job.plans, job.table)]
         for column, values in relational.assign_self_references(relations, synthetic, keys, seed).items():

@@ -21,7 +21,7 @@ from synthspec.io.warehouse import unsupported_type
 from synthspec.privacy.detection import detect_pii
 from synthspec.spec.project import PROJECT_FILE
 
-_ID_NAME = re.compile(r"(?i:^id$|_id$|^id_|uuid|guid|^key$|_key$)|[a-z]Id$")
+_ID_NAME = re.compile(r"(?i:^id$|_id$|^id_|uuid|guid|^key$|_key$)|[a-z0-9](Id|ID)$")
 
 #: The policy `init` drafts for each detected entity: fake where Faker has a provider, hash for
 #: national ids (often join keys), year truncation for dates of birth.
@@ -41,23 +41,149 @@ DRAFT_POLICY: dict[str, str] = {
 _SCHEMA_COMMENT = "# yaml-language-server: $schema=table_spec.schema.json"
 
 
-def infer_type(column: ColumnProfile, rows: int, *, first_key: bool) -> tuple[str, bool, str | None]:
-    """(semantic type, primary key?, comment) from the DuckDB type and counts."""
+#: Names that say a column holds codes (postal codes, classification codes): categories, even
+#: when stored as numbers, so no code is invented between two real ones.
+_CODE_NAME = re.compile(r"(?i:zip|postal|postcode|post_code|fips|naics|isbn|sic_?code|area_?code)|(?i:(^|[_\s])(code|cd)$)|[a-z]Code$")
+#: A self-reference names the role of the row pointed at.
+_SELF_REFERENCE = re.compile(r"(?i)parent|manager|reports_?to|boss|supervisor|referred|referrer|mentor|head|superior|lead")
+#: A numeric column with at most this many distinct values, each held on average by at least
+#: ``DISCRETE_MIN_ROWS`` rows, is drafted as categorical (class labels, counts like floors).
+DISCRETE_MAX = 50
+DISCRETE_MIN_ROWS = 10
+#: A text column whose values are (almost) all different names or identifies its rows.
+UNIQUE_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The drafted entry of one column and the one-line reason a reviewer reads."""
+
+    type: str
+    reason: str
+    parts: tuple[str, ...] = ()
+
+
+def primary_key(profile: RelationProfile) -> str | None:
+    """The column `init` drafts as primary key: the first unique, non-null column that is a
+    UUID, named like a key, or (the first column) a dense integer sequence."""
+    for i, column in enumerate(profile.columns):
+        if _is_key(column, profile.rows, first=i == 0):
+            return column.name
+    return None
+
+
+def _is_key(column: ColumnProfile, rows: int, *, first: bool) -> bool:
     t = column.duckdb_type.upper()
-    unique = rows > 0 and column.nulls == 0 and column.distinct >= 0.98 * rows
+    if rows < 1 or column.nulls or column.distinct != rows or unsupported_type(t):
+        return False
+    if t == "UUID":
+        return True
+    keyish = (is_integer_type(t) or t.startswith("VARCHAR")) and bool(_ID_NAME.search(column.name))
+    return keyish or bool(first and column.shape is not None and column.shape.sequence)
+
+
+def reference_name_matches(column: str, table: str, key: str, same_table: bool) -> bool:
+    """Whether ``column`` is named like a reference to ``table.key`` (the containment query
+    confirms it): the key's own name, or the table's singular name plus id/key/code
+    (``customer_id``, ``CustomerID`` -> ``customers.id``), or, within one table, a role name
+    (``manager_id``, ``reports_to``, ``parent``)."""
+    c, k, t = _norm(column), _norm(key), _singular(_norm(table))
+    if same_table:
+        return c != k and bool(_SELF_REFERENCE.search(column))
+    return c == k or c in (t + "id", t + "key", t + "code", t + "no") or (len(k) >= 4 and c.endswith(k) and k.endswith(("id", "key", "code")))
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ses", "xes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def infer(column: ColumnProfile, profile: RelationProfile, key: str | None) -> Draft:
+    """The drafted type of one column, from its DuckDB type, counts and value shape."""
+    t = column.duckdb_type.upper()
+    shape = column.shape
+    present = column.rows - column.nulls
     if unsupported_type(t):
-        return "text", False, f"source type {column.duckdb_type} is not supported yet: published as NULLs"
-    if t == "UUID" or (unique and _ID_NAME.search(column.name) and (is_integer_type(t) or t == "VARCHAR")):
-        return "id", first_key, None
+        return Draft("text", f"{column.duckdb_type} is not modelled: published as NULLs of that type", ("pii: drop",))
+    if column.name == key:
+        why = ("a UUID" if t == "UUID" else "named like a key" if _ID_NAME.search(column.name) else "a dense integer sequence")
+        return Draft("id", f"primary key: unique, non-null and {why}; generated in the source's format (review)", ("primary_key: true",))
+    if column.name in profile.references:
+        parent, parent_key = profile.references[column.name]
+        table = _table_name(parent)
+        if _PLAIN_KEY.fullmatch(parent_key):
+            return Draft("id", f"references {table}.{parent_key}: named like it, and every value is found there (review)",
+                         (f"references: {table}.{parent_key}",))
+    unique = present > 1 and column.distinct >= UNIQUE_SHARE * present
+    if t == "UUID" or (unique and column.nulls == 0 and column.distinct == present and _ID_NAME.search(column.name)
+                       and (is_integer_type(t) or t.startswith("VARCHAR"))):
+        return Draft("id", "a unique identifier that is not the key: not published (NULLs)", ("pii: drop",))
     if t == "BOOLEAN":
-        return "boolean", False, None
+        return Draft("boolean", "BOOLEAN")
     if is_datetime_type(t):
-        return "datetime", False, None
+        return Draft("datetime", f"{column.duckdb_type}: modelled as a point in time, published within the real range")
     if is_numeric_type(t):
-        return "numerical", False, None
-    if column.distinct > 100 and column.distinct > 0.5 * (rows - column.nulls):
-        return "text", False, "high-cardinality text: check for PII before publishing"
-    return "categorical", False, None
+        return _numeric(column, present, stored="")
+    if shape is None:
+        return Draft("categorical", f"{column.distinct} distinct values")
+    if shape.date_format is not None:
+        return Draft("datetime", f"dates stored as text: every value reads as {shape.date_format}; published as text in that format",
+                     (f"format: {_quoted(shape.date_format)}",))
+    if shape.boolean:
+        return Draft("categorical", "a boolean stored as text: its two spellings are kept")
+    if shape.numbers and (shape.leading_zeros or _CODE_NAME.search(column.name)):
+        if unique:
+            return Draft("text", "codes unique per row (leading zeros or named like a code): an identifier, generated, never copied")
+        return Draft("categorical", f"codes stored as text ({'leading zeros' if shape.leading_zeros else 'named like a code'}): "
+                                    f"{column.distinct} categories, never an invented code")
+    if shape.numbers:
+        return _numeric(column, present, stored=" stored as text")
+    if unique and present >= 2:
+        return Draft("text", "a different value on (almost) every row: a name or identifier, generated, never copied")
+    if shape.avg_length > 40 and shape.spaces > 0.5:
+        return Draft("text", "free text: generated in the same shape, never copied")
+    if column.distinct > 100 and column.distinct > 0.5 * present:
+        return Draft("text", f"high-cardinality text ({column.distinct} distinct values): generated, never copied")
+    return Draft("categorical", f"{column.distinct} distinct values")
+
+
+def _numeric(column: ColumnProfile, present: int, *, stored: str) -> Draft:
+    shape = column.shape
+    whole = shape is not None and shape.whole
+    if shape is not None and shape.boolean:
+        return Draft("categorical", f"a 0/1 flag{stored}: two categories")
+    if whole and _CODE_NAME.search(column.name):
+        return Draft("categorical", f"named like a code{stored}: {column.distinct} categories, never an invented code")
+    if column.distinct <= DISCRETE_MAX and column.distinct * DISCRETE_MIN_ROWS <= present:
+        return Draft("categorical", f"numbers{stored} with {column.distinct} distinct values, each held by "
+                                    f"~{present // max(column.distinct, 1)} rows on average: categories (only real values published)")
+    kind = "whole numbers" if whole else "numbers"
+    return Draft("numerical", f"{kind}{stored}, {column.distinct} distinct values" + (": published as text" if stored else ""))
+
+
+def draft_columns(profile: RelationProfile, findings: dict[str, dict] | None = None) -> list[tuple[str, Draft]]:
+    """Every column's draft: its inferred type, then a PII policy where detection found one."""
+    findings = findings or {}
+    key = primary_key(profile)
+    out = []
+    for column in profile.columns:
+        draft = infer(column, profile, key)
+        finding = findings.get(column.name)
+        if finding is not None and draft.type not in ("id",) and "pii: drop" not in draft.parts:
+            policy = DRAFT_POLICY.get(finding["entity"], "pii: drop")
+            if "generalize" in policy and draft.type != "datetime":
+                policy = "pii: drop"
+            what = f"detected {finding['entity']} (confidence {finding['confidence']:.2f}): {finding['evidence']}"
+            draft = Draft(draft.type, f"{draft.reason}; {what}", (*draft.parts, policy))
+        out.append((column.name, draft))
+    return out
 
 
 def draft_spec(profile: RelationProfile, findings: dict[str, dict] | None = None) -> str:
@@ -71,26 +197,15 @@ def draft_spec(profile: RelationProfile, findings: dict[str, dict] | None = None
         *[f"  {k}: {_scalar(v)}" for k, v in profile.source.items()],
         "columns:",
     ]
-    have_key = False
-    findings = findings or {}
-    for column in profile.columns:
-        semantic, key, comment = infer_type(column, profile.rows, first_key=not have_key)
-        parts = [f"type: {semantic}"]
-        finding = findings.get(column.name)
-        if semantic == "id" and key:
-            parts.append("primary_key: true")
-            have_key = True
-        elif semantic == "id" or comment and "not supported" in comment:
-            parts.append("pii: drop")
-        elif finding is not None:
-            policy = DRAFT_POLICY.get(finding["entity"], "pii: drop")
-            if "generalize" in policy and semantic != "datetime":
-                policy = "pii: drop"
-            parts.append(policy)
-            comment = f"detected {finding['entity']} (confidence {finding['confidence']:.2f}): {finding['evidence']}"
-        entry = f"  {_key(column.name)}: {{{', '.join(parts)}}}"
-        lines.append(entry + (f"  # {comment}" if comment else ""))
+    for name, draft in draft_columns(profile, findings):
+        parts = ", ".join([f"type: {draft.type}", *draft.parts])
+        lines.append(f"  {_key(name)}: {{{parts}}}  # {_comment(draft.reason)}")
     return "\n".join(lines) + "\n"
+
+
+def _comment(text: str) -> str:
+    """One line of a YAML comment (evidence never holds values, but a newline would end it)."""
+    return " ".join(text.split())
 
 
 def draft_project(name: str, source_db: str | None, target_db: str, *, needs_secret: bool = False) -> str:
@@ -116,6 +231,8 @@ def draft_project(name: str, source_db: str | None, target_db: str, *, needs_sec
 class InitResult:
     written: list[Path]
     warnings: list[str] = field(default_factory=list)
+    #: per drafted spec: (column, type, reason) for every column, as `init` prints them
+    explanations: dict[Path, list[tuple[str, str, str]]] = field(default_factory=dict)
 
 
 def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path: str | None) -> InitResult:
@@ -128,11 +245,12 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
     if from_duckdb:
         db = Path(from_duckdb)
         db = db if db.is_absolute() else Path.cwd() / db
-        profiles = profile_duckdb(db, schema)
+        profiles = profile_duckdb(db, schema, key_of=primary_key, matches=reference_name_matches)
         relative = os.path.relpath(db.resolve(), root.resolve())
         source_db, target_db = relative, relative
     else:
-        profiles = profile_paths(from_path or "", root, header_check=header_looks_like_data)
+        profiles = profile_paths(from_path or "", root, header_check=header_looks_like_data, key_of=primary_key,
+                                 matches=reference_name_matches)
         source_db, target_db = None, "synth.duckdb"  # not named like the schema: `synthetic.t` must be unambiguous
     detected = {p.name: {f.column: f.to_dict() for f in detect_pii(p.sample)} for p in profiles}
     needs_secret = any("hash" in DRAFT_POLICY.get(f["entity"], "") or "fake" in DRAFT_POLICY.get(f["entity"], "")
@@ -140,19 +258,20 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
     project_text = draft_project(root.resolve().name, source_db, target_db, needs_secret=needs_secret)
     spec_dir = root / "specs"
     spec_dir.mkdir(exist_ok=True)
-    written = []
+    written, explanations = [], {}
     for profile in profiles:
         path = spec_dir / f"{profile.name}.yml"
         if path.exists():
             raise UsageError(f"{path} already exists; remove it to draft a new spec")
         path.write_text(draft_spec(profile, detected[profile.name]))
+        explanations[path] = [(name, d.type, d.reason) for name, d in draft_columns(profile, detected[profile.name])]
         written.append(path)
     from synthspec.spec.schema import render, table_spec_schema
 
     (spec_dir / "table_spec.schema.json").write_text(render(table_spec_schema()))
     project_file.write_text(project_text)
     warnings = [f"{p.source['path']}: " + " ".join(_headerless_note(p)) for p in profiles if p.headerless]
-    return InitResult([project_file, *written], warnings)
+    return InitResult([project_file, *written], warnings, explanations)
 
 
 # --------------------------------------------------------------------------- CSV without a header

@@ -76,8 +76,30 @@ def check_source(cons: Connections, loaded: LoadedSpec, project: Project, plans:
             f"table '{table}', column '{name}': the source holds {what} value(s); no model can learn them and synthspec "
             f"does not turn them into NULLs on its own: filter those rows or map them to NULL in a `source: {{query: ...}}` "
             f"(e.g. `CASE WHEN isfinite({name}) THEN {name} END AS {name}`), or declare the column `pii: drop`")))
+    problems += _unreadable_text(cons, loaded, project, plans)
     if problems:
         raise SourceDataError(problems)
+
+
+def _unreadable_text(cons: Connections, loaded: LoadedSpec, project: Project, plans: list[ColumnPlan]) -> list[Problem]:
+    """Text columns modelled as numbers or datetimes whose values do not all read as such."""
+    from synthspec.engine.columns import is_text_type
+
+    columns = [(p.name, p.spec.format if p.spec.type == "datetime" else None) for p in plans
+               if p.role == "model" and is_text_type(p.duckdb_type) and p.spec.type in ("numerical", "datetime")]
+    problems = []
+    for name, count in warehouse.unreadable_text_counts(cons, loaded, project, columns).items():
+        if not count:
+            continue
+        spec = loaded.spec.columns[name]
+        key = "format" if spec.format is not None else "type"
+        what = f"dates in the format {spec.format}" if spec.format is not None else "finite numbers"
+        where = loaded.doc.locate(("columns", name, key), prefer_key=True)
+        problems.append(Problem(where.file, where.line, where.col, (
+            f"table '{loaded.table}', column '{name}': {count} value(s) of this text column do not read as {what}; "
+            f"correct the `{key}`, clean the source (e.g. map them to NULL in a `source: {{query: ...}}`), "
+            "or declare the column categorical or text")))
+    return problems
 
 
 __all__ = ["MIN_ROWS", "SourceDataError", "check_source", "read_columns"]

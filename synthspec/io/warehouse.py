@@ -332,6 +332,24 @@ def non_finite_counts(cons: Connections, loaded: LoadedSpec, project: Project, c
     return {name: (int(row[2 * i]), int(row[2 * i + 1])) for i, (name, _, _) in enumerate(parts)}
 
 
+def unreadable_text_counts(cons: Connections, loaded: LoadedSpec, project: Project,
+                           columns: list[tuple[str, str | None]]) -> dict[str, int]:
+    """Per text column modelled as numbers (format None) or as datetimes (a strftime format):
+    how many non-null values do not read as a finite number or as a date in that format."""
+    if not columns:
+        return {}
+    parts = []
+    for name, fmt in columns:
+        q = quote(name)
+        if fmt is None:
+            parts.append(f"count({q}) - count(*) FILTER (WHERE isfinite(TRY_CAST({q} AS DOUBLE)))")
+        else:
+            parts.append(f"count({q}) - count(try_strptime({q}, {sql_string(fmt)}))")
+    row = _on_source(cons, loaded, project, f"SELECT {_braced(', '.join(parts))} FROM {{rel}} AS t", _one)
+    assert row is not None
+    return {name: int(row[i]) for i, (name, _) in enumerate(columns)}
+
+
 def _source_label(loaded: LoadedSpec) -> str:
     s = loaded.spec.source
     return f"table '{s.table}'" if s.table else ("query" if s.query else f"path '{s.path}'")

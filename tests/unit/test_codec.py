@@ -56,7 +56,11 @@ def test_generated_keys():
 
 
 def test_type_checks():
-    assert type_mismatch(ColumnSpec(type="numerical"), "VARCHAR")
+    assert type_mismatch(ColumnSpec(type="numerical"), "BOOLEAN")
+    assert type_mismatch(ColumnSpec(type="numerical"), "VARCHAR") is None  # numbers stored as text
+    assert "format" in type_mismatch(ColumnSpec(type="datetime"), "VARCHAR")
+    assert type_mismatch(ColumnSpec(type="datetime", format="%Y-%m-%d"), "VARCHAR") is None
+    assert type_mismatch(ColumnSpec(type="datetime", format="%Y-%m-%d"), "DATE")
     assert type_mismatch(ColumnSpec(type="datetime"), "TIMESTAMP WITH TIME ZONE") is None
     assert type_mismatch(ColumnSpec(type="categorical"), "INTEGER") is None
     assert all(unsupported_type(t) for t in ("INTEGER[]", "STRUCT(a INTEGER)", "MAP(VARCHAR, INTEGER)", "BLOB", "INTEGER[3]"))
