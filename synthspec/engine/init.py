@@ -119,7 +119,8 @@ def infer(column: ColumnProfile, profile: RelationProfile, key: str | None) -> D
         parent, parent_key = profile.references[column.name]
         table = _table_name(parent)
         if _PLAIN_KEY.fullmatch(parent_key):
-            return Draft("id", f"references {table}.{parent_key}: named like it, and every value is found there (review)",
+            named = "named like a role of another row" if parent == profile.name else "named like it"
+            return Draft("id", f"references {table}.{parent_key}: {named}, and every value is found there (review)",
                          (f"references: {table}.{parent_key}",))
     unique = present > 1 and column.distinct >= UNIQUE_SHARE * present
     if t == "UUID" or (unique and column.nulls == 0 and column.distinct == present and _ID_NAME.search(column.name)

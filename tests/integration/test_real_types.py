@@ -1,0 +1,96 @@
+"""Issue 9: drafted types publish real-looking values with the defaults: no discrete column gets
+an unseen value, text dates come back parseable in their format and within the real range,
+numbers stored as text stay text numbers in the source's style."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SECRET = "a-real-types-test-secret-of-32-c"
+
+
+def test_kc_house_and_titanic_publish_only_real_codes_with_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHSPEC_SECRET", SECRET)
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    for name in ("titanic.csv", "kc_house_sample.csv"):
+        (lake / name).write_bytes((FIXTURES / name).read_bytes())
+    result = run_cli(tmp_path, "init", "--from-path", "lake/*.csv")
+    assert result.exit_code == 0, result.output
+    assert "zipcode" in result.output and "named like a code" in result.output  # one reason per column, printed
+    result = run_cli(tmp_path, "apply")
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(tmp_path / "synth.duckdb"), read_only=True)
+    for table, file, columns in (("kc_house_sample", "kc_house_sample.csv", ("zipcode", "floors", "bathrooms", "bedrooms", "grade")),
+                                 ("titanic", "titanic.csv", ("Survived", "Pclass", "SibSp", "Parch"))):
+        real = f"read_csv('{lake / file}')"
+        for column in columns:
+            unseen = con.execute(f'SELECT count(*) FROM synthetic.{table} WHERE "{column}" NOT IN (SELECT "{column}" FROM {real})').fetchone()[0]
+            assert unseen == 0, (table, column)
+        assert con.execute(f"SELECT count(*) FROM synthetic.{table}").fetchone()[0] == con.execute(f"SELECT count(*) FROM {real}").fetchone()[0]
+
+
+def test_text_dates_and_numbers_round_trip_their_format(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHSPEC_SECRET", SECRET)
+    titanic = pd.read_csv(FIXTURES / "titanic.csv")
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con.register("t", titanic)
+    con.execute("CREATE SCHEMA raw")
+    # Dates and amounts as an export writes them: text. Booked at midnight, paid with a time.
+    con.execute("""CREATE TABLE raw.bookings AS SELECT PassengerId AS booking_id,
+                   strftime(TIMESTAMP '2009-01-01' + to_days(CAST(PassengerId * 7 % 1500 AS INTEGER)), '%Y-%m-%d %H:%M:%S') AS booked,
+                   strftime(TIMESTAMP '2009-01-01' + to_seconds(CAST(PassengerId * 7919 % 9000000 AS BIGINT)), '%-m/%-d/%Y %H:%M:%S') AS paid,
+                   printf('%.2f', Fare) AS amount, Pclass AS class FROM t""")
+    con.close()
+    result = run_cli(tmp_path, "init", "--from-duckdb", str(tmp_path / "wh.duckdb"), "--schema", "raw")
+    assert result.exit_code == 0, result.output + result.stderr
+    columns = yaml.safe_load((tmp_path / "specs" / "bookings.yml").read_text())["columns"]
+    assert columns["booked"] == {"type": "datetime", "format": "%Y-%m-%d %H:%M:%S"}
+    assert columns["paid"] == {"type": "datetime", "format": "%-m/%-d/%Y %H:%M:%S"}
+    assert columns["amount"] == {"type": "numerical"}
+    result = run_cli(tmp_path, "apply", "--force")
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    if result.exit_code != 0:  # the gate is not what this test is about: publish to inspect
+        pytest.fail(result.output)
+    out = con.execute("SELECT booked, paid, amount FROM synthetic.bookings").df()
+    real = con.execute("SELECT booked, paid, amount FROM raw.bookings").df()
+    assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = 'synthetic' "
+                       "AND table_name = 'bookings' AND column_name = 'booked'").fetchone()[0] == "VARCHAR"
+    booked = pd.to_datetime(out["booked"], format="%Y-%m-%d %H:%M:%S")  # raises on any unparseable value
+    assert booked.min() >= pd.to_datetime(real["booked"]).min() and booked.max() <= pd.to_datetime(real["booked"]).max()
+    assert (booked == booked.dt.normalize()).all()  # real bookings are at midnight: so are synthetic ones
+    paid = pd.to_datetime(out["paid"], format="%m/%d/%Y %H:%M:%S")
+    real_paid = pd.to_datetime(real["paid"], format="%m/%d/%Y %H:%M:%S")
+    assert paid.min() >= real_paid.min() and paid.max() <= real_paid.max()
+    assert not out["paid"].str.match(r"0\d/").any()  # unpadded months, as in the source
+    assert out["amount"].str.fullmatch(r"\d+\.\d{2}").all()  # two decimals, as in the source
+
+
+def test_text_that_does_not_read_in_its_format_is_a_located_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHSPEC_SECRET", SECRET)
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.t AS SELECT range AS id, strftime(DATE '2020-01-01' + CAST(range AS INTEGER), '%Y-%m-%d') AS d, "
+                "CAST(range * 1.5 AS VARCHAR) AS x FROM range(50)")
+    con.close()
+    result = run_cli(tmp_path, "init", "--from-duckdb", str(tmp_path / "wh.duckdb"), "--schema", "raw")
+    assert result.exit_code == 0, result.output + result.stderr
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con.execute("UPDATE raw.t SET d = 'soon', x = 'many' WHERE id IN (3, 4)")
+    con.close()
+    result = run_cli(tmp_path, "apply")
+    assert result.exit_code == 3, result.output
+    assert "specs/t.yml:" in result.stderr
+    assert "2 value(s) of this text column do not read as dates in the format %Y-%m-%d" in result.stderr
+    assert "2 value(s) of this text column do not read as finite numbers" in result.stderr
+    assert "soon" not in result.stderr and "many" not in result.stderr
