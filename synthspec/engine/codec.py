@@ -41,10 +41,38 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
             # become their text (CAST back to the source type on publish), so that every model
             # and metric compares like with like.
             values = series.astype(object)
-            if plan.duckdb_type.upper() != "BOOLEAN":
+            if plan.spec.type == "boolean" and plan.duckdb_type.upper() != "BOOLEAN":
+                values = _to_booleans(values, plan)
+            elif plan.duckdb_type.upper() != "BOOLEAN":
                 values = values.map(lambda v: v if isinstance(v, str) or v is None or v is pd.NA else str(v))
             out[plan.name] = values.where(series.notna(), None).to_numpy(dtype=object)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _to_booleans(values: pd.Series, plan: ColumnPlan) -> pd.Series:
+    """A boolean stored as 0/1 integers or as two spellings of text (``format: Y/N``) as
+    Python booleans (None for anything else: `apply` refuses such text before it gets here)."""
+    from synthspec.spec.models import boolean_spellings
+
+    if plan.spec.format is not None:
+        true, false = boolean_spellings(plan.spec.format)
+        mapping: dict[object, bool] = {true: True, false: False}
+    else:
+        mapping = {1: True, 0: False}
+    return values.map(lambda v: mapping.get(v))
+
+
+def _from_booleans(values: pd.Series, plan: ColumnPlan) -> object:
+    """Sampled booleans in the source's form: BOOLEAN, 0/1 integers or the two spellings."""
+    from synthspec.spec.models import boolean_spellings
+
+    flags = [None if v is None or v is pd.NA else bool(v) for v in values]
+    if plan.duckdb_type.upper() == "BOOLEAN":
+        return pd.array(flags, dtype="boolean")
+    if plan.spec.format is not None:
+        true, false = boolean_spellings(plan.spec.format)
+        return pd.Series([None if f is None else true if f else false for f in flags], dtype=object)
+    return pd.array([None if f is None else int(f) for f in flags], dtype="Int64")
 
 
 def _pre_policy(series: pd.Series, plan: ColumnPlan) -> pd.Series:
@@ -361,8 +389,8 @@ def decode(
                 limits = type_limits(plan.duckdb_type)
                 numbers = numbers if limits is None else np.clip(numbers, *limits)
                 out[plan.name] = _format_numbers(numbers, donors[plan.name]) if is_text_type(plan.duckdb_type) and plan.name in donors else numbers
-            elif plan.duckdb_type.upper() == "BOOLEAN":
-                out[plan.name] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
+            elif plan.spec.type == "boolean" or plan.duckdb_type.upper() == "BOOLEAN":
+                out[plan.name] = _from_booleans(values, plan)
             else:
                 out[plan.name] = pd.Series(values.to_numpy(dtype=object), dtype=object)
         if plan.spec.pii == "generalize":

@@ -52,10 +52,13 @@ def type_mismatch(spec: ColumnSpec, duckdb_type: str) -> str | None:
         return (f"declared datetime but the source type is {duckdb_type}: give the text's `format` "
                 "(e.g. format: \"%Y-%m-%d\"), or declare it categorical or text")
     if spec.format is not None and not is_text_type(upper):
-        return f"'format' describes dates stored as text, but the source type is {duckdb_type}"
+        return f"'format' describes values stored as text, but the source type is {duckdb_type}"
     if spec.type == "datetime" and not is_datetime_type(upper) and not is_text_type(upper):
         return f"declared datetime but the source type is {duckdb_type}"
-    if spec.type == "boolean" and upper != "BOOLEAN":
+    if spec.type == "boolean" and is_text_type(upper) and spec.format is None:
+        return (f"declared boolean but the source type is {duckdb_type}: give the two spellings as `format` "
+                "(e.g. format: \"Y/N\"), or declare it categorical")
+    if spec.type == "boolean" and upper != "BOOLEAN" and not is_integer_type(upper) and not is_text_type(upper):
         return f"declared boolean but the source type is {duckdb_type}"
     return None
 

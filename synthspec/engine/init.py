@@ -137,8 +137,9 @@ def infer(column: ColumnProfile, profile: RelationProfile, key: str | None) -> D
     if shape.date_format is not None:
         return Draft("datetime", f"dates stored as text: every value reads as {shape.date_format}; published as text in that format",
                      (f"format: {_quoted(shape.date_format)}",))
-    if shape.boolean:
-        return Draft("categorical", "a boolean stored as text: its two spellings are kept")
+    if shape.boolean and shape.boolean_format is not None:
+        return Draft("boolean", "a boolean stored as text: published in its two spellings",
+                     (f"format: {_quoted(shape.boolean_format)}",))
     if shape.numbers and (shape.leading_zeros or _CODE_NAME.search(column.name)):
         if unique:
             return Draft("text", "codes unique per row (leading zeros or named like a code): an identifier, generated, never copied")
@@ -158,6 +159,8 @@ def infer(column: ColumnProfile, profile: RelationProfile, key: str | None) -> D
 def _numeric(column: ColumnProfile, present: int, *, stored: str) -> Draft:
     shape = column.shape
     whole = shape is not None and shape.whole
+    if shape is not None and shape.boolean and not stored and is_integer_type(column.duckdb_type):
+        return Draft("boolean", "a 0/1 flag: published as 0/1")
     if shape is not None and shape.boolean:
         return Draft("categorical", f"a 0/1 flag{stored}: two categories")
     if whole and _CODE_NAME.search(column.name):

@@ -85,15 +85,15 @@ def _unreadable_text(cons: Connections, loaded: LoadedSpec, project: Project, pl
     """Text columns modelled as numbers or datetimes whose values do not all read as such."""
     from synthspec.engine.columns import is_text_type
 
-    columns = [(p.name, p.spec.format if p.spec.type == "datetime" else None) for p in plans
-               if p.role == "model" and is_text_type(p.duckdb_type) and p.spec.type in ("numerical", "datetime")]
+    columns = [(p.name, p.spec.type, p.spec.format) for p in plans
+               if p.role == "model" and is_text_type(p.duckdb_type) and p.spec.type in ("numerical", "datetime", "boolean")]
     problems = []
     for name, count in warehouse.unreadable_text_counts(cons, loaded, project, columns).items():
         if not count:
             continue
         spec = loaded.spec.columns[name]
         key = "format" if spec.format is not None else "type"
-        what = f"dates in the format {spec.format}" if spec.format is not None else "finite numbers"
+        what = {"datetime": f"dates in the format {spec.format}", "boolean": f"one of the spellings {spec.format}"}.get(spec.type, "finite numbers")
         where = loaded.doc.locate(("columns", name, key), prefer_key=True)
         problems.append(Problem(where.file, where.line, where.col, (
             f"table '{loaded.table}', column '{name}': {count} value(s) of this text column do not read as {what}; "

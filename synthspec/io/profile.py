@@ -46,6 +46,7 @@ class ValueShape:
     numbers: bool = False  # text: every value reads as a number
     leading_zeros: bool = False  # text: some value is a number written with a leading zero (a code: '02134')
     boolean: bool = False  # text or integers: two values, spelled like a boolean (yes/no, Y/N, 0/1, true/false)
+    boolean_format: str | None = None  # text booleans: the two spellings as written, true first ("Y/N")
     date_format: str | None = None  # text: the strftime format every value round-trips through
     avg_length: float = 0.0  # text: mean length
     spaces: float = 0.0  # text: share of values with a space
@@ -95,7 +96,8 @@ DATE_FORMATS = (
     "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%b %-d, %Y", "%B %-d, %Y", "%-d %B %Y",
     "%Y-%m", "%Y-%m-%d %H:%M:%S%z",
 )
-_BOOLEAN_PAIRS = ({"true", "false"}, {"t", "f"}, {"yes", "no"}, {"y", "n"}, {"1", "0"}, {"on", "off"})
+#: Spellings of a boolean stored as text, true first (matched case-insensitively, kept as written).
+_BOOLEAN_PAIRS = (("true", "false"), ("t", "f"), ("yes", "no"), ("y", "n"), ("1", "0"), ("on", "off"))
 
 
 def _profile(con, relation: str) -> tuple[int, list[ColumnProfile], pd.DataFrame]:  # noqa: ANN001
@@ -139,12 +141,15 @@ def _shape(con, relation: str, name: str, duckdb_type: str, distinct: int) -> Va
         f"count(*) FILTER (WHERE TRY_CAST({q} AS DOUBLE) <> round(TRY_CAST({q} AS DOUBLE))), "
         f"count(*) FILTER (WHERE regexp_full_match({q}, '[-+]?0[0-9]+(\\.[0-9]*)?')), "
         f"coalesce(avg(length({q})), 0), count(*) FILTER (WHERE {q} LIKE '% %') FROM {relation}").fetchone()
-    boolean = False
+    boolean, boolean_format = False, None
     if distinct == 2:
-        spellings = {str(v).strip().lower() for (v,) in con.execute(f"SELECT DISTINCT {q} FROM {relation} WHERE {q} IS NOT NULL").fetchall()}
-        boolean = spellings in _BOOLEAN_PAIRS
+        written = [str(v) for (v,) in con.execute(f"SELECT DISTINCT {q} FROM {relation} WHERE {q} IS NOT NULL").fetchall()]
+        lowered = {v.lower(): v for v in written}
+        pair = next((p for p in _BOOLEAN_PAIRS if set(lowered) == set(p)), None)
+        if pair is not None and "/" not in "".join(written):
+            boolean, boolean_format = True, f"{lowered[pair[0]]}/{lowered[pair[1]]}"
     return ValueShape(distinct, whole=bool(n and numbers == n and not fractional), numbers=bool(n and numbers == n),
-                      leading_zeros=bool(zeros), boolean=boolean, date_format=_date_format(con, relation, q, n),
+                      leading_zeros=bool(zeros), boolean=boolean, boolean_format=boolean_format, date_format=_date_format(con, relation, q, n),
                       avg_length=float(length), spaces=float(spaces) / n if n else 0.0, singletons=int(singletons))
 
 

@@ -333,21 +333,24 @@ def non_finite_counts(cons: Connections, loaded: LoadedSpec, project: Project, c
 
 
 def unreadable_text_counts(cons: Connections, loaded: LoadedSpec, project: Project,
-                           columns: list[tuple[str, str | None]]) -> dict[str, int]:
-    """Per text column modelled as numbers (format None) or as datetimes (a strftime format):
-    how many non-null values do not read as a finite number or as a date in that format."""
+                           columns: list[tuple[str, str, str | None]]) -> dict[str, int]:
+    """Per text column (name, semantic type, format) modelled as numbers, datetimes (a strftime
+    format) or booleans (``true/false`` spellings): how many non-null values do not read so."""
     if not columns:
         return {}
     parts = []
-    for name, fmt in columns:
+    for name, semantic, fmt in columns:
         q = quote(name)
-        if fmt is None:
+        if semantic == "numerical":
             parts.append(f"count({q}) - count(*) FILTER (WHERE isfinite(TRY_CAST({q} AS DOUBLE)))")
+        elif semantic == "boolean":
+            spellings = ", ".join(sql_string(v) for v in (fmt or "").split("/"))
+            parts.append(f"count({q}) - count(*) FILTER (WHERE {q} IN ({spellings}))")
         else:
-            parts.append(f"count({q}) - count(try_strptime({q}, {sql_string(fmt)}))")
+            parts.append(f"count({q}) - count(try_strptime({q}, {sql_string(fmt or '')}))")
     row = _on_source(cons, loaded, project, f"SELECT {_braced(', '.join(parts))} FROM {{rel}} AS t", _one)
     assert row is not None
-    return {name: int(row[i]) for i, (name, _) in enumerate(columns)}
+    return {name: int(row[i]) for i, (name, _, _) in enumerate(columns)}
 
 
 def _source_label(loaded: LoadedSpec) -> str:

@@ -108,7 +108,7 @@ class ColumnSpec(StrictModel):
     keep_last: OptInt = Field(None, ge=0, le=32, description="`pii: mask`: how many trailing characters stay visible (default 4).")
     width: OptFloat = Field(None, gt=0, description="`pii: generalize` on numbers: bin width (values become the bin's lower edge).")
     truncate: Literal["year", "quarter", "month", "week", "day", "hour"] | None = Field(None, description="`pii: generalize` on datetimes: truncate to this unit.")
-    format: str | None = Field(None, pattern=r"%", max_length=64, description="A datetime column stored as text (VARCHAR): the strftime format of the source's text, e.g. `%Y-%m-%d %H:%M:%S` (`%-d`: no zero padding); the column is modelled as a point in time and published as text in this format. `init` drafts it when every value round-trips through one format.")
+    format: str | None = Field(None, min_length=1, max_length=64, description="How a text (VARCHAR) column stores a datetime or a boolean. Datetime: the strftime format of the source's text, e.g. `%Y-%m-%d %H:%M:%S` (`%-d`: no zero padding); modelled as a point in time, published as text in this format. Boolean: the two spellings, true first, e.g. `Y/N` or `yes/no`. `init` drafts it when every value reads that way.")
 
     @field_validator("min", "max", mode="before")
     @classmethod
@@ -156,13 +156,24 @@ class ColumnSpec(StrictModel):
                 raise ValueError("'pii: generalize' on a datetime column needs 'truncate'")
             if self.type not in ("numerical", "datetime"):
                 raise ValueError("'pii: generalize' applies to numerical and datetime columns")
-        if self.format is not None and self.type != "datetime":
-            raise ValueError("'format' is only valid for datetime columns stored as text")
+        if self.format is not None:
+            if self.type == "datetime" and "%" not in self.format:
+                raise ValueError("'format' of a datetime column is a strftime format such as \"%Y-%m-%d\"")
+            if self.type == "boolean" and len(boolean_spellings(self.format)) != 2:
+                raise ValueError("'format' of a boolean column is its two spellings, true first, e.g. \"Y/N\"")
+            if self.type not in ("datetime", "boolean"):
+                raise ValueError("'format' is only valid for datetime and boolean columns stored as text")
         if self.values is not None and self.type not in ("categorical", "boolean"):
             raise ValueError("'values' is only valid for categorical and boolean columns")
         if self.primary_key and self.type not in ("id", "text", "numerical"):
             raise ValueError("a primary key must be of type id")
         return self
+
+
+def boolean_spellings(fmt: str) -> tuple[str, ...]:
+    """The (true, false) spellings of a boolean ``format`` such as ``Y/N`` (empty if malformed)."""
+    parts = tuple(fmt.split("/"))
+    return parts if len(parts) == 2 and all(parts) and parts[0] != parts[1] else ()
 
 
 class ModelSpec(StrictModel):

@@ -50,7 +50,8 @@ def test_text_dates_and_numbers_round_trip_their_format(tmp_path, monkeypatch):
     con.execute("""CREATE TABLE raw.bookings AS SELECT PassengerId AS booking_id,
                    strftime(TIMESTAMP '2009-01-01' + to_days(CAST(PassengerId * 7 % 1500 AS INTEGER)), '%Y-%m-%d %H:%M:%S') AS booked,
                    strftime(TIMESTAMP '2009-01-01' + to_seconds(CAST(PassengerId * 7919 % 9000000 AS BIGINT)), '%-m/%-d/%Y %H:%M:%S') AS paid,
-                   printf('%.2f', Fare) AS amount, Pclass AS class FROM t""")
+                   printf('%.2f', Fare) AS amount, Pclass AS class, CASE WHEN Survived = 1 THEN 'Yes' ELSE 'No' END AS survived,
+                   CAST(Survived AS TINYINT) AS flag FROM t""")
     con.close()
     result = run_cli(tmp_path, "init", "--from-duckdb", str(tmp_path / "wh.duckdb"), "--schema", "raw")
     assert result.exit_code == 0, result.output + result.stderr
@@ -58,11 +59,16 @@ def test_text_dates_and_numbers_round_trip_their_format(tmp_path, monkeypatch):
     assert columns["booked"] == {"type": "datetime", "format": "%Y-%m-%d %H:%M:%S"}
     assert columns["paid"] == {"type": "datetime", "format": "%-m/%-d/%Y %H:%M:%S"}
     assert columns["amount"] == {"type": "numerical"}
+    assert columns["survived"] == {"type": "boolean", "format": "Yes/No"}
+    assert columns["flag"] == {"type": "boolean"}
     result = run_cli(tmp_path, "apply", "--force")
     con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
     if result.exit_code != 0:  # the gate is not what this test is about: publish to inspect
         pytest.fail(result.output)
-    out = con.execute("SELECT booked, paid, amount FROM synthetic.bookings").df()
+    out = con.execute("SELECT booked, paid, amount, survived, flag FROM synthetic.bookings").df()
+    assert set(out["survived"]) == {"Yes", "No"} and set(out["flag"]) == {0, 1}
+    assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = 'synthetic' "
+                       "AND table_name = 'bookings' AND column_name = 'flag'").fetchone()[0] == "TINYINT"
     real = con.execute("SELECT booked, paid, amount FROM raw.bookings").df()
     assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = 'synthetic' "
                        "AND table_name = 'bookings' AND column_name = 'booked'").fetchone()[0] == "VARCHAR"
@@ -81,16 +87,17 @@ def test_text_that_does_not_read_in_its_format_is_a_located_error(tmp_path, monk
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
     con.execute("CREATE SCHEMA raw")
     con.execute("CREATE TABLE raw.t AS SELECT range AS id, strftime(DATE '2020-01-01' + CAST(range AS INTEGER), '%Y-%m-%d') AS d, "
-                "CAST(range * 1.5 AS VARCHAR) AS x FROM range(50)")
+                "CAST(range * 1.5 AS VARCHAR) AS x, CASE WHEN range % 2 = 0 THEN 'Y' ELSE 'N' END AS ok FROM range(50)")
     con.close()
     result = run_cli(tmp_path, "init", "--from-duckdb", str(tmp_path / "wh.duckdb"), "--schema", "raw")
     assert result.exit_code == 0, result.output + result.stderr
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    con.execute("UPDATE raw.t SET d = 'soon', x = 'many' WHERE id IN (3, 4)")
+    con.execute("UPDATE raw.t SET d = 'soon', x = 'many', ok = 'maybe' WHERE id IN (3, 4)")
     con.close()
     result = run_cli(tmp_path, "apply")
     assert result.exit_code == 3, result.output
     assert "specs/t.yml:" in result.stderr
     assert "2 value(s) of this text column do not read as dates in the format %Y-%m-%d" in result.stderr
     assert "2 value(s) of this text column do not read as finite numbers" in result.stderr
-    assert "soon" not in result.stderr and "many" not in result.stderr
+    assert "2 value(s) of this text column do not read as one of the spellings Y/N" in result.stderr
+    assert "soon" not in result.stderr and "many" not in result.stderr and "maybe" not in result.stderr

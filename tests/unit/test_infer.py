@@ -49,14 +49,15 @@ def drafts(tmp_path_factory):
 
 def test_codes_small_supports_and_flags_are_categories(drafts):
     _, houses = drafts["houses"]
-    for column in ("zipcode", "floors", "bathrooms", "bedrooms", "view", "condition", "grade", "waterfront"):
+    assert houses["waterfront"].type == "boolean"
+    for column in ("zipcode", "floors", "bathrooms", "bedrooms", "view", "condition", "grade"):
         assert houses[column].type == "categorical", (column, houses[column])
     assert "code" in houses["zipcode"].reason
     for column in ("price", "sqft_living", "lat", "long", "yr_built"):
         assert houses[column].type == "numerical", (column, houses[column])
     _, titanic = drafts["titanic"]
-    assert titanic["Survived"].type == titanic["Pclass"].type == "categorical"
-    assert "flag" in titanic["Survived"].reason
+    assert titanic["Pclass"].type == "categorical"
+    assert titanic["Survived"].type == "boolean" and "flag" in titanic["Survived"].reason
     assert titanic["Age"].type == titanic["Fare"].type == "numerical"
 
 
@@ -78,7 +79,7 @@ def test_text_that_holds_dates_numbers_booleans_and_codes(drafts):
     assert staff["reviewed"].type == "datetime" and 'format: "%-m/%-d/%Y"' in staff["reviewed"].parts
     assert staff["fare_text"].type == "numerical" and "stored as text" in staff["fare_text"].reason
     assert staff["post_code"].type in ("categorical", "text") and "code" in staff["post_code"].reason
-    assert staff["active"].type == "categorical" and "boolean" in staff["active"].reason
+    assert staff["active"].type == "boolean" and 'format: "Y/N"' in staff["active"].parts
     assert staff["full_name"].type == "text"  # unique per row: never a category
     assert staff["photo"].parts == ("pii: drop",)  # BLOB: a policy, never a crash
     spec = draft_spec(profile)
