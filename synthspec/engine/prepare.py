@@ -7,8 +7,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthspec.engine.columns import ColumnPlan, type_mismatch
 from synthspec.engine import rare
+from synthspec.engine.columns import ColumnPlan, type_mismatch
 from synthspec.engine.fingerprint import Fingerprints, data_fingerprint_part, fingerprints
 from synthspec.engine.scan import gate, scan
 from synthspec.engine.secrets import policy_secrets
