@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from synthspec.engine.rare import Protection
     from synthspec.engine.relational import SyntheticParent
 
 
@@ -66,12 +67,14 @@ class ApplyOptions:
 
 @dataclass
 class RealTable:
-    """A source read once per run: its rows, their model encoding and the train/holdout split."""
+    """A source read once per run: its rows, their model encoding (rare values protected) and
+    the train/holdout split."""
 
     source: pd.DataFrame
     encoded: pd.DataFrame
     train_idx: np.ndarray
     holdout_idx: np.ndarray
+    protected: list[Protection] = field(default_factory=list)  # what rare-value protection did
 
 
 @dataclass
@@ -349,6 +352,7 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
 
         with timed(out.timings, "read_s"):
             real = _read_real(run, p)
+            out.rare = [r.to_dict() for r in real.protected]
             job = TableJob(
                 table=p.table, action=p.action, model=p.model, spec=spec, plans=p.plans, checks=p.checks, rows=p.rows,
                 explicit_rows=bool(spec.rows or spec.scale), source=real.source, encoded=real.encoded,
@@ -426,7 +430,7 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
     children while its own row is in the holdout; rows without a parent split at random."""
     import numpy as np
 
-    from synthspec.engine import codec
+    from synthspec.engine import codec, rare
     from synthspec.engine.inputs import check_source, read_columns
 
     if p.table in run.real:
@@ -435,7 +439,8 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
     # Too few rows, NaN or ±infinity: a located error before any model runs (see engine/inputs.py).
     check_source(run.cons, p.loaded, run.project, p.plans, p.row_count)
     source = warehouse.read_source(run.cons, p.loaded, run.project, read_columns(p.plans))
-    encoded = codec.encode(source, p.plans)
+    # No model, metric or report sees a rare value: protected before the split (see engine/rare.py).
+    encoded, protected = rare.protect(codec.encode(source, p.plans), p.rare_rules, spec.model.seed)
     train_idx, holdout_idx = split_indices(len(source), spec.holdout, spec.model.seed)
     driving = next((r for r in p.refs if not r.self_reference), None)
     if driving is not None and len(source) > 1:
@@ -451,7 +456,7 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
         holdout = np.sort(np.r_[np.flatnonzero(held), loose[loose_holdout]]).astype(np.int64)
         if len(train) and len(holdout):
             train_idx, holdout_idx = train, holdout
-    run.real[p.table] = RealTable(source, encoded, train_idx, holdout_idx)
+    run.real[p.table] = RealTable(source, encoded, train_idx, holdout_idx, protected)
     return run.real[p.table]
 
 

@@ -65,10 +65,12 @@ def fingerprints(
     checks: dict[str, Any],
     secrets: dict[str, bytes] | None = None,
     upstream: dict[str, dict[str, str | None]] | None = None,
+    rare: dict[str, Any] | None = None,
 ) -> Fingerprints:
     """``upstream``: per referenced table, the training fingerprint of its current spec and
     data (a child learns from them) and the sampling fingerprint of the synthetic rows this
-    child is drawn against."""
+    child is drawn against. ``rare``: the effective rare-value rules (they shape the training
+    frame, and come partly from the project file)."""
     upstream = upstream or {}
     parts = {
         "data": data_fingerprint_part(salt, row_count, data_hash, columns),
@@ -78,6 +80,7 @@ def fingerprints(
             "model": {"type": model, "seed": spec.model.seed, "params": spec.model.params},
             "holdout": spec.holdout,
             "privacy": spec.privacy.model_dump(exclude_none=True),
+            "rare": rare or {},
         }),
         "versions": _digest(salt, library_versions()),
     }

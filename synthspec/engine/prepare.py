@@ -7,6 +7,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthspec.engine import rare
 from synthspec.engine.columns import ColumnPlan, type_mismatch
 from synthspec.engine.fingerprint import Fingerprints, data_fingerprint_part, fingerprints
 from synthspec.engine.scan import gate, scan
@@ -42,6 +43,7 @@ class Prepared:
     weakenings: list[str] = field(default_factory=list)  # vs the last published spec
     findings: list[dict[str, Any]] = field(default_factory=list)  # PII detected in the source
     refs: list[Reference] = field(default_factory=list)  # this table's references, column order
+    rare_rules: dict[str, rare.RareRule] = field(default_factory=dict)  # rare-value protection per column
 
     @property
     def table(self) -> str:
@@ -111,6 +113,9 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     spec = loaded.spec
     source_columns = warehouse.describe(cons, loaded, project)
     plans = verify_columns(loaded, source_columns)
+    rare_rules = rare.rules(spec, plans, project.config.guardrails.rare_min_count)
+    if problems := rare.rule_problems(loaded, plans, rare_rules):
+        raise SpecError(problems)
     row_count, data_hash = warehouse.data_fingerprint(cons, loaded, project, [c for c, _ in source_columns])
     data_fp = data_fingerprint_part(salt, row_count, data_hash, source_columns)
     findings = scan(cons, project, loaded, [c for c, _ in source_columns], data_fp)
@@ -121,13 +126,15 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     fps = fingerprints(
         salt=salt, spec=spec, model=model, columns=source_columns, row_count=row_count, data_hash=data_hash,
         rows=rows, checks={k: v.model_dump() for k, v in sorted(checks.items())},
-        secrets=policy_secrets(loaded, project), upstream=upstream,
+        secrets=policy_secrets(loaded, project), upstream=upstream, rare=rare.fingerprint_part(rare_rules),
     )
     published = history.current(cons.target, spec.table)
     prepared = Prepared(loaded, plans, source_columns, row_count, data_hash, model, rows, checks, fps, published)
     prepared.findings = findings
     prepared.refs = references_of(loaded)
+    prepared.rare_rules = rare_rules
     prepared.privacy = privacy_snapshot(spec, {k: v.model_dump() for k, v in checks.items()})
+    prepared.privacy["rare_min_count"] = {name: rule.min_count for name, rule in sorted(rare_rules.items())}
     prepared.weakenings = weakenings(published.privacy if published else None, prepared.privacy)
     missing = history.missing_publication(cons.target, project.config.target.schema_, published) if published else None
     _decide(prepared, force, missing, lost_history=published is None and history.history_missing(cons.target, spec.table))

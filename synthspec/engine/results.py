@@ -51,6 +51,10 @@ class TableResult:
     #: Real vs synthetic shares per modelled column, for the report's plots (privacy-safe by
     #: construction, see ``synthspec.metrics.profile``); None when not computed.
     profile: list[ColumnProfile] | None = None
+    #: Rare-value protection per protected column (see ``synthspec.engine.rare``): column,
+    #: min_count, replace and how many distinct values and rows were protected; counts only.
+    #: None when the source was not read (up to date, or an error before).
+    rare: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -60,6 +64,8 @@ class TableResult:
             "metrics": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.metrics.items()},
             "checks": [c.to_dict() for c in self.checks], "message": self.message,
         }
+        if self.rare is not None:
+            data["rare_values"] = list(self.rare)
         if self.profile is not None:
             data["profile"] = [p.to_dict() for p in self.profile]
         return data
@@ -81,6 +87,7 @@ class TableResult:
             metrics=dict(data.get("metrics") or {}), checks=checks, message=data.get("message"),
             exit_code={"failed": ExitCode.CHECK_FAILED, "error": ExitCode.ENVIRONMENT}.get(status, ExitCode.OK),
             profile=[ColumnProfile.from_dict(p) for p in profile] if profile is not None else None,
+            rare=[dict(r) for r in data["rare_values"]] if data.get("rare_values") is not None else None,
         )
 
 
@@ -257,6 +264,11 @@ def summary_markdown(result: RunResult) -> str:
         checks = ", ".join(f"{_ICON['failed'] if c.blocks else _ICON.get(c.outcome.value, '')} {c.metric} {_fmt(c.value)}"
                            for c in t.checks) or "—"
         lines.append(f"| {t.table} | {_ICON.get(t.status, '')} {t.status} | {t.model or '—'} | {t.rows if t.rows is not None else '—'} | {'yes' if t.published else 'no'} | {checks} |")
+    protected = [(t.table, r) for t in result.tables for r in (t.rare or []) if r.get("values")]
+    if protected:
+        lines += ["", "### Rare values protected", "", "| table | column | min_count | values | rows | replaced by |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {table} | {r['column']} | {r['min_count']} | {r['values']} | {r['rows']} | {r['replace']} |" for table, r in protected]
     problems = [*(("run", e) for e in result.errors), *((t.table, t.message) for t in result.tables if t.message)]
     if problems:
         lines += ["", "### Messages", ""] + [f"- **{name}**: {message}" for name, message in problems]
@@ -336,6 +348,7 @@ def _table_section(t: TableResult) -> list[str]:
         out += ["<h3>Metrics</h3>", "<table>", "<tr><th>metric</th><th>value</th></tr>"]
         out += [f'<tr><td>{_e(k)}</td><td class="num">{_num(v)}</td></tr>' for k, v in sorted(t.metrics.items())]
         out.append("</table>")
+    out += _rare_section(t)
     if t.timings:
         out += ["<h3>Timings</h3>", "<table>", "<tr>" + "".join(f"<th>{_e(k)}</th>" for k in t.timings) + "</tr>",
                 "<tr>" + "".join(f'<td class="num">{round(v, 3):.3f}</td>' for v in t.timings.values()) + "</tr>", "</table>"]
@@ -348,6 +361,19 @@ def _table_section(t: TableResult) -> list[str]:
     elif t.status not in ("error", "skipped", "up_to_date"):
         out.append('<p class="muted">No distribution profile was recorded for this run.</p>')
     return out
+
+
+def _rare_section(t: TableResult) -> list[str]:
+    """How many values and rows rare-value protection replaced per column (counts, no value)."""
+    if not t.rare:
+        return []
+    out = ["<h3>Rare values protected</h3>",
+           '<p class="muted">Categories held by fewer than min_count real rows, replaced before training '
+           "(token: the protected token; sample: a frequent value; null: every value was rare).</p>", "<table>",
+           "<tr><th>column</th><th>min_count</th><th>values</th><th>rows</th><th>replaced by</th></tr>"]
+    out += [f'<tr><td>{_e(r["column"])}</td><td class="num">{_num(r["min_count"])}</td><td class="num">{_num(r["values"])}</td>'
+            f'<td class="num">{_num(r["rows"])}</td><td>{_e(r["replace"] if r["values"] else "—")}</td></tr>' for r in t.rare]
+    return [*out, "</table>"]
 
 
 def _edge_label(value: float, datetime_: bool, step: float) -> str:

@@ -55,7 +55,7 @@ def output_format(out: Path | None) -> str:
 def sample_table(project: Project, table: str, rows: int, seed: int | None = None) -> SampleResult:
     """``rows`` rows of ``table`` drawn from its cached model (default seed: the spec's)."""
 
-    from synthspec.engine import codec
+    from synthspec.engine import codec, rare
     from synthspec.engine.apply import split_indices
     from synthspec.engine.compute import TableJob, draw, fitted_model
     from synthspec.engine.inputs import read_columns
@@ -89,7 +89,7 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
 
     seed = spec.model.seed if seed is None else seed
     plans = prepared.plans
-    encoded = codec.encode(source, plans)
+    encoded, _ = rare.protect(codec.encode(source, plans), prepared.rare_rules, spec.model.seed)  # as `apply` does
     train_idx, holdout_idx = split_indices(len(source), spec.holdout, spec.model.seed)
     secrets = policy_secrets(loaded, project)
     job = TableJob(table=table, action="resample", model=prepared.model, spec=spec, plans=plans, checks=prepared.checks,

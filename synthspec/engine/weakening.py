@@ -94,7 +94,25 @@ def weakenings(old: dict[str, Any] | None, new: dict[str, Any],
         out.append(f"privacy.delta raised from {old['delta']} to {new['delta']}")
     if old.get("max_total_epsilon") is not None and (new["max_total_epsilon"] is None or new["max_total_epsilon"] > old["max_total_epsilon"]):
         out.append(f"privacy.max_total_epsilon raised from {old['max_total_epsilon']} to {new['max_total_epsilon']}")
+    out += _rare_weakenings(old, new)
     dropped = sorted(set(old.get("quasi_identifiers", [])) - set(new["quasi_identifiers"]))
     if dropped:
         out.append(f"quasi-identifiers removed: {', '.join(dropped)}")
+    return out
+
+
+def _rare_weakenings(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """A lower rare-value threshold, or protection gone from a column that is still declared
+    (a type change, `min_count: 1`); a DP model protecting the table instead is not a weakening.
+    Snapshots from before rare-value protection hold none: nothing to compare with."""
+    out = []
+    before_all, after_all = old.get("rare_min_count") or {}, new.get("rare_min_count") or {}
+    for column, before in sorted(before_all.items()):
+        after = after_all.get(column)
+        if column not in new.get("pii", {}) or (after is None and new.get("epsilon") is not None):
+            continue
+        if after is None:
+            out.append(f"column {column}: rare-value protection removed (was min_count {before})")
+        elif after < before:
+            out.append(f"column {column}: rare.min_count lowered from {before} to {after}")
     return out

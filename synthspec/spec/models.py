@@ -24,6 +24,12 @@ ColumnType = Literal["id", "numerical", "categorical", "boolean", "datetime", "t
 PiiPolicy = Literal["keep", "drop", "hash", "fake", "mask", "generalize"]
 Severity = Literal["error", "warn"]
 NotEvaluated = Literal["block", "allow"]
+RareReplace = Literal["token", "sample"]
+
+#: Rare-value protection's defaults (see ``synthspec.engine.rare``): a category held by fewer
+#: than 5 real rows is never published (MOSTLY AI's rare-category protection uses 5 too).
+DEFAULT_RARE_MIN_COUNT = 5
+DEFAULT_RARE_TOKEN = "_RARE_"
 
 _NULL = "null is not allowed here; delete the key to leave it unset"
 
@@ -89,6 +95,15 @@ class SourceSpec(StrictModel):
         return self
 
 
+class RareSpec(StrictModel):
+    """Rare-value protection of categorical columns: a category held by fewer than `min_count`
+    real rows is pooled before any model sees it, so it is never published verbatim."""
+
+    min_count: OptInt = Field(None, ge=1, le=1_000_000, description=f"A category held by fewer real rows than this is protected (default {DEFAULT_RARE_MIN_COUNT}; 1 turns protection off, which a project guardrail `rare_min_count` can forbid).")
+    replace: RareReplace | None = Field(None, description="What a protected value becomes: `token` (the `token` text; VARCHAR columns without declared `values` only) or `sample` (a value drawn from the column's frequent values, in proportion to their counts). Default: `token` where the column can hold it, else `sample`.")
+    token: Annotated[str | None, Field(min_length=1, max_length=64), _NO_NULL_SCHEMA] = Field(None, description=f"The text protected values become with `replace: token` (default `{DEFAULT_RARE_TOKEN}`).")
+
+
 class ColumnSpec(StrictModel):
     """One source column: its semantic type, privacy policy and declared domain."""
 
@@ -109,6 +124,7 @@ class ColumnSpec(StrictModel):
     width: OptFloat = Field(None, gt=0, description="`pii: generalize` on numbers: bin width (values become the bin's lower edge).")
     truncate: Literal["year", "quarter", "month", "week", "day", "hour"] | None = Field(None, description="`pii: generalize` on datetimes: truncate to this unit.")
     format: str | None = Field(None, min_length=1, max_length=64, description="How a text (VARCHAR) column stores a datetime or a boolean. Datetime: the strftime format of the source's text, e.g. `%Y-%m-%d %H:%M:%S` (`%-d`: no zero padding); modelled as a point in time, published as text in this format. Boolean: the two spellings, true first, e.g. `Y/N` or `yes/no`. `init` drafts it when every value reads that way.")
+    rare: Annotated[RareSpec | None, BeforeValidator(_not_null), _NO_NULL_SCHEMA] = Field(None, description="This column's rare-value protection (categorical columns); keys left out come from the table's `rare:`, then the defaults.")
 
     @field_validator("min", "max", mode="before")
     @classmethod
@@ -309,6 +325,7 @@ class TableSpec(StrictModel):
     constraints: list[InequalityConstraint] = Field(default_factory=list, description="Rules every synthetic row satisfies.")
     privacy: PrivacySpec = Field(default_factory=PrivacySpec, description="Differential privacy and disclosure risk.")
     checks: Checks = Field(default_factory=Checks, description="Acceptance thresholds: the gate.")
+    rare: RareSpec = Field(default_factory=RareSpec, description="Rare-value protection of every categorical column of the table (a column's own `rare:` wins key by key).")
 
     @model_validator(mode="after")
     def _consistent(self) -> TableSpec:
@@ -349,6 +366,7 @@ class Defaults(StrictModel):
     privacy: dict[str, Any] | None = Field(None, description="Default `privacy:` block.")
     holdout: OptFloat = Field(None, description="Default holdout fraction.")
     tags: list[str] | None = Field(None, description="Default tags.")
+    rare: dict[str, Any] | None = Field(None, description="Default `rare:` block (rare-value protection).")
 
 
 class Guardrails(StrictModel):
@@ -359,6 +377,7 @@ class Guardrails(StrictModel):
     allowed_policies: list[PiiPolicy] | None = Field(None, description="The only PII policies specs may use.")
     max_epsilon: OptFloat = Field(None, gt=0, description="Largest epsilon a spec may set.")
     max_total_epsilon: OptFloat = Field(None, gt=0, description="Cap on the epsilon spent on any source relation across runs, whatever the specs say: a spec may set a lower `privacy.max_total_epsilon`, never a higher one, and a DP spec without one is capped here.")
+    rare_min_count: OptInt = Field(None, ge=1, le=1_000_000, description="Smallest `rare.min_count` any table or column may use: a spec setting a lower one fails, and the engine protects at least this (DP models excepted, see the README).")
 
 
 class GateSpec(StrictModel):

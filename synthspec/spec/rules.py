@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from synthspec.engine.columns import ColumnPlan
+from synthspec.engine.rare import protectable
 from synthspec.engine.secrets import secret_problem
 from synthspec.errors import Problem
 from synthspec.metrics.checks import METRIC_NAMES
@@ -97,6 +98,9 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
             at(("columns", name, "type"), f"column '{name}': an id column that is not the primary key needs 'references' or 'pii: drop'")
         if column.primary_key and column.pii not in (None, "hash", "fake", "drop") and column.references is None:
             at(("columns", name, "pii"), f"column '{name}': a primary key is generated, never learnt; 'pii: {column.pii}' does not apply to it (hash and fake do)")
+        if column.rare is not None and not protectable(ColumnPlan(name, "", column)):
+            at(("columns", name, "rare"), f"column '{name}': 'rare' applies to modelled categorical columns (type categorical, "
+                                          "or text with pii keep or mask), not to this one")
     for i, constraint in enumerate(spec.constraints):
         # `<fk>.<column>` sides are checked with the references, once every spec is loaded.
         for side in ("low", "high"):
@@ -198,6 +202,14 @@ def _guardrail_problems(loaded: LoadedSpec, project: Project) -> list[Problem]:
     total = spec.privacy.max_total_epsilon
     if rails.max_total_epsilon is not None and total is not None and total > rails.max_total_epsilon:
         at(("privacy", "max_total_epsilon"), f"privacy.max_total_epsilon exceeds the project guardrail max_total_epsilon {rails.max_total_epsilon}")
+    if rails.rare_min_count is not None:
+        floor = rails.rare_min_count
+        if spec.rare.min_count is not None and spec.rare.min_count < floor:
+            at(("rare", "min_count"), f"rare.min_count {spec.rare.min_count} loosens the project guardrail (rare_min_count {floor})")
+        for name, column in spec.columns.items():
+            if column.rare is not None and column.rare.min_count is not None and column.rare.min_count < floor:
+                at(("columns", name, "rare", "min_count"), f"column '{name}': rare.min_count {column.rare.min_count} loosens "
+                                                           f"the project guardrail (rare_min_count {floor})")
     if rails.allowed_policies is not None:
         for name, column in spec.columns.items():
             if column.pii is not None and column.pii not in rails.allowed_policies:
