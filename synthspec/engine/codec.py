@@ -176,12 +176,17 @@ DISCRETE_MIN_ROWS = 5
 
 
 def discrete_support(real: pd.Series) -> np.ndarray | None:
-    """The sorted real values of a discrete numerical column, or None when it is not discrete."""
+    """The sorted real values of a discrete numerical column, or None when it is not discrete.
+    Values held by fewer rows than the rare-value threshold are left out of the support (a
+    sample near one moves to a frequent neighbour), as rare categories are never published."""
+    from synthspec.spec.models import DEFAULT_RARE_MIN_COUNT
+
     values = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype="float64")
-    support = np.unique(values)
+    support, counts = np.unique(values, return_counts=True)
     if support.size == 0 or support.size > DISCRETE_MAX or support.size * DISCRETE_MIN_ROWS > values.size:
         return None
-    return support
+    frequent = support[counts >= DEFAULT_RARE_MIN_COUNT]
+    return frequent if frequent.size else support
 
 
 def snap(values: np.ndarray, support: np.ndarray) -> np.ndarray:
