@@ -263,7 +263,10 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
     spec_dir = root / "specs"
     spec_dir.mkdir(exist_ok=True)
     written, explanations = [], {}
+    empty = [p for p in profiles if p.rows == 0]
     for profile in profiles:
+        if profile.rows == 0:
+            continue  # nothing to learn from, nothing to publish: drafted once it has rows
         path = spec_dir / f"{profile.name}.yml"
         if path.exists():
             raise UsageError(f"{path} already exists; remove it to draft a new spec")
@@ -275,6 +278,10 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
     (spec_dir / "table_spec.schema.json").write_text(render(table_spec_schema()))
     project_file.write_text(project_text)
     warnings = [f"{p.source['path']}: " + " ".join(_headerless_note(p)) for p in profiles if p.headerless]
+    warnings += [f"{_source_name(p)}: no rows, so no spec was drafted (run `init` in another directory once it has rows, "
+                 "and copy the spec)" for p in empty]
+    warnings += [f"{_source_name(p)}: one row; `apply` needs at least two (one to learn from, one to check against): "
+                 "its spec is drafted, but `apply --exclude` it until it has more" for p in profiles if p.rows == 1]
     return InitResult([project_file, *written], warnings, explanations)
 
 
@@ -308,6 +315,10 @@ def header_looks_like_data(cells: list[str], repeats: list[int]) -> str | None:
         if entity is not None:
             return f"its cell in column {i + 1} looks like {entity}"
     return None
+
+
+def _source_name(profile: RelationProfile) -> str:
+    return str(profile.source.get("table") or profile.source.get("path") or profile.name)
 
 
 def _headerless_note(profile: RelationProfile) -> list[str]:

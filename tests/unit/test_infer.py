@@ -94,3 +94,17 @@ def test_drafts_never_copy_values(drafts):
         assert value not in spec
     # formats are directives, never a date of the data
     assert "2001-" not in spec
+
+
+def test_init_skips_empty_tables_with_a_warning(tmp_path):
+    from synthspec.engine.init import init_project
+
+    db = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.demographics (id INTEGER, description VARCHAR)")
+    con.execute("CREATE TABLE raw.regions AS SELECT range AS region_id, 'r' || range AS name FROM range(4)")
+    con.close()
+    result = init_project(tmp_path / "project", from_duckdb=str(db), schema="raw", from_path=None)
+    assert [p.name for p in result.written] == ["synthspec.yml", "regions.yml"]
+    assert any("raw.demographics: no rows" in w for w in result.warnings)
