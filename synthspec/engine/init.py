@@ -19,12 +19,14 @@ from synthspec.errors import UsageError
 from synthspec.io.profile import ColumnProfile, RelationProfile, profile_duckdb, profile_paths
 from synthspec.io.warehouse import unsupported_type
 from synthspec.privacy.detection import detect_pii
+from synthspec.privacy.providers import draft_fakes
 from synthspec.spec.project import PROJECT_FILE
 
 _ID_NAME = re.compile(r"(?i:^id$|_id$|^id_|uuid|guid|^key$|_key$)|[a-z]Id$")
 
-#: The policy `init` drafts for each detected entity: fake where Faker has a provider, hash for
-#: national ids (often join keys), year truncation for dates of birth.
+#: The policy `init` drafts for each detected entity that `privacy.providers.draft_fakes` does
+#: not fake (which picks the Faker provider from the column name too): hash for national ids
+#: (often join keys), year truncation for dates of birth.
 DRAFT_POLICY: dict[str, str] = {
     "PERSON": "pii: fake, faker: name",
     "EMAIL_ADDRESS": "pii: fake, faker: email",
@@ -73,6 +75,7 @@ def draft_spec(profile: RelationProfile, findings: dict[str, dict] | None = None
     ]
     have_key = False
     findings = findings or {}
+    fakes = draft_fakes([(c.name, c.duckdb_type) for c in profile.columns], findings, profile.sample)
     for column in profile.columns:
         semantic, key, comment = infer_type(column, profile.rows, first_key=not have_key)
         parts = [f"type: {semantic}"]
@@ -82,6 +85,9 @@ def draft_spec(profile: RelationProfile, findings: dict[str, dict] | None = None
             have_key = True
         elif semantic == "id" or comment and "not supported" in comment:
             parts.append("pii: drop")
+        elif column.name in fakes:
+            parts.append(fakes[column.name].policy(_scalar))
+            comment = fakes[column.name].comment
         elif finding is not None:
             policy = DRAFT_POLICY.get(finding["entity"], "pii: drop")
             if "generalize" in policy and semantic != "datetime":
@@ -135,8 +141,8 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
         profiles = profile_paths(from_path or "", root, header_check=header_looks_like_data)
         source_db, target_db = None, "synth.duckdb"  # not named like the schema: `synthetic.t` must be unambiguous
     detected = {p.name: {f.column: f.to_dict() for f in detect_pii(p.sample)} for p in profiles}
-    needs_secret = any("hash" in DRAFT_POLICY.get(f["entity"], "") or "fake" in DRAFT_POLICY.get(f["entity"], "")
-                       for found in detected.values() for f in found.values())
+    drafts = {p.name: draft_spec(p, detected[p.name]) for p in profiles}
+    needs_secret = any("pii: hash" in text or "pii: fake" in text for text in drafts.values())
     project_text = draft_project(root.resolve().name, source_db, target_db, needs_secret=needs_secret)
     spec_dir = root / "specs"
     spec_dir.mkdir(exist_ok=True)
@@ -145,7 +151,7 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
         path = spec_dir / f"{profile.name}.yml"
         if path.exists():
             raise UsageError(f"{path} already exists; remove it to draft a new spec")
-        path.write_text(draft_spec(profile, detected[profile.name]))
+        path.write_text(drafts[profile.name])
         written.append(path)
     from synthspec.spec.schema import render, table_spec_schema
 

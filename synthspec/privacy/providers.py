@@ -19,9 +19,15 @@ Pure: names and entity labels in, a provider name out; no values are read here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from synthspec.privacy.consistency import looks_like_gender
 from synthspec.privacy.recognizers import name_tokens
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -179,3 +185,91 @@ def choose_provider(column: str, entity: str | None) -> ProviderChoice | None:
     if entity in ENTITY_DEFAULT:
         return ProviderChoice(ENTITY_DEFAULT[entity], f"{entity} values", from_name_alone=False)
     return None
+
+
+# --------------------------------------------------------------------------- drafting for `init`
+
+#: Words a column name ends with when it holds each row's sex or gender.
+_GENDER_WORDS = frozenset({"sex", "gender", "geschlecht", "cinsiyet", "sexe", "sexo", "genre", "genero"})
+#: Providers `init` drafts `gender:` for (a last name has a gender in few locales).
+_DRAFT_GENDERED = frozenset({"first_name", "name"})
+_STRING_TYPES = ("VARCHAR", "TEXT", "STRING", "CHAR", "BPCHAR", "NVARCHAR")
+
+
+@dataclass(frozen=True)
+class DraftedFake:
+    """A `pii: fake` draft for one column: the provider, the row context it follows, and the
+    reviewer's comment (names and entities only, never a value)."""
+
+    provider: str
+    comment: str
+    gender: str | None = None
+    name_from: tuple[str, ...] = ()
+
+    def policy(self, scalar: Callable[[str], str]) -> str:
+        """The spec keys, with column names written by ``scalar`` (YAML quoting)."""
+        text = f"pii: fake, faker: {self.provider}"
+        if self.gender is not None:
+            text += f", gender: {scalar(self.gender)}"
+        if self.name_from:
+            text += f", name_from: [{', '.join(scalar(c) for c in self.name_from)}]"
+        return text
+
+
+def gender_column(columns: Sequence[str], sample: pd.DataFrame) -> str | None:
+    """The column named like sex/gender whose sampled values are all male/female spellings
+    (``M``/``F``, ``male``/``female``...), or None: a coding we would have to guess
+    (``1``/``2``, ``0``/``1``) is left to the reviewer."""
+    for column in columns:
+        words = column_words(column)
+        named = bool(words) and words[-1] in _GENDER_WORDS and column in sample.columns
+        if named and looks_like_gender(sample[column].dropna().astype(object).tolist()):
+            return column
+    return None
+
+
+def draft_fakes(columns: Sequence[tuple[str, str]], findings: Mapping[str, Mapping[str, Any]],
+                sample: pd.DataFrame) -> dict[str, DraftedFake]:
+    """`pii: fake` drafts for a table's ``(name, DuckDB type)`` columns: a provider for every
+    column detection flagged with an entity Faker covers, or (string columns only) whose name
+    says first/last/full name, company, e-mail, phone, address or user name; names follow a
+    sex column whose values are unambiguous, and an e-mail its row's fake name when the table
+    has exactly one full-name column or one first/last-name pair."""
+    drafts: dict[str, DraftedFake] = {}
+    gender = gender_column([name for name, _ in columns], sample)
+    for name, duckdb_type in columns:
+        finding = findings.get(name)
+        entity = finding["entity"] if finding is not None else None
+        if entity is None and not duckdb_type.upper().startswith(_STRING_TYPES):
+            continue
+        choice = choose_provider(name, entity)
+        if choice is None:
+            continue
+        if finding is not None:
+            comment = f"detected {entity} (confidence {finding['confidence']:.2f}): {finding['evidence']}"
+            if choice.provider != ENTITY_DEFAULT.get(entity or ""):
+                comment += f"; faker {choice.provider}: {choice.reason}"
+        else:
+            comment = f"no PII detected in the sampled values, but {choice.reason}: faked; review"
+        follows = gender if choice.provider in _DRAFT_GENDERED and gender != name else None
+        drafts[name] = DraftedFake(choice.provider, comment, gender=follows)
+    return _with_names(drafts)
+
+
+def _with_names(drafts: dict[str, DraftedFake]) -> dict[str, DraftedFake]:
+    """E-mails and user names built from the row's fake name, when which name is unambiguous."""
+    by_provider: dict[str, list[str]] = {}
+    for name, draft in drafts.items():
+        by_provider.setdefault(draft.provider, []).append(name)
+    firsts, lasts, fulls = (by_provider.get(p, []) for p in ("first_name", "last_name", "name"))
+    if len(firsts) == 1 and len(lasts) == 1:
+        source: tuple[str, ...] = (firsts[0], lasts[0])
+    elif len(fulls) == 1 and not firsts and not lasts:
+        source = (fulls[0],)
+    else:
+        return drafts
+    for name, draft in drafts.items():
+        if draft.provider in ("email", "user_name"):
+            drafts[name] = DraftedFake(draft.provider, draft.comment + "; built from the row's fake name",
+                                       gender=None, name_from=source)
+    return drafts
