@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import functools
 import hashlib
 import hmac
 import math
@@ -338,8 +339,10 @@ def _provider_method(generator: Generator, provider: str) -> Any:
     return method
 
 
+@functools.lru_cache(maxsize=1024)
 def provider_available(locale: str | None, provider: str) -> bool:
-    """Whether Faker's ``locale`` has ``provider`` (and can draw it without arguments)."""
+    """Whether Faker's ``locale`` has ``provider`` (and can draw it without arguments); cached,
+    as it is asked once per row of a column that follows a country."""
     try:
         generator = _generator(_resolve_locale(locale))
         method = _provider_method(generator, provider)

@@ -113,3 +113,85 @@ def test_emails_are_built_from_the_rows_fake_name(runs):
 def test_the_same_spec_data_and_secret_publish_the_same_rows(runs):
     first, second = published(runs[0]), published(runs[1])
     pd.testing.assert_frame_equal(first, second)
+
+
+def customers(n: int = 300) -> pd.DataFrame:
+    """A customer table whose people live in Germany or the USA (the values are made up here,
+    and treated as real: none may be published)."""
+    firsts = {"F": ["Anna", "Maria", "Julia", "Emma"], "M": ["Jonas", "Paul", "Lukas", "Noah"]}
+    rows = []
+    for i in range(n):
+        sex = "F" if i % 3 else "M"
+        first, last = firsts[sex][i % 4], ["Keller", "Brandt", "Hughes", "Porter", "Vogel"][i % 5]
+        country = "Germany" if i % 2 else "USA"
+        rows.append({"customer_id": i + 1, "FirstName": first, "LastName": last, "Gender": sex,
+                     "Email": f"{first}.{last}{i}@mail.example.com".lower(), "Country": country,
+                     "City": ["Hamburg", "Leipzig"][i % 2] if country == "Germany" else ["Austin", "Denver"][i % 2],
+                     "spend": float(20 + (i * 7) % 90)})
+    return pd.DataFrame(rows)
+
+
+def test_init_drafts_row_consistent_fakes_that_validate(tmp_path, monkeypatch):
+    from tests.helpers import make_warehouse
+
+    monkeypatch.setenv("SYNTHSPEC_SECRET", SECRET)
+    make_warehouse(tmp_path / "wh.duckdb", {"customers": customers()})
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(tmp_path, "init", "--from-duckdb", "wh.duckdb", "--schema", "raw").exit_code == 0
+    spec = (tmp_path / "specs" / "customers.yml").read_text()
+    assert "FirstName: {type: categorical, pii: fake, faker: first_name, gender: Gender}" in spec
+    assert "LastName: {type: categorical, pii: fake, faker: last_name}" in spec
+    assert "pii: fake, faker: email, name_from: [FirstName, LastName]}" in spec
+    assert not any(value in spec for value in ("Keller", "Anna", "Hamburg", "mail.example.com"))
+    validate = run_cli(tmp_path, "validate")
+    assert validate.exit_code == 0, validate.output
+
+
+LOCALE_SPEC = """\
+version: 1
+table: customers
+source: {table: raw.customers}
+model: {type: cart, params: {min_samples_leaf: 10}}
+columns:
+  customer_id: {type: id, primary_key: true}
+  FirstName: {type: text, pii: fake, faker: first_name, gender: Gender, locale_from: Country}
+  LastName: {type: text, pii: fake, faker: last_name, locale_from: Country}
+  Gender: {type: categorical}
+  Email: {type: text, pii: fake, faker: email, name_from: [FirstName, LastName]}
+  Country: {type: categorical}
+  City: {type: text, pii: fake, faker: city, locale_from: Country}
+  spend: {type: numerical}
+checks:
+  quality_score: {min: 0.5}
+  dcr_share: {max: 0.95}
+  pii_leakage: {max: 0}
+"""
+
+
+def test_fakes_follow_the_rows_country_and_gender(tmp_path, monkeypatch):
+    from faker.providers.address.de_DE import Provider as GermanAddresses
+    from faker.providers.person.de_DE import Provider as GermanNames
+
+    from tests.helpers import make_warehouse
+
+    monkeypatch.setenv("SYNTHSPEC_SECRET", SECRET)
+    make_warehouse(tmp_path / "wh.duckdb", {"customers": customers()})
+    (tmp_path / "synthspec.yml").write_text("name: t\nsource: {duckdb: wh.duckdb}\ntarget: {duckdb: wh.duckdb}\n")
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "customers.yml").write_text(LOCALE_SPEC)
+    result = run_cli(tmp_path, "apply", "-q")
+    assert result.exit_code == 0, result.output
+    out = pd.DataFrame(query_db(tmp_path, "SELECT FirstName, LastName, Gender, Email, Country, City FROM synthetic.customers"),
+                       columns=["FirstName", "LastName", "Gender", "Email", "Country", "City"])
+    german = out[out["Country"] == "Germany"]
+    american = out[out["Country"] == "USA"]
+    assert len(german) > 50 and len(american) > 50
+    assert german["City"].isin(GermanAddresses.cities).all()
+    assert not american["City"].isin(GermanAddresses.cities).any()
+    female_de = german[german["Gender"] == "F"]["FirstName"]
+    assert female_de.isin(list(GermanNames.first_names_female)).all()
+    male_us = american[american["Gender"] == "M"]["FirstName"]
+    assert male_us.isin(list(EnglishNames.first_names_male)).all()
+    expected = [f"{slug(f)}.{slug(ln.split()[-1])}" for f, ln in zip(out["FirstName"], out["LastName"], strict=True)]
+    local = out["Email"].str.split("@").str[0]
+    assert all(re.fullmatch(re.escape(e) + r"\d*", got) for e, got in zip(expected, local, strict=True))
