@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ import pandas as pd
 from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
+
+if TYPE_CHECKING:
+    from synthspec.privacy.consistency import RowFake
 
 
 def model_columns(plans: list[ColumnPlan]) -> list[ModelColumn]:
@@ -337,7 +341,7 @@ def decode(
     # parent (order line 1, 2, ... of every order); otherwise keys are sequences.
     key_groups = [p.name for p in plans if p.spec.primary_key and p.role == "ref"]
     refs = {p.name: (foreign_keys or {})[p.name].reset_index(drop=True) for p in plans if p.role == "ref"}
-    for plan in plans:
+    for plan in _decode_order(plans):
         if plan.role == "drop":
             out[plan.name] = pd.Series([None] * n, dtype=object)
         elif plan.role == "ref":
@@ -357,7 +361,7 @@ def decode(
             elif plan.spec.pii == "fake":
                 assert plan.spec.faker is not None
                 out[plan.name] = policies.fake_values(pd.Series(out[plan.name]), (secrets or {})[plan.name], plan.spec.faker,
-                                                      plan.spec.locale, unique=True, avoid=avoid)
+                                                      plan.spec.locale, unique=True, avoid=avoid, rows=_row_fakes(plan, n, out))
         elif plan.role == "post":
             # Each synthetic row gets the pseudonym of a real value drawn at random from the
             # training rows: the column keeps its real frequency profile, never a real value.
@@ -370,7 +374,8 @@ def decode(
                 out[plan.name] = policies.hash_values(drawn, (secrets or {})[plan.name], plan.duckdb_type)
             else:
                 assert plan.spec.faker is not None
-                out[plan.name] = policies.fake_values(drawn, (secrets or {})[plan.name], plan.spec.faker, plan.spec.locale, avoid=avoid)
+                out[plan.name] = policies.fake_values(drawn, (secrets or {})[plan.name], plan.spec.faker, plan.spec.locale,
+                                                      avoid=avoid, rows=_row_fakes(plan, n, out))
         else:
             column = plan.model_column()
             values = model_frame[plan.name]
@@ -402,7 +407,24 @@ def decode(
             # The model learnt generalized values, but sampling (smoothing, bin interiors)
             # can land between them: generalize again so no finer value is ever published.
             out[plan.name] = _pre_policy(pd.Series(out[plan.name]), plan)
-    return pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in out.items()})
+    return pd.DataFrame({p.name: (v.reset_index(drop=True) if isinstance(v := out[p.name], pd.Series) else v) for p in plans})
+
+
+def _decode_order(plans: list[ColumnPlan]) -> list[ColumnPlan]:
+    """Plans in declared order, except that a fake following its row (``gender``,
+    ``locale_from``, ``name_from``) comes after the columns it reads."""
+    from synthspec.privacy.consistency import decode_order
+
+    by_name = {p.name: p for p in plans}
+    return [by_name[name] for name in decode_order(list(by_name), {p.name: p.spec for p in plans})]
+
+
+def _row_fakes(plan: ColumnPlan, n: int, decoded: Mapping[str, Any]) -> list[RowFake] | None:
+    """Each row's provider, locale and name parts for a fake that follows its row, or None."""
+    from synthspec.privacy.consistency import row_fakes
+    from synthspec.privacy.policies import provider_available
+
+    return row_fakes(plan.spec, n, decoded, provider_available)
 
 
 _INTEGER_BITS = {"TINYINT": (8, True), "SMALLINT": (16, True), "INTEGER": (32, True), "INT": (32, True),

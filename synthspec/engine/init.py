@@ -19,12 +19,14 @@ from synthspec.errors import UsageError
 from synthspec.io.profile import ColumnProfile, RelationProfile, profile_duckdb, profile_paths
 from synthspec.io.warehouse import unsupported_type
 from synthspec.privacy.detection import detect_pii
+from synthspec.privacy.providers import draft_fakes
 from synthspec.spec.project import PROJECT_FILE
 
 _ID_NAME = re.compile(r"(?i:^id$|_id$|^id_|uuid|guid|^key$|_key$)|[a-z0-9](Id|ID)$")
 
-#: The policy `init` drafts for each detected entity: fake where Faker has a provider, hash for
-#: national ids (often join keys), year truncation for dates of birth.
+#: The policy `init` drafts for each detected entity that `privacy.providers.draft_fakes` does
+#: not fake (which picks the Faker provider from the column name too): hash for national ids
+#: (often join keys), year truncation for dates of birth.
 DRAFT_POLICY: dict[str, str] = {
     "PERSON": "pii: fake, faker: name",
     "EMAIL_ADDRESS": "pii: fake, faker: email",
@@ -176,11 +178,16 @@ def draft_columns(profile: RelationProfile, findings: dict[str, dict] | None = N
     """Every column's draft: its inferred type, then a PII policy where detection found one."""
     findings = findings or {}
     key = primary_key(profile)
+    fakes = draft_fakes([(c.name, c.duckdb_type) for c in profile.columns], findings, profile.sample)
     out = []
     for column in profile.columns:
         draft = infer(column, profile, key)
         finding = findings.get(column.name)
-        if finding is not None and draft.type not in ("id",) and "pii: drop" not in draft.parts:
+        modelled_or_text = draft.type not in ("id",) and "pii: drop" not in draft.parts
+        if modelled_or_text and column.name in fakes:
+            fake = fakes[column.name]
+            draft = Draft(draft.type, f"{draft.reason}; {fake.comment}", (*draft.parts, fake.policy(_scalar)))
+        elif finding is not None and modelled_or_text:
             policy = DRAFT_POLICY.get(finding["entity"], "pii: drop")
             if "generalize" in policy and draft.type != "datetime":
                 policy = "pii: drop"
@@ -257,8 +264,8 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
                                  matches=reference_name_matches)
         source_db, target_db = None, "synth.duckdb"  # not named like the schema: `synthetic.t` must be unambiguous
     detected = {p.name: {f.column: f.to_dict() for f in detect_pii(p.sample)} for p in profiles}
-    needs_secret = any("hash" in DRAFT_POLICY.get(f["entity"], "") or "fake" in DRAFT_POLICY.get(f["entity"], "")
-                       for found in detected.values() for f in found.values())
+    drafts = {p.name: draft_spec(p, detected[p.name]) for p in profiles if p.rows}
+    needs_secret = any("pii: hash" in text or "pii: fake" in text for text in drafts.values())
     project_text = draft_project(root.resolve().name, source_db, target_db, needs_secret=needs_secret)
     spec_dir = root / "specs"
     spec_dir.mkdir(exist_ok=True)
@@ -270,7 +277,7 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
         path = spec_dir / f"{profile.name}.yml"
         if path.exists():
             raise UsageError(f"{path} already exists; remove it to draft a new spec")
-        path.write_text(draft_spec(profile, detected[profile.name]))
+        path.write_text(drafts[profile.name])
         explanations[path] = [(name, d.type, d.reason) for name, d in draft_columns(profile, detected[profile.name])]
         written.append(path)
     from synthspec.spec.schema import render, table_spec_schema

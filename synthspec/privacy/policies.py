@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import functools
 import hashlib
 import hmac
 import math
@@ -36,6 +37,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from synthspec.privacy.consistency import RowFake, composed
 
 if TYPE_CHECKING:
     from faker.generator import Generator
@@ -336,6 +339,20 @@ def _provider_method(generator: Generator, provider: str) -> Any:
     return method
 
 
+@functools.lru_cache(maxsize=1024)
+def provider_available(locale: str | None, provider: str) -> bool:
+    """Whether Faker's ``locale`` has ``provider`` (and can draw it without arguments); cached,
+    as it is asked once per row of a column that follows a country."""
+    try:
+        generator = _generator(_resolve_locale(locale))
+        method = _provider_method(generator, provider)
+        generator.seed_instance(0)
+        method()
+    except Exception:  # a provider a locale lacks fails in Faker's own ways
+        return False
+    return True
+
+
 def fake_values(
     values: pd.Series,
     key: bytes,
@@ -344,6 +361,7 @@ def fake_values(
     *,
     unique: bool = False,
     avoid: Collection[str] | None = None,
+    rows: Sequence[RowFake] | None = None,
 ) -> pd.Series:
     """Consistent fake values: the same real value gives the same fake in every table and run.
 
@@ -358,7 +376,14 @@ def fake_values(
     The fake is a function of the secret and the value only: no real-to-fake table exists
     anywhere, and without the key the mapping cannot be rebuilt from a dictionary. The output
     also depends on the installed Faker version (its word lists and algorithms), which callers
-    should pin or fingerprint.
+    should pin or fingerprint. Full names (``name``, ``name_female``...) are drawn from the
+    locale's name patterns without honorifics or suffixes (:mod:`synthspec.privacy.consistency`).
+
+    ``rows``: one :class:`~synthspec.privacy.consistency.RowFake` per value when the column
+    follows its row (a sex column, a country column, the row's fake name). The row's provider
+    and locale replace ``provider`` and ``locale`` above, and its name parts are appended to
+    the message (``"\\0"`` + parts joined by ``"\\x1f"``), so the fake is a keyed function of
+    the value *and* its row context: the same pair gives the same fake everywhere.
 
     ``avoid``: already-normalised (:func:`normalise_for_matching`) strings a fake must not equal
     -- typically every real value of every PII column, so that a fake never coincides with a
@@ -379,45 +404,54 @@ def fake_values(
     that cannot produce enough distinct values within :data:`MAX_FAKE_ATTEMPTS` counters.
     """
     secret = _check_key(key, "fake")
-    locale_name = _resolve_locale(locale)
-    generator = _generator(locale_name)
-    method = _provider_method(generator, provider)
-    prefix = _FAKE_LABEL + f"{provider}\x00{locale_name}\x00".encode()
+    _drawer(provider, locale)  # an unknown locale or provider is an error even with no values
     codes, texts = _distinct(values)
-    encoded = [text.encode("utf-8") for text in texts]
+    if rows is None:
+        units = [(text, RowFake(provider, locale)) for text in texts]
+    else:
+        if len(rows) != len(values):
+            raise PolicyError(f"fake: {len(rows)} row contexts for {len(values)} values")
+        codes, units = _units(codes, texts, rows)
+    draws = {(unit.provider, unit.locale): _drawer(unit.provider, unit.locale) for _, unit in units}
+    encoded = [_unit_message(text, unit) for text, unit in units]
+    prefixes = [_FAKE_LABEL + f"{unit.provider}\x00{draws[(unit.provider, unit.locale)][0]}\x00".encode()
+                for _, unit in units]
 
     def digest(index: int, counter: int) -> bytes:
-        message = prefix + str(counter).encode() + b"\x00" + encoded[index]
+        message = prefixes[index] + str(counter).encode() + b"\x00" + encoded[index]
         return hmac.digest(secret, message, hashlib.sha256)
 
-    def draw(raw: bytes) -> Any:
+    def draw(index: int, counter: int, raw: bytes) -> Any:
+        unit = units[index][1]
+        locale_name, generator, method = draws[(unit.provider, unit.locale)]
         generator.seed_instance(int.from_bytes(raw[:8], "big"))
         try:
-            return method()
+            done, value = composed(generator, unit.provider, unit.parts, counter)
+            return value if done else method()
         except TypeError as exc:  # a provider with required arguments
-            raise PolicyError(f"fake: Faker provider {provider!r} needs arguments") from exc
+            raise PolicyError(f"fake: Faker provider {unit.provider!r} needs arguments") from exc
         except Exception as exc:  # Faker only ever sees seeds, so its messages hold no PII
-            raise PolicyError(f"fake: Faker provider {provider!r} failed ({locale_name})") from exc
+            raise PolicyError(f"fake: Faker provider {unit.provider!r} failed ({locale_name})") from exc
 
     def acceptable(fake: Any) -> bool:
         return not avoid or normalise_for_matching(fake) not in avoid
 
     def too_few() -> PolicyError:
         return PolicyError(
-            f"fake: Faker provider {provider!r} ({locale_name}) could not produce "
-            f"{len(texts)} acceptable distinct values within {MAX_FAKE_ATTEMPTS} attempts each"
+            f"fake: Faker provider {provider!r} ({_resolve_locale(locale)}) could not produce "
+            f"{len(units)} acceptable distinct values within {MAX_FAKE_ATTEMPTS} attempts each"
         )
 
-    first = [digest(i, 0) for i in range(len(texts))]
+    first = [digest(i, 0) for i in range(len(units))]
     natural: list[Any] = []
     next_counter: list[int] = []
-    for i in range(len(texts)):
-        counter, candidate = 0, draw(first[i])
+    for i in range(len(units)):
+        counter, candidate = 0, draw(i, 0, first[i])
         while not acceptable(candidate):
             counter += 1
             if counter >= MAX_FAKE_ATTEMPTS:
                 raise too_few()
-            candidate = draw(digest(i, counter))
+            candidate = draw(i, counter, digest(i, counter))
         natural.append(candidate)
         next_counter.append(counter + 1)
     if not unique:
@@ -429,7 +463,7 @@ def fake_values(
         raise PolicyError(
             f"fake: Faker provider {provider!r} returns unhashable values; unique is unsupported"
         ) from None
-    order = sorted(range(len(texts)), key=first.__getitem__)
+    order = sorted(range(len(units)), key=first.__getitem__)
     fakes: list[Any] = list(natural)
     used: set[Any] = set()
     losers: list[int] = []
@@ -443,13 +477,44 @@ def fake_values(
         while True:
             if counter >= MAX_FAKE_ATTEMPTS:
                 raise too_few()
-            candidate = draw(digest(i, counter))
+            candidate = draw(i, counter, digest(i, counter))
             counter += 1
             if candidate not in used and acceptable(candidate):
                 break
         fakes[i] = candidate
         used.add(candidate)
     return _rebuild(values, codes, fakes, None)
+
+
+def _drawer(provider: str, locale: str | None) -> tuple[str, Generator, Any]:
+    """(Faker locale name, cached generator, provider method) for one provider and locale."""
+    locale_name = _resolve_locale(locale)
+    generator = _generator(locale_name)
+    return locale_name, generator, _provider_method(generator, provider)
+
+
+def _units(codes: np.ndarray, texts: list[str], rows: Sequence[RowFake]) -> tuple[np.ndarray, list[tuple[str, RowFake]]]:
+    """Distinct (value, row context) pairs and each row's index into them (-1 for nulls)."""
+    index: dict[tuple[int, RowFake], int] = {}
+    units: list[tuple[str, RowFake]] = []
+    out = np.full(len(codes), -1, dtype=np.int64)
+    for i, code in enumerate(codes.tolist()):
+        if code < 0:
+            continue
+        pair = (code, rows[i])
+        if pair not in index:
+            index[pair] = len(units)
+            units.append((texts[code], rows[i]))
+        out[i] = index[pair]
+    return out, units
+
+
+def _unit_message(text: str, unit: RowFake) -> bytes:
+    """The canonical value, plus the row's fake name parts when the fake is built from them
+    (without parts the message is the value alone, as for a column with no row context)."""
+    if not unit.parts:
+        return text.encode("utf-8")
+    return text.encode("utf-8") + b"\x00" + "\x1f".join(unit.parts).encode("utf-8")
 
 
 # --- mask ----------------------------------------------------------------------------------------

@@ -115,6 +115,9 @@ class ColumnSpec(StrictModel):
     reason: str | None = Field(None, description="Why a PII column is kept as is (required with `pii: keep`).")
     faker: str | None = Field(None, description="Faker provider for `pii: fake`, e.g. `name`, `email`.")
     locale: str | None = Field(None, description="Faker locale for `pii: fake`, e.g. `tr_TR`.")
+    gender: str | None = Field(None, description="`pii: fake` with a name provider (first_name, last_name, name, prefix, middle_name): the column holding each row's sex or gender; the row's fake name follows it (a female first name where it says F, female, woman...). Other values (and numeric codes, which are never guessed) give a name of either gender.")
+    locale_from: str | None = Field(None, description="`pii: fake`: the column holding each row's country (an English or local name, or an ISO 3166 alpha-2/alpha-3 code: `Germany`, `DE`, `DEU`); the row's fake is drawn in that country's Faker locale (a German city next to Germany). Unknown countries use `locale` (default en_US).")
+    name_from: str | list[str] | None = Field(None, description="`pii: fake` with an e-mail or user-name provider (email, safe_email, free_email, company_email, user_name): build the value from the row's fake name in these columns, a full name or first and last name in that order, e.g. `[FirstName, LastName]` gives `jane.rivera@example.org`.")
     min: Annotated[int | float | str | None, _NO_NULL_SCHEMA] = Field(None, description="Lower bound of the column's domain (number, or ISO date/datetime for datetimes, e.g. 2020-01-01).")
     max: Annotated[int | float | str | None, _NO_NULL_SCHEMA] = Field(None, description="Upper bound of the column's domain (number, or ISO date/datetime for datetimes, e.g. 2020-01-01).")
     values: list[str | int | float | bool] | None = Field(None, description="The allowed categories.")
@@ -159,6 +162,7 @@ class ColumnSpec(StrictModel):
             raise ValueError("'pii: fake' needs a Faker provider in 'faker' (e.g. name, email)")
         if self.locale is not None and self.pii != "fake":
             raise ValueError("'locale' is only valid with 'pii: fake'")
+        self._row_context_consistent()
         if self.secret_env is not None and self.pii not in ("hash", "fake"):
             raise ValueError("'secret_env' is only valid with 'pii: hash' or 'pii: fake'")
         if self.keep_last is not None and self.pii != "mask":
@@ -184,6 +188,31 @@ class ColumnSpec(StrictModel):
         if self.primary_key and self.type not in ("id", "text", "numerical"):
             raise ValueError("a primary key must be of type id")
         return self
+
+
+    @property
+    def name_from_columns(self) -> list[str]:
+        """`name_from` as a list (one column or several)."""
+        if self.name_from is None:
+            return []
+        return [self.name_from] if isinstance(self.name_from, str) else list(self.name_from)
+
+    def _row_context_consistent(self) -> None:
+        """`gender`, `locale_from` and `name_from` only where they change what is drawn."""
+        from synthspec.privacy.consistency import FROM_NAME_DOMAINS, GENDERED_PROVIDERS
+
+        for key in ("gender", "locale_from", "name_from"):
+            if getattr(self, key) is not None and self.pii != "fake":
+                raise ValueError(f"'{key}' is only valid with 'pii: fake'")
+        if self.gender is not None and self.faker not in GENDERED_PROVIDERS:
+            raise ValueError(f"'gender' applies to the name providers {', '.join(sorted(GENDERED_PROVIDERS))}, "
+                             f"not '{self.faker}'")
+        if self.name_from is not None:
+            if self.faker not in FROM_NAME_DOMAINS:
+                raise ValueError(f"'name_from' applies to the providers {', '.join(sorted(FROM_NAME_DOMAINS))}, "
+                                 f"not '{self.faker}'")
+            if not self.name_from_columns:
+                raise ValueError("'name_from' needs at least one column")
 
 
 def boolean_spellings(fmt: str) -> tuple[str, ...]:

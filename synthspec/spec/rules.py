@@ -101,6 +101,7 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
         if column.rare is not None and not protectable(ColumnPlan(name, "", column)):
             at(("columns", name, "rare"), f"column '{name}': 'rare' applies to modelled categorical columns (type categorical, "
                                           "or text with pii keep or mask), not to this one")
+    _row_context_problems(spec.columns, at, column_ref)
     for i, constraint in enumerate(spec.constraints):
         # `<fk>.<column>` sides are checked with the references, once every spec is loaded.
         for side in ("low", "high"):
@@ -126,6 +127,34 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
 
     problems += _guardrail_problems(loaded, project)
     return problems
+
+
+def _row_context_problems(columns: dict[str, ColumnSpec], at: Callable[[tuple[Any, ...], str], None],
+                          column_ref: Callable[[tuple[Any, ...], str, str], None]) -> None:
+    """`gender`, `locale_from` and `name_from` name declared columns whose published values
+    mean something in the row (not dropped, hashed or masked), and form no cycle."""
+    from synthspec.privacy.consistency import NAME_PART_PROVIDERS, context_cycle
+
+    for name, column in columns.items():
+        refs: list[tuple[tuple[Any, ...], str, str]] = [
+            (("columns", name, key), ref, key) for key in ("gender", "locale_from") if (ref := getattr(column, key)) is not None]
+        many = isinstance(column.name_from, list)
+        refs += [(("columns", name, "name_from", *((i,) if many else ())), ref, "name_from")
+                 for i, ref in enumerate(column.name_from_columns)]
+        for path, ref, key in refs:
+            target = columns.get(ref)
+            if target is None:
+                column_ref(path, ref, f"column '{name}': {key} column")
+            elif ref == name:
+                at(path, f"column '{name}': {key} names the column itself")
+            elif key == "name_from" and not (target.pii == "fake" and target.faker in NAME_PART_PROVIDERS):
+                at(path, f"column '{name}': name_from column '{ref}' must be faked with a name provider "
+                         "(first_name, last_name, name...), so that the value is built from a fake name")
+            elif target.pii in ("drop", "hash", "mask"):
+                at(path, f"column '{name}': {key} column '{ref}' is published with 'pii: {target.pii}', so its "
+                         "values say nothing about the row")
+        if all(ref in columns and ref != name for _, ref, _ in refs) and (cycle := context_cycle(name, columns)):
+            at(("columns", name), f"column '{name}': gender/locale_from/name_from form a cycle ({' -> '.join(cycle)})")
 
 
 def _target_problem(target: str | None, columns: dict[str, ColumnSpec], at: Callable[[str], None]) -> None:

@@ -37,7 +37,8 @@ def titanic_db(tmp_path, monkeypatch):
 def test_init_drafts_policies_and_apply_publishes_no_real_name(titanic_db):
     assert run(titanic_db, "init", "--from-duckdb", "wh.duckdb", "--schema", "raw").exit_code == 0
     spec = (titanic_db / "specs" / "titanic.yml").read_text()
-    assert "Name: {type: text, pii: fake, faker: name}  # detected PERSON" in spec
+    # The fake name follows the row's Sex (values male/female: unambiguous); c3 has no sex column.
+    assert "Name: {type: text, pii: fake, faker: name, gender: Sex}  # detected PERSON" in spec
     assert "c3: {type: text, pii: fake, faker: name}" in (titanic_db / "specs" / "renamed.yml").read_text()
     result = run(titanic_db, "apply", "-q")
     assert result.exit_code == 0, result.output
@@ -67,7 +68,7 @@ def test_scan_reports_entities_without_values(titanic_db):
 def test_detected_pii_without_policy_fails_plan(titanic_db):
     run(titanic_db, "init", "--from-duckdb", "wh.duckdb", "--schema", "raw")
     spec = titanic_db / "specs" / "titanic.yml"
-    spec.write_text(spec.read_text().replace("Name: {type: text, pii: fake, faker: name}", "Name: {type: text}"))
+    spec.write_text(spec.read_text().replace("Name: {type: text, pii: fake, faker: name, gender: Sex}", "Name: {type: text}"))
     result = run(titanic_db, "plan", "-s", "titanic")
     assert result.exit_code == 2
     line = result.output.strip().splitlines()[0]
@@ -81,6 +82,6 @@ def test_keep_forbidden_by_guardrail(titanic_db):
     project = titanic_db / "synthspec.yml"
     project.write_text(project.read_text() + "guardrails:\n  forbid_keep: [PERSON]\n")
     spec = titanic_db / "specs" / "titanic.yml"
-    spec.write_text(spec.read_text().replace("Name: {type: text, pii: fake, faker: name}", "Name: {type: text, pii: keep, reason: public list}"))
+    spec.write_text(spec.read_text().replace("Name: {type: text, pii: fake, faker: name, gender: Sex}", "Name: {type: text, pii: keep, reason: public list}"))
     result = run(titanic_db, "plan", "-s", "titanic")
     assert result.exit_code == 2 and "`pii: keep` is forbidden for PERSON by the project guardrails" in result.output
