@@ -10,7 +10,7 @@ keys and references the manifest declares, and read ``target/run_results.json``.
 are computed independently of synthspec, in DuckDB, from the source and the published views:
 
 * discrete columns (boolean, or text/integer with at most :data:`DISCRETE_MAX` distinct real
-  values) get no value the real column does not hold;
+  values, and at most half of its real values distinct) get no value the real column does not hold;
 * date and timestamp columns, typed or text that parses as dates in every real row, get only
   values that parse (in the real column's format) and lie within the real range;
 * every table's synthetic row count is within 1% of the source's.
@@ -30,7 +30,8 @@ import sys
 import tempfile
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ from tests.corpus.manifest import BY_NAME, ENTRIES, Entry  # noqa: E402
 
 #: A text or integer column with at most this many distinct real values is audited as discrete.
 DISCRETE_MAX = 50
+#: ... and at most this share of its non-null real values distinct (45 counts in 50 rows, or 50
+#: state names in 50 rows, are measures and names, not codes: an unseen value there is fine).
+DISCRETE_SHARE = 0.5
 #: Row counts must be within this share of the source's.
 ROW_TOLERANCE = 0.01
 #: Text date formats tried on a real text column (DuckDB strptime), first full match wins.
@@ -71,6 +75,9 @@ class Audit:
     bad_dates: dict[str, int] = field(default_factory=dict)
     discrete_columns: list[str] = field(default_factory=list)
     date_columns: list[str] = field(default_factory=list)
+    #: Audited on what the gate held back (`synthspec sample` from the cached model with the
+    #: spec's seed: the rows apply would have published), not on a published view.
+    gated_sample: bool = False
 
     @property
     def rows_ok(self) -> bool | None:
@@ -214,20 +221,22 @@ def _text_date_format(con: Any, relation: str, column: str) -> str | None:
     return None
 
 
-def audit_table(project: Path, target_db: Path, table: str, source: dict[str, Any], types: dict[str, str]) -> Audit:
-    """The acceptance audits of ``synthetic.<table>`` against its source, in DuckDB."""
+def audit_table(project: Path, target_db: Path, table: str, source: dict[str, Any], types: dict[str, str],
+                sample: Path | None = None) -> Audit:
+    """The acceptance audits of ``synthetic.<table>`` against its source, in DuckDB; of the
+    rows in ``sample`` (a Parquet file) instead when given (then the row count is not audited:
+    the sample has the rows it was asked for)."""
     import duckdb
 
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"ATTACH '{target_db.as_posix()}' AS tgt (READ_ONLY)")
-        if "table" in source:
-            real = "tgt." + _source_relation(source, project)
-        else:
-            real = _source_relation(source, project)
-        synth = f"tgt.synthetic.{_quote(table)}"
+        if "table" in source or sample is None:
+            con.execute(f"ATTACH '{target_db.as_posix()}' AS tgt (READ_ONLY)")
+        real = ("tgt." if "table" in source else "") + _source_relation(source, project)
+        synth = f"tgt.synthetic.{_quote(table)}" if sample is None else f"read_parquet('{sample.as_posix()}')"
         audit = Audit(source_rows=con.execute(f"SELECT count(*) FROM {real}").fetchone()[0],
-                      synthetic_rows=con.execute(f"SELECT count(*) FROM {synth}").fetchone()[0])
+                      synthetic_rows=None if sample else con.execute(f"SELECT count(*) FROM {synth}").fetchone()[0],
+                      gated_sample=sample is not None)
         described = con.execute(f"DESCRIBE SELECT * FROM {real}").fetchall()
         for name, duck_type, *_ in described:
             semantic = types.get(name, "")
@@ -263,8 +272,8 @@ def _audit_column(con: Any, audit: Audit, real: str, synth: str, name: str, duck
         "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
     if not discrete_type:
         return
-    distinct = con.execute(f"SELECT count(DISTINCT {col}) FROM {real}").fetchone()[0]
-    if duck_type != "BOOLEAN" and distinct > DISCRETE_MAX:
+    distinct, present = con.execute(f"SELECT count(DISTINCT {col}), count({col}) FROM {real}").fetchone()
+    if duck_type != "BOOLEAN" and (distinct > DISCRETE_MAX or distinct > DISCRETE_SHARE * present):
         return
     audit.discrete_columns.append(name)
     unseen = con.execute(
@@ -328,12 +337,28 @@ def _run_entry(entry: Entry, project: Path, project_checks: dict[str, dict[str, 
     target_db = project / ("warehouse.duckdb" if entry.form == "duckdb" else "synth.duckdb")
     sources = spec_sources(project)
     for name, report in reports.items():
-        if report.published:
-            try:
-                report.audit = audit_table(project, target_db, name, sources[name], report.drafted)
-            except Exception as exc:  # noqa: BLE001
-                report.reasons.append(f"audit failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        children = {t for t, columns in entry.patches.items() if any("references" in c for c in columns.values())}
+        sample = None if report.published or name in children else _gated_sample(project, report)
+        if not report.published and sample is None:
+            continue
+        try:
+            report.audit = audit_table(project, target_db, name, sources[name], report.drafted, sample)
+        except Exception as exc:  # noqa: BLE001
+            report.reasons.append(f"audit failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
     return list(reports.values())
+
+
+def _gated_sample(project: Path, report: TableReport) -> Path | None:
+    """The rows the gate held back, drawn again from the cached model (`synthspec sample`, the
+    spec's seed and the source's row count), so the audits also say what a gated table would
+    have published; None for tables it cannot draw (never trained, errors; the caller leaves
+    out tables with references, which `sample` refuses)."""
+    if report.status != "failed" or report.source_rows is None:
+        return None
+    out = project / "target" / f"gated_{report.table}.parquet"
+    done = _cli(project, "sample", report.table, "--rows", str(report.source_rows), "--out", str(out), "-q",
+                timeout=APPLY_TIMEOUT)
+    return out if done.returncode == 0 and out.exists() else None
 
 
 def _load_results(project: Path) -> dict[str, Any] | None:
@@ -435,7 +460,8 @@ def _audit_cell(report: TableReport) -> str:
         parts.append("unseen " + ", ".join(f"{c} {n}" for c, n in audit.unseen.items()))
     if audit.bad_dates:
         parts.append("bad dates " + ", ".join(f"{c} {n}" for c, n in audit.bad_dates.items()))
-    checked = f"{len(audit.discrete_columns)} discrete, {len(audit.date_columns)} date"
+    checked = f"{len(audit.discrete_columns)} discrete, {len(audit.date_columns)} date" + (
+        "; of the gated sample" if audit.gated_sample else "")
     return ("❌ " + "; ".join(parts) if parts else "✅") + f" ({checked})"
 
 
@@ -443,23 +469,50 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render(reports: list[TableReport], seconds: float, jobs: int) -> str:
+def _blockers(reports: list[TableReport]) -> list[str]:
+    """Tables not published, counted by what blocked them (a table may count under several)."""
+    counts: dict[str, list[str]] = {}
+    for r in reports:
+        if r.published:
+            continue
+        blocking = [f"{c['metric']} {c['outcome']}" for c in r.checks if c["blocks"]]
+        if not blocking:
+            first = r.reasons[0] if r.reasons else "unknown"
+            blocking = ["held or not run (a linked table failed)" if first.startswith("not run") or r.status in (
+                "held", "skipped") else f"{r.verdict}: {first[:80]}"]
+        for key in blocking:
+            counts.setdefault(key, []).append(r.table)
+    if not counts:
+        return ["Nothing: every table published."]
+    return [f"- **{key}** ({len(tables)}): {', '.join(tables)}"
+            for key, tables in sorted(counts.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+
+
+def render(reports: list[TableReport], seconds: float, jobs: int, pending: list[Entry] | None = None) -> str:
     published = sum(r.published for r in reports)
-    audited = [r for r in reports if r.audit is not None]
-    clean = [r for r in audited if r.audit.rows_ok is not False and not r.audit.unseen and not r.audit.bad_dates]
+    def clean(rs: list[TableReport]) -> int:
+        return sum(r.audit.rows_ok is not False and not r.audit.unseen and not r.audit.bad_dates for r in rs)
+
+    audited = [r for r in reports if r.audit is not None and not r.audit.gated_sample]
+    samples = [r for r in reports if r.audit is not None and r.audit.gated_sample]
     lines = [
         "# synthspec corpus",
         "",
         "Generated by `tests/corpus/run_corpus.py` (`make corpus`): every table through `synthspec init` +",
         "`synthspec apply` with the defaults and zero edits (keys and references declared where the manifest",
         "says). Audits are computed in DuckDB on the published views, independently of synthspec: discrete",
-        f"columns (boolean, text or integer with ≤ {DISCRETE_MAX} real values) get no unseen value; date columns",
+        f"columns (boolean, or text/integer with ≤ {DISCRETE_MAX} distinct real values, at most half of its values)",
+        "get no unseen value; date columns",
         "(typed, or text that parses as dates in every real row) parse and lie within the real range;",
         f"row counts within {ROW_TOLERANCE:.0%} of the source. Intervals show \"—\" until the gate reports them.",
         "",
         f"**Published {published}/{len(reports)} = {published / max(len(reports), 1):.0%}** of tables; "
-        f"audits clean on {len(clean)}/{len(audited)} published; total {seconds / 60:.1f} min with --jobs {jobs}.",
+        f"audits clean on {clean(audited)}/{len(audited)} published tables and on {clean(samples)}/{len(samples)} "
+        f"gated single tables (their held-back rows drawn again with `synthspec sample`); "
+        f"total {seconds / 60:.1f} min with --jobs {jobs}.",
         "",
+        *([f"**Run not finished**: {len(pending)} entries still to run ({', '.join(e.name for e in pending)}).", ""]
+          if pending else []),
         "| entry | table | form | rows | drafted types | checks: value [interval] (threshold) | time s | verdict | audits | reasons |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -469,7 +522,7 @@ def render(reports: list[TableReport], seconds: float, jobs: int) -> str:
         reasons = "<br>".join(_md(x) for x in r.reasons) or "—"
         lines.append(f"| {r.entry} | {r.table} | {r.form} | {rows} | {_type_counts(r.drafted)} | {checks} | "
                      f"{r.seconds:.1f} | {r.verdict} | {_md(_audit_cell(r))} | {reasons} |")
-    lines += ["", "## Drafted types per column", ""]
+    lines += ["", "## What blocked publishing", "", *_blockers(reports), "", "## Drafted types per column", ""]
     for r in reports:
         columns = ", ".join(f"`{c}` {t}" for c, t in r.drafted.items()) or "—"
         lines.append(f"- **{r.table}**: {_md(columns)}")
@@ -479,13 +532,28 @@ def render(reports: list[TableReport], seconds: float, jobs: int) -> str:
 # --------------------------------------------------------------------------- main
 
 
-def run(entries: list[Entry], jobs: int = 1, workdir: Path | None = None) -> list[TableReport]:
-    """Every entry, ``jobs`` at a time, in manifest order."""
+def run(entries: list[Entry], jobs: int = 1, workdir: Path | None = None,
+        progress: Callable[[list[TableReport], list[Entry]], None] | None = None) -> list[TableReport]:
+    """Every entry, ``jobs`` at a time; reports in manifest order. ``progress`` gets the
+    reports so far and the entries still to run after each entry (to write CORPUS.md as the
+    run goes: a stopped run still leaves its results)."""
+    done: dict[str, list[TableReport]] = {}
+
+    def finished(entry: Entry, reports: list[TableReport]) -> None:
+        done[entry.name] = reports
+        if progress is not None:
+            progress([r for e in entries if e.name in done for r in done[e.name]],
+                     [e for e in entries if e.name not in done])
+
     if jobs <= 1:
-        return [report for entry in entries for report in _run_and_say(entry, workdir)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:  # entries go by name: loaders are not picklable
-        futures = [(entry, pool.submit(_run_and_say, entry.name, workdir)) for entry in entries]
-        return [report for entry, future in futures for report in _collect(entry, future)]
+        for entry in entries:
+            finished(entry, _run_and_say(entry.name, workdir))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:  # entries go by name: loaders are not picklable
+            futures = {pool.submit(_run_and_say, entry.name, workdir): entry for entry in entries}
+            for future in as_completed(futures):
+                finished(futures[future], _collect(futures[future], future))
+    return [r for entry in entries for r in done[entry.name]]
 
 
 def _collect(entry: Entry, future: Any) -> list[TableReport]:
@@ -518,9 +586,13 @@ def main(argv: list[str] | None = None) -> int:
         for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ.setdefault(variable, threads)
     started = time.perf_counter()
-    reports = run(entries, args.jobs)
+
+    def write(reports: list[TableReport], pending: list[Entry]) -> None:
+        args.out.write_text(render(reports, time.perf_counter() - started, args.jobs, pending))
+
+    reports = run(entries, args.jobs, progress=write)
     elapsed = time.perf_counter() - started
-    args.out.write_text(render(reports, elapsed, args.jobs))
+    write(reports, [])
     if args.json:
         args.json.write_text(json.dumps([asdict(r) | {"verdict": r.verdict} for r in reports], indent=2, default=str))
     published = sum(r.published for r in reports)

@@ -63,10 +63,14 @@ def test_runner_audits_published_related_tables(tmp_path: Path) -> None:
     assert reports["raw_orders"].drafted["order_date"] == "datetime"
     assert "order_date" in reports["raw_orders"].audit.date_columns
     assert "status" in reports["raw_orders"].audit.discrete_columns
-    assert "payment_method" in reports["raw_payments"].audit.discrete_columns
+    # amounts are whole hundreds in 31 values: an integer code by the audit's rule
+    assert reports["raw_payments"].audit.discrete_columns == ["payment_method", "amount"]
     # categories are sampled from the real ones, dates within the real range
-    assert not reports["raw_orders"].audit.unseen and not reports["raw_payments"].audit.unseen
+    assert "status" not in reports["raw_orders"].audit.unseen
+    assert "payment_method" not in reports["raw_payments"].audit.unseen
     assert not reports["raw_orders"].audit.bad_dates
+    for report in reports.values():
+        assert all(0 < n <= report.audit.synthetic_rows for n in report.audit.unseen.values())
     markdown = render(list(reports.values()), 1.0, 1)
     assert "**Published 3/3 = 100%**" in markdown and "| jaffle_shop | raw_orders | csv | 99→" in markdown
 
@@ -85,7 +89,8 @@ def _planted(tmp_path: Path, real: str, synthetic: str) -> Path:
 
 def test_audits_catch_unseen_values_bad_dates_and_row_counts(tmp_path: Path) -> None:
     real = ("SELECT * FROM (VALUES ('a', 1, true, '2020-01-05', DATE '2020-01-01', 1.5),"
-            " ('b', 2, false, '2020-02-01', DATE '2020-03-01', 2.5)) v(c, k, b, d, dt, x)")
+            " ('b', 2, false, '2020-02-01', DATE '2020-03-01', 2.5), ('a', 1, true, '2020-01-09', NULL, 3.5),"
+            " ('b', 2, NULL, NULL, DATE '2020-01-09', 4.5)) v(c, k, b, d, dt, x)")
     synthetic = ("SELECT * FROM (VALUES ('a', 1, true, '2020-01-06', DATE '2020-01-02', 9.0),"
                  " ('z', 3, false, 'not a date', DATE '2030-01-01', 1.0),"
                  " ('b', 2, NULL, '2019-12-31', DATE '2020-02-01', 2.0)) v(c, k, b, d, dt, x)")
@@ -95,7 +100,7 @@ def test_audits_catch_unseen_values_bad_dates_and_row_counts(tmp_path: Path) -> 
     assert audit.unseen == {"c": 1, "k": 1}
     assert audit.bad_dates == {"d": 2, "dt": 1}
     assert sorted(audit.discrete_columns) == ["b", "c", "k"] and sorted(audit.date_columns) == ["d", "dt"]
-    assert (audit.source_rows, audit.synthetic_rows, audit.rows_ok) == (2, 3, False)
+    assert (audit.source_rows, audit.synthetic_rows, audit.rows_ok) == (4, 3, False)
     # keys, free text and PII policy columns are not audited as discrete
     skipped = audit_table(tmp_path, db, "t", {"table": "raw.t"}, {**types, "c": "text", "k": "id"})
     assert skipped.unseen == {}
