@@ -240,15 +240,19 @@ def audit_table(project: Path, target_db: Path, table: str, source: dict[str, An
         described = con.execute(f"DESCRIBE SELECT * FROM {real}").fetchall()
         for name, duck_type, *_ in described:
             semantic = types.get(name, "")
-            if semantic.startswith(("id", "text")) or "/" in semantic:  # keys, free text, PII policies
+            if semantic.startswith("id") or "/" in semantic:  # keys and PII policies publish no real value
                 continue
-            _audit_column(con, audit, real, synth, name, str(duck_type).upper())
+            _audit_column(con, audit, real, synth, name, str(duck_type).upper(), free_text=semantic == "text")
         return audit
     finally:
         con.close()
 
 
-def _audit_column(con: Any, audit: Audit, real: str, synth: str, name: str, duck_type: str) -> None:
+def _audit_column(con: Any, audit: Audit, real: str, synth: str, name: str, duck_type: str, *,
+                  free_text: bool = False) -> None:
+    """Audit one column: as a date when it is one (typed, or text that parses as dates, whatever
+    type init drafted: text dates drafted as free text must still publish dates), else as
+    discrete unless drafted as free text."""
     col = _quote(name)
     if duck_type.startswith(("DATE", "TIMESTAMP")):
         audit.date_columns.append(name)
@@ -267,6 +271,8 @@ def _audit_column(con: Any, audit: Audit, real: str, synth: str, name: str, duck
         ).fetchone()[0]
         if bad:
             audit.bad_dates[name] = int(bad)
+        return
+    if free_text:
         return
     discrete_type = duck_type in ("BOOLEAN", "VARCHAR") or duck_type.endswith("INT") or duck_type in (
         "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")

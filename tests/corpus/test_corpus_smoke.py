@@ -102,8 +102,11 @@ def test_audits_catch_unseen_values_bad_dates_and_row_counts(tmp_path: Path) -> 
     assert sorted(audit.discrete_columns) == ["b", "c", "k"] and sorted(audit.date_columns) == ["d", "dt"]
     assert (audit.source_rows, audit.synthetic_rows, audit.rows_ok) == (4, 3, False)
     # keys, free text and PII policy columns are not audited as discrete
-    skipped = audit_table(tmp_path, db, "t", {"table": "raw.t"}, {**types, "c": "text", "k": "id"})
-    assert skipped.unseen == {}
+    skipped = audit_table(tmp_path, db, "t", {"table": "raw.t"}, {**types, "c": "text", "k": "id", "dt": "datetime/drop"})
+    assert skipped.unseen == {} and "dt" not in skipped.date_columns
+    # ... but text dates drafted as free text are still audited as dates
+    assert skipped.bad_dates == {"d": 2} and audit_table(tmp_path, db, "t", {"table": "raw.t"},
+                                                          {**types, "d": "text"}).bad_dates["d"] == 2
 
 
 def test_a_crashing_entry_is_an_error_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
