@@ -173,10 +173,11 @@ def time_unit(real: np.ndarray) -> float:
 
 
 #: A numerical column with at most this many distinct real values, each held by at least
-#: ``DISCRETE_MIN_ROWS`` rows on average, is discrete (counts, ratings, half steps): sampled
-#: values are moved to the nearest real value, so no value between two real ones is published.
+#: ``DISCRETE_MIN_ROWS`` rows on average, is discrete (counts, ratings, temperatures in whole
+#: degrees, half steps): sampled values are moved to the nearest real value, so no value
+#: between two real ones is published.
 DISCRETE_MAX = 50
-DISCRETE_MIN_ROWS = 5
+DISCRETE_MIN_ROWS = 2
 
 
 def discrete_support(real: pd.Series) -> np.ndarray | None:

@@ -256,7 +256,13 @@ def profile_paths(pattern: str, root: Path, header_check: HeaderCheck | None = N
 def _headerless(con: duckdb.DuckDBPyConnection, file: str, header_check: HeaderCheck) -> str | None:
     """Why the row DuckDB takes for the header of ``file`` looks like data (None: a header,
     or DuckDB itself reads the file without one)."""
-    if not con.execute(f"SELECT HasHeader FROM sniff_csv({sql_string(file)})").fetchone()[0]:
+    has_header, columns = con.execute(f"SELECT HasHeader, Columns FROM sniff_csv({sql_string(file)})").fetchone()
+    if not has_header:
+        return None
+    if any(str(c["type"]).upper() != "VARCHAR" for c in columns):
+        # A column typed from its values (numbers, dates) whose first cell is not of that type:
+        # the sniffer's evidence that row is a header is then the data itself, not a guess (a
+        # dotted R name like `Wr.Hnd` would otherwise pass for a domain).
         return None
     text = f"read_csv({sql_string(file)}, header = false, all_varchar = true)"
     columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {text}").fetchall()]

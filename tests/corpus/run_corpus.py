@@ -43,6 +43,8 @@ if __package__ in (None, ""):  # run as a script: make `tests.corpus` importable
 
 from tests.corpus.manifest import BY_NAME, ENTRIES, Entry  # noqa: E402
 
+from synthspec.spec.models import DEFAULT_RARE_TOKEN as RARE_TOKEN  # noqa: E402
+
 #: A text or integer column with at most this many distinct real values is audited as discrete.
 DISCRETE_MAX = 50
 #: ... and at most this share of its non-null real values distinct (45 counts in 50 rows, or 50
@@ -282,8 +284,10 @@ def _audit_column(con: Any, audit: Audit, real: str, synth: str, name: str, duck
     if duck_type != "BOOLEAN" and (distinct > DISCRETE_MAX or distinct > DISCRETE_SHARE * present):
         return
     audit.discrete_columns.append(name)
+    # The rare-value token is by design not a real value (it replaces values too rare to publish).
     unseen = con.execute(
-        f"SELECT count(*) FROM {synth} WHERE {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN "
+        f"SELECT count(*) FROM {synth} WHERE {col} IS NOT NULL AND CAST({col} AS VARCHAR) <> {RARE_TOKEN!r} "
+        f"AND CAST({col} AS VARCHAR) NOT IN "
         f"(SELECT DISTINCT CAST({col} AS VARCHAR) FROM {real} WHERE {col} IS NOT NULL)").fetchone()[0]
     if unseen:
         audit.unseen[name] = int(unseen)
