@@ -101,3 +101,26 @@ def test_text_that_does_not_read_in_its_format_is_a_located_error(tmp_path, monk
     assert "2 value(s) of this text column do not read as finite numbers" in result.stderr
     assert "2 value(s) of this text column do not read as one of the spellings Y/N" in result.stderr
     assert "soon" not in result.stderr and "many" not in result.stderr and "maybe" not in result.stderr
+
+
+def test_city_country_agreement_survives_where_the_real_data_has_it(tmp_path, monkeypatch):
+    """Zip code -> its county-like area (the first three digits, as text) and area -> region: every
+    published pair exists in the real data, with the defaults and whatever the model draws."""
+    monkeypatch.setenv("SYNTHSPEC_SECRET", SECRET)
+    kc = pd.read_csv(FIXTURES / "kc_house_sample.csv")
+    places = pd.DataFrame({"zipcode": kc["zipcode"], "area": "A" + (kc["zipcode"] // 10).astype(str),
+                           "region": ["north" if z // 10 < 9810 else "south" for z in kc["zipcode"]],
+                           "price": kc["price"], "grade": kc["grade"]})
+    (tmp_path / "lake").mkdir()
+    places.to_parquet(tmp_path / "lake" / "places.parquet")
+    assert run_cli(tmp_path, "init", "--from-path", "lake/*.parquet").exit_code == 0
+    result = run_cli(tmp_path, "apply")
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(tmp_path / "synth.duckdb"), read_only=True)
+    out = con.execute("SELECT zipcode, area, region FROM synthetic.places").df()
+    real_pairs = set(places[["zipcode", "area"]].itertuples(index=False, name=None))
+    real_regions = set(places[["area", "region"]].itertuples(index=False, name=None))
+    kept = out[out["area"] != "_RARE_"]
+    assert len(kept) > 0.8 * len(out)
+    assert all(pair in real_pairs for pair in kept[["zipcode", "area"]].itertuples(index=False, name=None))
+    assert all(pair in real_regions for pair in kept[["area", "region"]].itertuples(index=False, name=None))
