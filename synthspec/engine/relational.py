@@ -5,11 +5,15 @@ For every reference ``child.fk -> parent.pk`` a small *count model* (the cart mo
 parent's attributes plus a children column) learns how many children a parent with given
 attributes has, zero included. Sampling a child then runs top-down:
 
-* the *driving* reference (the first one to another table) decides the rows: each synthetic
-  parent gets a drawn number of children, and rows whose real foreign key is null come on top
-  at the real null share;
+* the row count is fixed first (:func:`child_rows`: the source's, or the spec's) and kept
+  exactly: drawing each parent's children independently let the total drift, and the drift
+  compounded down a chain (8 -> 59 -> 412 rows became 8 -> 79 -> 551);
+* the *driving* reference (the first one to another table) lays the rows out: the real null
+  share of them gets a null key, the rest is spread over the synthetic parents by drawn
+  counts calibrated to the real children-per-parent distribution tilted to that exact total
+  (:func:`calibrate`);
 * every other reference to another table assigns parents to rows so that the per-parent counts
-  follow that parent's count model (nulls at the real share);
+  follow that parent's count model, to the same exact total (nulls at the real share);
 * when the model can condition (``Synthesizer.supports_given``), the rows are drawn given their
   parents' attributes (columns named ``<fk>.<parent column>``), so a child depends on its parent;
 * self-references (``customers.referred_by``) are assigned last, among the table's own rows.
