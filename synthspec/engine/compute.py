@@ -176,8 +176,11 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
     # be correlated through the RNG alone.
     row_seed = relational.derived_seed(seed, "rows", job.table) if parents else seed
     if relations is not None:
-        layout = relational.layout(relations, parents, job.rows, seed, explicit=job.explicit_rows,
-                                   unique=_foreign_key_primary_key(job.plans))
+        driving = next((r for r in job.refs if r.synthetic is not None), None)
+        rows = job.rows if driving is None or driving.synthetic is None else relational.child_rows(
+            job.rows, explicit=job.explicit_rows, real_parents=len(driving.real_parent_keys),
+            synthetic_parents=len(driving.synthetic.keys))
+        layout = relational.layout(relations, parents, rows, seed, unique=_foreign_key_primary_key(job.plans))
     with model_errors(job.model, "sampling"):
         if model is None:
             sampled = None

@@ -5,11 +5,15 @@ For every reference ``child.fk -> parent.pk`` a small *count model* (the cart mo
 parent's attributes plus a children column) learns how many children a parent with given
 attributes has, zero included. Sampling a child then runs top-down:
 
-* the *driving* reference (the first one to another table) decides the rows: each synthetic
-  parent gets a drawn number of children, and rows whose real foreign key is null come on top
-  at the real null share;
+* the row count is fixed first (:func:`child_rows`: the source's, or the spec's) and kept
+  exactly: drawing each parent's children independently let the total drift, and the drift
+  compounded down a chain (8 -> 59 -> 412 rows became 8 -> 79 -> 551);
+* the *driving* reference (the first one to another table) lays the rows out: the real null
+  share of them gets a null key, the rest is spread over the synthetic parents by drawn
+  counts calibrated to the real children-per-parent distribution tilted to that exact total
+  (:func:`calibrate`);
 * every other reference to another table assigns parents to rows so that the per-parent counts
-  follow that parent's count model (nulls at the real share);
+  follow that parent's count model, to the same exact total (nulls at the real share);
 * when the model can condition (``Synthesizer.supports_given``), the rows are drawn given their
   parents' attributes (columns named ``<fk>.<parent column>``), so a child depends on its parent;
 * self-references (``customers.referred_by``) are assigned last, among the table's own rows.
@@ -164,43 +168,105 @@ def fit_count_model(parent_frame: pd.DataFrame, parent_columns: list[ModelColumn
     return model
 
 
-def sample_counts(model: Any, stats: RelationStats, parent_frame: pd.DataFrame, seed: int) -> np.ndarray:
+def sample_counts(model: Any, stats: RelationStats, parent_frame: pd.DataFrame, seed: int,
+                  total: int | None = None) -> np.ndarray:
     """Children per synthetic parent: drawn given the parent's attributes, then calibrated so
-    their distribution is the real one (see :func:`calibrate`)."""
+    their distribution is the real one and, when ``total`` is given, they add up to it exactly
+    (see :func:`calibrate`)."""
     if len(parent_frame) == 0:
         return np.zeros(0, np.int64)
     drawn = model.sample(len(parent_frame), seed, given=parent_frame.reset_index(drop=True))[CHILDREN]
     drawn = np.maximum(np.rint(np.nan_to_num(drawn.to_numpy(np.float64))), 0)
-    return calibrate(drawn, stats.histogram, np.random.default_rng([seed, 0xCA]))
+    return calibrate(drawn, stats.histogram, np.random.default_rng([seed, 0xCA]), total)
 
 
-def calibrate(drawn: np.ndarray, histogram: list[tuple[int, int]], rng: np.random.Generator) -> np.ndarray:
+def calibrate(drawn: np.ndarray, histogram: list[tuple[int, int]], rng: np.random.Generator,
+              total: int | None = None) -> np.ndarray:
     """Rank-preserving quantile mapping: the parent with the i-th smallest drawn count (ties
-    broken at random) gets the real distribution's (i + 1/2)/n quantile.
+    broken at random) gets the (i + 1/2)/n quantile of the real distribution, or, when
+    ``total`` is given, of the real distribution tilted to that total (:func:`tilted_quantiles`);
+    what the quantiles still miss is added or removed by :func:`fit_total`.
 
     The count model ranks parents well (who has many children) but synthetic parents do not
     fall into its leaves in the real proportions, which skews the totals; mapping ranks onto
-    the real children-per-parent distribution keeps the ranking and restores the shape."""
+    the real children-per-parent distribution keeps the ranking and restores the shape. The
+    histogram is the training parents' only (the holdout stays unseen), so its mean drifts
+    from the table's (8 parents, 2 childless ones held out: +34% children, compounding down a
+    chain): the tilt moves the shape just enough to hit the real total."""
     n = len(drawn)
-    if not histogram or n == 0:
-        return drawn.astype(np.int64)
-    values = np.repeat([v for v, _ in histogram], [f for _, f in histogram])
-    quantiles = values[np.minimum(((np.arange(n) + 0.5) / n * len(values)).astype(np.int64), len(values) - 1)]
-    order = np.lexsort((rng.random(n), drawn))
-    out = np.empty(n, np.int64)
-    out[order] = quantiles
-    return out
+    if n == 0:
+        return np.zeros(0, np.int64)
+    if histogram:
+        values = np.array([v for v, _ in histogram], np.int64)
+        weights = np.array([f for _, f in histogram], np.float64)
+        quantiles = tilted_quantiles(values, weights, n, total)
+        order = np.lexsort((rng.random(n), drawn))
+        out = np.empty(n, np.int64)
+        out[order] = quantiles
+    else:
+        out = drawn.astype(np.int64)
+    return out if total is None else fit_total(out, total, rng)
+
+
+#: Bisection steps for the tilt; ±60 on values scaled to [0, 1] is as far as a tilt can go
+#: (e^-60 of a value's weight is no parent at any realistic table size).
+_TILT_STEPS, _TILT_LIMIT = 64, 60.0
+
+
+def tilted_quantiles(values: np.ndarray, weights: np.ndarray, n: int, total: int | None) -> np.ndarray:
+    """The n (i + 1/2)/n quantiles, ascending, of the distribution p(v) ∝ weight(v)·e^(θ·v),
+    with θ chosen so that they add up to ``total`` as nearly as they can (θ = 0 without one).
+
+    Among all distributions on the real counts with a given mean, the exponential tilt is the
+    closest to the real one (least Kullback-Leibler divergence): no count the real data does
+    not have appears, childless parents stay a share of their own, and a small correction
+    changes every share a little instead of a few counts a lot. The quantiles' sum only grows
+    with θ, so bisection finds the step nearest ``total``; the rest (at most a gap between
+    neighbouring counts per step) is left to :func:`fit_total`."""
+    spread = float(values[-1] - values[0]) if len(values) > 1 else 0.0
+    scaled = (values - values[0]) / spread if spread else np.zeros(len(values))
+
+    def quantiles(theta: float) -> np.ndarray:
+        logits = np.log(weights) + theta * scaled
+        cdf = np.cumsum(np.exp(logits - logits.max()))
+        cdf /= cdf[-1]
+        # how many of the points (i + 1/2)/n fall below each cdf step
+        below = np.clip(np.ceil(cdf * n - 0.5), 0, n).astype(np.int64)
+        below[-1] = n
+        return np.repeat(values, np.diff(below, prepend=0))
+
+    if total is None or not spread:
+        return quantiles(0.0)
+    low, high = -_TILT_LIMIT, _TILT_LIMIT
+    if quantiles(low).sum() >= total:
+        return quantiles(low)
+    if quantiles(high).sum() <= total:
+        return quantiles(high)
+    for _ in range(_TILT_STEPS):  # invariant: sum(low) < total < sum(high)
+        middle = (low + high) / 2
+        got = quantiles(middle).sum()
+        if got == total:
+            return quantiles(middle)
+        low, high = (middle, high) if got < total else (low, middle)
+    below, above = quantiles(low), quantiles(high)
+    return below if total - below.sum() <= above.sum() - total else above
 
 
 def fit_total(counts: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
-    """``counts`` changed as little as possible to sum to ``total``: units removed uniformly
-    from the multiset, or added in proportion to the counts (uniformly if all are zero)."""
+    """``counts`` changed as little as possible to sum to ``total``, keeping which parents have
+    children: units are added in proportion to the counts (uniformly if all are zero) and
+    removed uniformly from the units beyond each parent's first, and from those only when
+    there are too few."""
     counts = counts.copy()
     have = int(counts.sum())
     if have > total:
-        units = np.repeat(np.arange(len(counts)), counts)
-        drop = rng.choice(len(units), size=have - total, replace=False)
-        np.subtract.at(counts, units[drop], 1)
+        spare = np.maximum(counts - 1, 0)
+        for pool in (spare, counts):
+            take = min(have - total, int(pool.sum()))
+            if take:
+                units = np.repeat(np.arange(len(counts)), pool)
+                np.subtract.at(counts, units[rng.choice(len(units), size=take, replace=False)], 1)
+                have -= take
     elif have < total and len(counts):
         weights = counts / have if have else np.full(len(counts), 1 / len(counts))
         np.add.at(counts, rng.choice(len(counts), size=total - have, p=weights), 1)
@@ -226,28 +292,33 @@ class ChildLayout:
     context: pd.DataFrame | None = None
 
 
-def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int, seed: int, *, explicit: bool,
+def child_rows(rows: int, *, explicit: bool, real_parents: int, synthetic_parents: int) -> int:
+    """A child's synthetic row count: ``rows`` when the spec sets it (``rows:``/``scale:``),
+    else its source's row count scaled as its driving parent was (the same count when the
+    parent is drawn at its own source's): children per parent stay the real ones at every
+    level of a chain instead of compounding the drift of each level's draws."""
+    if explicit or real_parents == 0:
+        return rows
+    return round(rows * synthetic_parents / real_parents)
+
+
+def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int, seed: int,
            unique: list[str] | None = None) -> ChildLayout:
-    """Rows, parent assignment and context of a child table. With a driving reference the row
-    count is what the parents' drawn children add up to, unless the spec sets it (``explicit``).
+    """Rows, parent assignment and context of a child table: exactly ``rows`` rows (see
+    :func:`child_rows`), of which the real null share has a null driving key and the rest
+    are spread over the parents by their count model.
     ``unique``: foreign keys that together form the primary key (a link table such as
-    ``order_tags``): repeated combinations are repaired, or dropped if they cannot be."""
+    ``order_tags``): repeated combinations are repaired (see :func:`_unique_rows`)."""
     rng = np.random.default_rng([seed, 0xF0])
     driving = relations.driving
     position: dict[str, np.ndarray] = {}  # fk column -> parent row per child row (-1: null)
-    if driving is None:
-        n = rows
-    else:
+    n = rows
+    if driving is not None:
         parent = parents[driving.parent]
-        null_share = relations.stats[driving.column].null_share
+        linked = _linked(rows, relations.stats[driving.column].null_share, len(parent.keys))
         counts = sample_counts(relations.counts[driving.column], relations.stats[driving.column], parent.frame,
-                               derived_seed(seed, "counts", driving.column))
-        if explicit:
-            counts = fit_total(counts, round(rows * (1 - null_share)), rng)
-        linked = int(counts.sum())
-        orphans = rows - linked if explicit else (round(linked * null_share / (1 - null_share)) if null_share < 1 else rows)
-        n = linked + orphans
-        position[driving.column] = np.r_[np.repeat(np.arange(len(parent.keys)), counts), np.full(orphans, -1)].astype(np.int64)
+                               derived_seed(seed, "counts", driving.column), total=linked)
+        position[driving.column] = np.r_[np.repeat(np.arange(len(parent.keys)), counts), np.full(rows - linked, -1)].astype(np.int64)
     for ref in relations.refs:
         if ref.self_reference or ref is driving:
             continue
@@ -255,7 +326,8 @@ def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int,
         full = np.full(n, -1, np.int64)
         full[mask] = positions
         position[ref.column] = full
-    keep = _unique_rows(position, unique or [], rng)
+    sizes = {ref.column: len(parents[ref.parent].keys) for ref in relations.refs if ref.parent in parents}
+    keep = _unique_rows(position, unique or [], sizes, rng)
     if keep is not None:
         position = {column: rows_[keep] for column, rows_ in position.items()}
         n = int(keep.sum())
@@ -277,10 +349,14 @@ def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int,
     return ChildLayout(n, given, foreign_keys, context)
 
 
-def _unique_rows(position: dict[str, np.ndarray], unique: list[str], rng: np.random.Generator) -> np.ndarray | None:
+def _unique_rows(position: dict[str, np.ndarray], unique: list[str], sizes: dict[str, int],
+                 rng: np.random.Generator) -> np.ndarray | None:
     """Rows to keep so that the ``unique`` foreign keys never repeat a combination: duplicates
     first swap their last key's parent with random rows (a few rounds, which keeps every
-    parent's count), and what still repeats is dropped. None when there is nothing to do."""
+    parent's count), then what still repeats moves its last key to a parent it is not yet
+    combined with (:func:`_move_to_free`); only a row whose other keys are already combined
+    with every parent is dropped. ``sizes``: parents per column. None when there is nothing
+    to do."""
     columns = [c for c in unique if c in position]
     if len(columns) < 2 or len(columns) != len(unique):
         return None
@@ -298,18 +374,64 @@ def _unique_rows(position: dict[str, np.ndarray], unique: list[str], rng: np.ran
             break
         partners = rng.choice(candidates, size=dup.size)
         last[dup], last[partners] = last[partners], last[dup].copy()
+    dup = np.flatnonzero(repeated())
+    if dup.size:
+        _move_to_free([position[c] for c in columns[:-1]], last, dup, sizes[columns[-1]], rng)
     return ~repeated()
+
+
+def _move_to_free(others: list[np.ndarray], last: np.ndarray, dup: np.ndarray, parents: int,
+                  rng: np.random.Generator) -> None:
+    """Give each repeated row (``dup``) a last-key parent its other keys are not combined with
+    yet, drawn in proportion to the parents' current children (so the count shape holds; at
+    random among childless ones when no free parent has children). Rows with no free parent
+    keep their value (and are dropped by the caller)."""
+    combined: dict[tuple[int, ...], set[int]] = {}
+    duplicate = np.zeros(len(last), bool)
+    duplicate[dup] = True
+    complete = np.flatnonzero((last >= 0) & np.logical_and.reduce([o >= 0 for o in others]))
+    for row in complete[~duplicate[complete]]:
+        combined.setdefault(tuple(int(o[row]) for o in others), set()).add(int(last[row]))
+    children = np.bincount(last[last >= 0], minlength=parents).astype(np.float64)
+    for row in dup:
+        used = combined.setdefault(tuple(int(o[row]) for o in others), set())
+        choice = _free_parent(children, used, rng)
+        if choice is None:
+            continue
+        children[last[row]] -= 1
+        children[choice] += 1
+        last[row] = choice
+        used.add(choice)
+
+
+def _free_parent(children: np.ndarray, used: set[int], rng: np.random.Generator) -> int | None:
+    """A parent not in ``used``, in proportion to ``children`` (a few quick draws first: most
+    parents are free; then among all free ones, at random among childless ones if need be)."""
+    total = children.sum()
+    if total > 0:
+        for choice in rng.choice(len(children), size=16, p=children / total):
+            if int(choice) not in used:
+                return int(choice)
+    free = np.setdiff1d(np.arange(len(children)), np.fromiter(used, np.int64, len(used)))
+    if free.size == 0:
+        return None
+    weights = children[free]
+    return int(rng.choice(free, p=weights / weights.sum() if weights.sum() > 0 else None))
+
+
+def _linked(rows: int, null_share: float, parents: int) -> int:
+    """Rows of ``rows`` whose key is not null: the real share, none without parents."""
+    return rows - round(rows * null_share) if parents else 0
 
 
 def _assign(relations: Relations, ref: Reference, parent_frame: pd.DataFrame, n: int, rng: np.random.Generator,
             seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Parent positions for the non-null rows (mask) of a non-driving reference."""
-    null_share = relations.stats[ref.column].null_share
-    linked = round(n * (1 - null_share)) if len(parent_frame) else 0
+    linked = _linked(n, relations.stats[ref.column].null_share, len(parent_frame))
     mask = np.zeros(n, bool)
     mask[rng.permutation(n)[:linked]] = True
-    drawn = sample_counts(relations.counts[ref.column], relations.stats[ref.column], parent_frame, derived_seed(seed, "counts", ref.column))
-    counts = fit_total(drawn, linked, rng)
+    counts = sample_counts(relations.counts[ref.column], relations.stats[ref.column], parent_frame,
+                           derived_seed(seed, "counts", ref.column), total=linked)
     positions = rng.permutation(np.repeat(np.arange(len(parent_frame)), counts))
     return positions, mask
 
@@ -339,5 +461,5 @@ def assign_self_references(relations: Relations, frame: pd.DataFrame, keys: pd.S
 
 __all__ = [
     "CHILDREN", "ChildLayout", "RelationStats", "Relations", "SyntheticParent", "assign_self_references",
-    "children_counts", "context_columns", "count_model_columns", "fit_count_model", "fit_total", "layout", "lookup",
+    "child_rows", "children_counts", "context_columns", "count_model_columns", "fit_count_model", "fit_total", "layout", "lookup",
 ]

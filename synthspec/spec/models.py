@@ -346,7 +346,8 @@ class TableSpec(StrictModel):
     description: str | None = Field(None, description="Free text; becomes the dbt source table description.")
     tags: list[str] = Field(default_factory=list, description="Labels for `--select tag:x`.")
     source: SourceSpec = Field(description="Where the real rows come from.")
-    rows: OptInt = Field(None, gt=0, description="Synthetic row count (default: the source's row count).")
+    rows: OptInt = Field(None, gt=0, description="Synthetic row count (default: the source's row count; a table with references: that "
+                        "count scaled as its first referenced table's was).")
     scale: OptFloat = Field(None, gt=0, description="Synthetic row count as a multiple of the source's.")
     holdout: Float = Field(0.2, gt=0, lt=0.9, description="Fraction of source rows kept out of training, for privacy and utility checks.")
     model: ModelSpec = Field(default_factory=ModelSpec, description="The synthesizer.")

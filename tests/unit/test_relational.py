@@ -20,6 +20,7 @@ from synthspec.engine.relational import (
     SyntheticParent,
     assign_self_references,
     calibrate,
+    child_rows,
     children_counts,
     context_columns,
     count_model_columns,
@@ -29,6 +30,7 @@ from synthspec.engine.relational import (
     layout,
     lookup,
     sample_counts,
+    tilted_quantiles,
 )
 from synthspec.metrics.relational import (
     cardinality_similarity,
@@ -141,10 +143,82 @@ def test_fit_total_hits_the_total_without_negatives(total: int) -> None:
     assert counts.tolist() == [0, 5, 10, 1, 0, 20, 3, 1]  # not modified in place
 
 
+def test_fit_total_removes_spare_children_first_so_parents_keep_having_children() -> None:
+    counts = np.array([1, 1, 1, 4, 0, 3])  # 5 children beyond each parent's first
+    out = fit_total(counts, 7, np.random.default_rng(0))
+    assert out.sum() == 7 and out[[0, 1, 2]].tolist() == [1, 1, 1] and out[4] == 0  # only 4 and 3 gave
+    assert ((out > 0) == (counts > 0)).all()
+    # fewer than one child each: only then does a parent lose its last one
+    assert fit_total(counts, 3, np.random.default_rng(0)).tolist().count(0) == 3
+
+
 def test_fit_total_from_all_zero_counts_spreads_uniformly() -> None:
     out = fit_total(np.zeros(1000, np.int64), 3000, np.random.default_rng(0))
     assert out.sum() == 3000 and (out > 0).mean() > 0.9
     assert fit_total(np.zeros(0, np.int64), 0, np.random.default_rng(0)).tolist() == []
+
+
+# --- exact totals: the tilted quantiles ----------------------------------------------------------
+
+
+def test_tilted_quantiles_without_a_total_are_the_real_quantiles() -> None:
+    values, weights = np.array([0, 1, 3, 10]), np.array([50.0, 30.0, 15.0, 5.0])
+    assert tilted_quantiles(values, weights, 10, None).tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 3, 10]
+    assert tilted_quantiles(values, weights, 100, None).tolist() == np.repeat(values, [50, 30, 15, 5]).tolist()
+
+
+@pytest.mark.parametrize("total", [80, 100, 108, 150, 300])
+def test_tilted_quantiles_reach_the_total_on_the_real_counts_only(total: int) -> None:
+    values, weights = np.array([0, 1, 3, 10]), np.array([50.0, 30.0, 15.0, 5.0])  # mean 1.25
+    out = tilted_quantiles(values, weights, 100, total)
+    assert set(out.tolist()) <= set(values.tolist())
+    assert np.all(np.diff(out) >= 0)
+    assert abs(int(out.sum()) - total) <= 10  # within one gap between neighbouring counts
+    untilted = (tilted_quantiles(values, weights, 100, None) == 0).sum()
+    zeros = (out == 0).sum()
+    assert zeros <= untilted if total >= 125 else zeros >= untilted  # more children, fewer childless
+
+
+def test_tilted_quantiles_beyond_the_support_and_degenerate() -> None:
+    values, weights = np.array([1, 2]), np.array([3.0, 1.0])
+    assert tilted_quantiles(values, weights, 4, 100).tolist() == [2, 2, 2, 2]  # fit_total does the rest
+    assert tilted_quantiles(values, weights, 4, 0).tolist() == [1, 1, 1, 1]
+    assert tilted_quantiles(np.array([7]), np.array([40.0]), 3, 20).tolist() == [7, 7, 7]
+
+
+def test_calibrate_to_a_total_on_a_tiny_parent() -> None:
+    """8 employees, 3 of them support reps with 18-21 customers each (59 in all); the model
+    saw 6 of them (the holdout took 2 without customers), whose mean would give 8 parents 79."""
+    histogram = RelationStats.of(0.0, np.array([0, 0, 0, 18, 20, 21])).histogram
+    drawn = np.array([0.0, 0.0, 0.0, 0.0, 5.0, 5.0, 5.0, 5.0])
+    assert calibrate(drawn, histogram, np.random.default_rng(0)).sum() == 79  # the old drift
+    for seed in range(5):
+        out = calibrate(drawn, histogram, np.random.default_rng(seed), total=59)
+        assert sorted(out.tolist()) == [0, 0, 0, 0, 0, 18, 20, 21]
+        assert (out[:4] == 0).all()  # the ranking holds: parents drawn 0 stay childless
+
+
+@pytest.mark.parametrize(("n", "factor"), [(5000, 1.0), (5000, 1.05), (5000, 0.95), (700, 1.0), (60, 1.0)])
+def test_calibrate_to_a_total_keeps_a_skewed_distribution(n: int, factor: float) -> None:
+    rng = np.random.default_rng(n)
+    real = rng.negative_binomial(1.2, 0.25, n)  # many childless parents, a long tail
+    train = real[: int(n * 0.8)]
+    total = round(real.sum() * factor)
+    drawn = rng.random(n)
+    out = calibrate(drawn, RelationStats.of(0.0, train).histogram, np.random.default_rng(0), total=total)
+    assert out.sum() == total and (out >= 0).all()
+    assert cardinality_similarity(real, out) >= 0.9
+    order = np.argsort(drawn)
+    assert np.corrcoef(np.arange(n), out[order])[0, 1] > 0.8  # still ranked by the draws
+    again = calibrate(drawn, RelationStats.of(0.0, train).histogram, np.random.default_rng(0), total=total)
+    assert np.array_equal(out, again)
+
+
+def test_child_rows_follow_the_driving_parents_scale() -> None:
+    assert child_rows(412, explicit=False, real_parents=59, synthetic_parents=59) == 412
+    assert child_rows(412, explicit=False, real_parents=59, synthetic_parents=118) == 824
+    assert child_rows(500, explicit=True, real_parents=59, synthetic_parents=118) == 500
+    assert child_rows(412, explicit=False, real_parents=0, synthetic_parents=0) == 412
 
 
 # --- count models and layout -----------------------------------------------------------------
@@ -177,17 +251,17 @@ def test_layout_of_a_child_follows_its_driving_parent() -> None:
     relations = fitted_relations([ORDERS], frame, counts, null_share=0.2, given=["customer_id.segment", "customer_id.age"])
     synthetic, _ = customers(n=300, seed=5)
     keys = pd.Series(np.arange(1000, 1300))
-    out = layout(relations, {"customers": SyntheticParent(synthetic, keys)}, rows=0, seed=3, explicit=False)
+    out = layout(relations, {"customers": SyntheticParent(synthetic, keys)}, rows=900, seed=3)
     fk = out.foreign_keys["customer_id"]
-    assert len(fk) == out.n == len(out.given)
+    assert len(fk) == out.n == len(out.given) == 900
     linked = fk.notna()
-    assert abs((~linked).mean() - 0.2) < 0.02  # orphans at the real null share
+    assert (~linked).sum() == 180  # orphans at the real null share
     assert fk[linked].isin(keys).all()
     # each row's context is its parent's attributes; orphans get no context
     position = fk[linked].astype(np.int64).to_numpy() - 1000
     assert out.given.loc[linked.to_numpy(), "customer_id.segment"].tolist() == synthetic["segment"].to_numpy()[position].tolist()
     assert out.given.loc[~linked.to_numpy()].isna().all(axis=None)
-    again = layout(relations, {"customers": SyntheticParent(synthetic, keys)}, rows=0, seed=3, explicit=False)
+    again = layout(relations, {"customers": SyntheticParent(synthetic, keys)}, rows=900, seed=3)
     assert again.foreign_keys["customer_id"].equals(fk)
 
 
@@ -195,7 +269,7 @@ def test_layout_with_an_explicit_row_count() -> None:
     frame, counts = customers()
     relations = fitted_relations([ORDERS], frame, counts, null_share=0.1)
     synthetic, _ = customers(n=200, seed=5)
-    out = layout(relations, {"customers": SyntheticParent(synthetic, pd.Series(np.arange(200)))}, rows=500, seed=3, explicit=True)
+    out = layout(relations, {"customers": SyntheticParent(synthetic, pd.Series(np.arange(200)))}, rows=500, seed=3)
     fk = out.foreign_keys["customer_id"]
     assert out.n == 500 and len(fk) == 500 and out.given is None
     assert fk.isna().sum() == 50
@@ -209,15 +283,31 @@ def test_layout_assigns_a_second_reference_by_its_own_count_model() -> None:
     products, _ = customers(n=50, seed=6)
     parents = {"customers": SyntheticParent(people, pd.Series(np.arange(200))),
                "products": SyntheticParent(products, pd.Series([f"P-{i:03d}" for i in range(50)], dtype=object))}
-    out = layout(relations, parents, rows=0, seed=2, explicit=False)
+    out = layout(relations, parents, rows=700, seed=2)
     product = out.foreign_keys["product_id"]
-    assert len(product) == out.n
+    assert len(product) == out.n == 700
     assert abs(product.isna().mean() - 0.25) < 0.01
     assert product.dropna().isin(parents["products"].keys).all()
     per_product = product.dropna().value_counts()
     vip = products["segment"].eq("vip").to_numpy()
     got = per_product.reindex(parents["products"].keys).fillna(0).to_numpy()
     assert got[vip].mean() > got[~vip].mean()
+
+
+def test_layout_of_a_link_table_keeps_every_row_and_no_repeated_pair() -> None:
+    """order_tags(order_id, tag_id): 8 tags, up to 4 per order. Pairs the swaps cannot
+    separate move to a free tag instead of being dropped."""
+    frame, counts = customers()
+    tags, _ = customers(n=8, seed=6)
+    relations = fitted_relations([ORDERS, PRODUCTS], frame, np.minimum(counts, 4), null_share=0.0)
+    relations.stats["product_id"] = RelationStats.of(0.0, np.array([400, 300, 200, 100, 100, 60, 30, 10]))
+    people, _ = customers(n=300, seed=5)
+    parents = {"customers": SyntheticParent(people, pd.Series(np.arange(300))),
+               "products": SyntheticParent(tags, pd.Series(np.arange(8)))}
+    rows = int(np.minimum(counts, 4).sum() * 0.75)
+    out = layout(relations, parents, rows=rows, seed=2, unique=["customer_id", "product_id"])
+    pairs = pd.DataFrame(out.foreign_keys)
+    assert out.n == rows and not pairs.duplicated().any()
 
 
 def test_self_references_never_point_at_their_own_row() -> None:
