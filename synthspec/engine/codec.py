@@ -479,6 +479,15 @@ def _decimals(real: pd.Series, most: int = 6) -> int | None:
 _PATTERN = re.compile(r"^(\D*?)(\d+)(\D*)$")
 
 
+def _key_alphabet(keys: pd.Series) -> str:
+    """The characters generated keys are made of: the classes (upper case, lower case, digits)
+    the real keys use (``ALFKI`` -> upper-case letters), lower case and digits by default."""
+    text = "".join(keys.head(1000))
+    classes = [("ABCDEFGHIJKLMNOPQRSTUVWXYZ", str.isupper), ("abcdefghijklmnopqrstuvwxyz", str.islower), ("0123456789", str.isdigit)]
+    used = "".join(chars for chars, test in classes if any(test(ch) and ch.isascii() for ch in text))
+    return used if len(used) >= 10 else "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
 def generate_keys(real: pd.Series, duckdb_type: str, n: int, rng: np.random.Generator) -> object:
     """Unique keys in the source's format: integer sequences, UUIDs, ``PREFIX-000123`` strings.
 
@@ -507,8 +516,10 @@ def generate_keys(real: pd.Series, duckdb_type: str, n: int, rng: np.random.Gene
             start = int(matches[1].astype("int64").min())
             return pd.Series([f"{prefixes[0]}{i:0{width}d}{suffixes[0]}" for i in range(start, start + n)], dtype=object)
     length = int(strings.str.len().median()) if len(strings) else 12
-    alphabet = np.array(list("abcdefghijklmnopqrstuvwxyz0123456789"))
-    keys = ["".join(row) for row in alphabet[rng.integers(0, len(alphabet), size=(n, max(length, 8)))]]
+    alphabet = np.array(list(_key_alphabet(strings)))
+    # the real keys' length, or longer when needed to keep collisions rare (1 in 1000 per key)
+    length = max(length, int(np.ceil(np.log(max(n, 1) * 1000) / np.log(len(alphabet)))))
+    keys = ["".join(row) for row in alphabet[rng.integers(0, len(alphabet), size=(n, length))]]
     if len(set(keys)) < n:
         keys = [f"{k}{i}" for i, k in enumerate(keys)]
     return pd.Series(keys, dtype=object)

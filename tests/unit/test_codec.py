@@ -53,6 +53,9 @@ def test_generated_keys():
     assert list(pattern) == ["INV-000123", "INV-000124", "INV-000125"]
     free = codec.generate_keys(pd.Series(["ab-cd-x", "zz-yy-q"]), "VARCHAR", 100, rng)
     assert len(set(free)) == 100
+    # text keys keep the real keys' alphabet and length (Northwind-style customer codes)
+    codes = codec.generate_keys(pd.Series(["ALFKI", "ANATR", "BONAP"]), "VARCHAR", 90, rng)
+    assert len(set(codes)) == 90 and all(len(k) == 5 and k.isalpha() and k.isupper() for k in codes)
 
 
 def test_type_checks():
