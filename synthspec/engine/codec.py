@@ -316,6 +316,32 @@ def _reflect(values: np.ndarray, bound: np.ndarray, *, above: bool) -> np.ndarra
     return out
 
 
+def conform(frame: pd.DataFrame, plans: list[ColumnPlan], real: pd.DataFrame) -> pd.DataFrame:
+    """A sampled model frame made to look like the ``real`` training rows (source values):
+    datetimes within the real range at the real granularity (midnight stays midnight), and
+    discrete numerical columns on real values only (see :func:`discrete_support`). Applied
+    before the checks, so they measure exactly what is published. Not for differentially
+    private models, whose output may only depend on declared, public domains."""
+    frame = frame.copy()
+    for plan in plans:
+        if plan.role != "model" or plan.name not in frame.columns or plan.name not in real.columns:
+            continue
+        column = plan.model_column()
+        if column.kind != "numerical":
+            continue
+        values = frame[plan.name].to_numpy(dtype="float64", copy=True)
+        if column.datetime:
+            seconds = real_seconds(real, plan)
+            if np.isnan(seconds).all():
+                continue
+            values = np.clip(values, np.nanmin(seconds), np.nanmax(seconds))
+            unit = time_unit(seconds)
+            frame[plan.name] = np.round(values / unit) * unit
+        elif (support := discrete_support(real[plan.name])) is not None:
+            frame[plan.name] = snap(values, support)
+    return frame
+
+
 def decode(
     model_frame: pd.DataFrame,
     plans: list[ColumnPlan],
@@ -326,15 +352,12 @@ def decode(
     avoid: Collection[str] | None = None,
     key_formats: pd.DataFrame | None = None,
     foreign_keys: Mapping[str, pd.Series] | None = None,
-    private: bool = False,
 ) -> pd.DataFrame:
     """A model's frame (plus generated keys, policy columns and dropped columns) -> values
     ready to CAST to the source types. ``donors`` are the real training rows whose values
     hash/fake columns pseudonymise; ``key_formats`` (default: ``donors``) are the rows whose
     keys give the format of generated keys; ``foreign_keys`` the values of reference columns
-    (copied from the synthetic parents). Unless the model is differentially ``private`` (whose
-    output may only depend on declared, public domains), datetimes stay within the real range
-    and discrete numerical columns publish only real values (see :func:`discrete_support`)."""
+    (copied from the synthetic parents)."""
     from synthspec.privacy import policies
 
     out: dict[str, object] = {}
@@ -382,11 +405,6 @@ def decode(
             values = model_frame[plan.name]
             if column.datetime:
                 seconds = values.to_numpy(dtype="float64")
-                if not private and plan.name in donors:
-                    real = real_seconds(donors, plan)
-                    if not np.isnan(real).all():
-                        seconds = np.clip(seconds, np.nanmin(real), np.nanmax(real))
-                        seconds = np.round(seconds / (unit := time_unit(real))) * unit
                 if plan.spec.format is not None and is_text_type(plan.duckdb_type):
                     out[plan.name] = format_moments(seconds, plan.spec.format)
                 else:
@@ -395,8 +413,6 @@ def decode(
                 numbers = values.to_numpy(dtype="float64")
                 decimals = _decimals(donors[plan.name]) if plan.name in donors else None
                 numbers = numbers if decimals is None else np.round(numbers, decimals)
-                support = discrete_support(donors[plan.name]) if not private and plan.name in donors else None
-                numbers = numbers if support is None else snap(numbers, support)
                 limits = type_limits(plan.duckdb_type)
                 numbers = numbers if limits is None else np.clip(numbers, *limits)
                 out[plan.name] = _format_numbers(numbers, donors[plan.name]) if is_text_type(plan.duckdb_type) and plan.name in donors else numbers

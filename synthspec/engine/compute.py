@@ -188,9 +188,13 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
             sampled = model.sample(layout.n, seed=row_seed, given=layout.given).drop(columns=list(layout.given.columns))
         else:
             sampled = model.sample(layout.n, seed=row_seed)
+    private = get_model(job.model).differentially_private
+    donors = job.source.iloc[job.train_idx].reset_index(drop=True)
+    if sampled is not None and not private:
+        # real ranges, granularity and supports, before constraints and checks (engine/codec.py)
+        sampled = codec.conform(sampled, job.plans, donors)
     synthetic = (codec.enforce(sampled, job.plans, spec.constraints, context=layout.context) if sampled is not None
                  else job.encoded.iloc[:0].reindex(range(layout.n)))
-    private = get_model(job.model).differentially_private
     if sampled is not None and not private:
         # city -> country and the like: kept exactly where the real data has them (engine/dependencies.py)
         from synthspec.engine import dependencies
@@ -201,12 +205,11 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
         learnt = dependencies.learn(raw, categorical, job.encoded.iloc[job.train_idx].reset_index(drop=True),
                                     token=DEFAULT_RARE_TOKEN)
         synthetic = dependencies.enforce(synthetic, learnt)
-    donors = job.source.iloc[job.train_idx].reset_index(drop=True)
     avoid = _normalised_values(job.source, pii_columns(job.plans)) if any(p.role in ("post", "key") for p in job.plans) else None
     pending_self = {r.ref.column: pd.Series([None] * layout.n, dtype=object) for r in job.refs if r.synthetic is None}
     output = codec.decode(synthetic, job.plans, donors, layout.n, np.random.default_rng(seed),
                           secrets=job.secrets, avoid=avoid, key_formats=job.source,
-                          foreign_keys={**layout.foreign_keys, **pending_self}, private=private)
+                          foreign_keys={**layout.foreign_keys, **pending_self})
     if pending_self and relations is not None:
         keys = output[primary_key_column(job.plans, job.table)]
         for column, values in relational.assign_self_references(relations, synthetic, keys, seed).items():

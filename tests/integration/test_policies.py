@@ -74,7 +74,8 @@ def test_policies_publish_no_real_pii(titanic_project):
         assert not cells & {str(v).strip().lower() for v in real[column].dropna()}, column
     assert out["Name"].notna().all() and out["Name"].str.contains(" ").all()
     assert out["Ticket"].dropna().str.fullmatch(r"[0-9a-f]{32}").all()
-    assert out["Cabin"].dropna().str.fullmatch(r"[* ]*\*\w").all()
+    # masked cabins; a masked value held by fewer than 5 rows is protected as a rare value
+    assert out["Cabin"].dropna().str.fullmatch(r"[* ]*\*\w|_RARE_").all()
     assert (out["Age"].dropna() % 10 == 0).all() and out["Age"].notna().any()
     table = json.loads((titanic_project / "target" / "run_results.json").read_text())["tables"][0]
     assert table["metrics"]["pii_leakage"] == 0
