@@ -33,9 +33,10 @@ if TYPE_CHECKING:  # numpy and pandas load with the metrics that need them: repo
 LEVEL = 0.90
 Z = 1.6448536269514722
 #: Bootstrap replicates and the rows per frame a replicate draws at most. Measured on Adult
-#: (15 columns): a quality_scores call costs ~17 ms at 1000 rows, so 20 replicates add ~0.35 s
-#: to a ~7 s apply; the standard deviation from 20 replicates is within ~16% of its limit.
-REPLICATES = 20
+#: (15 columns): a quality_scores call costs ~17 ms at 1000 rows (mostly per-call overhead, so
+#: fewer rows save little), so 12 replicates add ~0.2 s to a ~7 s apply; a standard deviation
+#: from 12 replicates is within ~20% of its limit, enough to tell noise from a regression.
+REPLICATES = 12
 MAX_ROWS = 1000
 
 
