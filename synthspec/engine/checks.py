@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from synthspec.engine.tiny import MIN_HOLDOUT_ROWS
-from synthspec.metrics.checks import CheckResult, error_result, evaluate
+from synthspec.metrics.checks import CheckResult, Outcome, error_result, evaluate
 from synthspec.metrics.registry import METRICS
 from synthspec.spec.models import CheckSpec
 
@@ -97,6 +97,8 @@ def run_checks(
                           interval=intervals.get(name), min_relative=spec.min_relative, relative=relative.get(name),
                           relative_interval=intervals.get(f"{name}:relative"), decide=spec.decide or "interval")
         result.details.update(details.get(name, {}))
+        if metric is not None and metric.action and result.outcome in (Outcome.FAILED, Outcome.WARN):
+            result.message = f"{result.message}: {metric.action}"
         if metric is not None and metric.sampled:
             result.details.update(sizes)
         results.append(result)

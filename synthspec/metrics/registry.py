@@ -48,6 +48,8 @@ class Metric:
     #: Whether the metric is an estimate that a tiny table (see ``engine.tiny``) cannot make:
     #: on such a table its check is replaced by ``real_row_matches`` (not evaluated, allowed).
     sampled: bool = False
+    #: What to do when its check fails, appended to the message (the gate names an action).
+    action: str | None = None
 
     def __post_init__(self) -> None:
         if unknown := self.needs - NEEDS:
@@ -57,10 +59,10 @@ class Metric:
 
 
 def _metric(name: str, higher_is_better: bool, needs: set[str], description: str, *, interval: str | None = None,
-            relative: bool = False, sampled: bool | None = None) -> Metric:
+            relative: bool = False, sampled: bool | None = None, action: str | None = None) -> Metric:
     # A metric with an interval is an estimate, and so is every holdout metric.
     sampled = (interval is not None or "holdout" in needs) if sampled is None else sampled
-    return Metric(name, higher_is_better, frozenset(needs), description, interval, relative, sampled)
+    return Metric(name, higher_is_better, frozenset(needs), description, interval, relative, sampled, action)
 
 
 #: Fidelity scores are gated with ``min`` (except ``correlation_distance``, a distance, gated
@@ -82,7 +84,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     _metric("membership_inference_auc", False, {"modelled", "holdout"}, "AUC of a distance-based membership attack."),
     _metric("k_anonymity", True, {"quasi_identifiers"}, "Smallest equivalence class over the quasi-identifiers in the output."),
     _metric("reidentification_risk", False, {"quasi_identifiers"}, "Share of synthetic rows whose quasi-identifiers single out one real training row."),
-    _metric("real_row_matches", False, {"modelled"}, "Synthetic rows equal to a real row (training and holdout alike) on every modelled column, a count. Checked at `max: 0` on tiny tables, where it replaces the holdout metrics."),
+    _metric("real_row_matches", False, {"modelled"}, "Synthetic rows equal to a real row (training and holdout alike) on every modelled column, a count. Checked at `max: 0` on tiny tables, where it replaces the holdout metrics.",
+            action="the model keeps producing real rows (every combination of the modelled columns it can draw is a real row): "
+                   "give identifying columns a pii policy, model fewer columns, add rows, or set `gate: {tiny_tables: block}`"),
     _metric("pii_leakage", False, {"pii_policy"}, "Real PII values found in the output."),
     _metric("epsilon_spent", False, {"dp"}, "Differential-privacy epsilon spent by the run."),
     _metric("key_uniqueness", True, {"primary_key"}, "Share of unique primary-key values."),

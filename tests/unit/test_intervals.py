@@ -143,3 +143,12 @@ def test_min_relative_is_refused_on_a_metric_real_data_does_not_score() -> None:
     with pytest.raises(ValidationError, match="'min_relative' needs a metric real data scores too"):
         Checks.model_validate({"dcr_share": {"min_relative": 0.9}})
     assert Checks.model_validate({"column_shapes": {"min_relative": 0.9}}).column_shapes.min_relative == 0.9  # type: ignore[union-attr]
+
+
+def test_a_failed_real_row_check_names_the_action() -> None:
+    frame = make_frame(8, 3)
+    checks = tiny_checks({}, {}, modelled=True)
+    _, (result,) = run_checks(frame, frame.iloc[:0], frame.iloc[:2].reset_index(drop=True), KINDS, checks, seed=1, tiny_rows=23)
+    assert result.message == ("real_row_matches 2 > max 0: the model keeps producing real rows (every combination of the "
+                              "modelled columns it can draw is a real row): give identifying columns a pii policy, model "
+                              "fewer columns, add rows, or set `gate: {tiny_tables: block}`")
