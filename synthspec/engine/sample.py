@@ -55,8 +55,7 @@ def output_format(out: Path | None) -> str:
 def sample_table(project: Project, table: str, rows: int, seed: int | None = None) -> SampleResult:
     """``rows`` rows of ``table`` drawn from its cached model (default seed: the spec's)."""
 
-    from synthspec.engine import codec
-    from synthspec.engine import tiny
+    from synthspec.engine import codec, tiny
     from synthspec.engine.compute import TableJob, draw, fitted_model
     from synthspec.engine.inputs import read_columns
     from synthspec.engine.prepare import prepare

@@ -90,7 +90,7 @@ def bootstrap(
     sizes = [min(len(frame), max_rows) for frame in frames]
     values: dict[str, list[float]] = {name: [] for name, point in points.items() if point is not None}
     for _ in range(replicates):
-        picks = [frame.iloc[rng.integers(0, len(frame), size)].reset_index(drop=True) for frame, size in zip(frames, sizes)]
+        picks = [frame.iloc[rng.integers(0, len(frame), size)].reset_index(drop=True) for frame, size in zip(frames, sizes, strict=True)]
         for name, value in statistic(*picks).items():
             if name in values and value is not None and math.isfinite(value):
                 values[name].append(float(value))
