@@ -152,3 +152,18 @@ def test_a_failed_real_row_check_names_the_action() -> None:
     assert result.message == ("real_row_matches 2 > max 0: the model keeps producing real rows (every combination of the "
                               "modelled columns it can draw is a real row): give identifying columns a pii policy, model "
                               "fewer columns, add rows, or set `gate: {tiny_tables: block}`")
+
+
+def test_a_spec_cannot_loosen_a_relative_guardrail(write, tmp_path) -> None:
+    from synthspec.errors import SpecError
+    from synthspec.spec.project import load_project
+
+    write("synthspec.yml", "name: t\ntarget: {duckdb: out.duckdb}\nguardrails:\n  checks:\n"
+                           "    quality_score: {min_relative: 0.9, decide: value}\n")
+    write("specs/t.yml", "version: 1\ntable: t\nsource: {path: t.csv}\ncolumns:\n  x: {type: numerical}\n"
+                         "checks:\n  quality_score: {min_relative: 0.8, decide: interval}\n")
+    with pytest.raises(SpecError) as raised:
+        load_project(tmp_path)
+    messages = [p.message for p in raised.value.problems]
+    assert "checks.quality_score.min_relative loosens the project guardrail (min_relative 0.9)" in messages
+    assert "checks.quality_score.decide 'interval' loosens the project guardrail (value)" in messages
