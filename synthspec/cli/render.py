@@ -58,10 +58,17 @@ def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
         click.echo(line)
         for c in t.checks:
             value = "n/a" if c.value is None else f"{c.value:.4f}"
-            bounds = " ".join(f"{k} {v}" for k, v in (("min", c.min), ("max", c.max)) if v is not None)
+            if c.interval is not None:  # the interval the gate decided on, and the ratio to real data
+                value += f" [{c.interval.low:.3f}, {c.interval.high:.3f}]"
+            if (ratio := c.details.get("relative")) is not None:
+                value += f" ({ratio:.2f} of real)"
+            bounds = " ".join(f"{k} {v}" for k, v in (("min", c.min), ("max", c.max), ("min_relative", c.min_relative))
+                              if v is not None)
             outcome = click.style(c.outcome.value, fg="red" if c.blocks else _COLOUR.get(c.outcome.value, "white"))
             if c.outcome.value == "not_evaluated":  # say whether it stopped publishing, and why
                 outcome += f" ({'blocks' if c.blocks else 'allowed'}: {c.message})"
+            elif noise := c.details.get("within_noise"):
+                outcome += f" (within noise: {noise})"
             click.echo(f"  {c.metric:<22} {value:>8}  {bounds:<16} " + outcome)
         if t.message and t.status in ("failed", "held", "skipped"):
             click.secho(f"  {t.message}", fg="red")

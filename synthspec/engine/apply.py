@@ -430,7 +430,7 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
     children while its own row is in the holdout; rows without a parent split at random."""
     import numpy as np
 
-    from synthspec.engine import codec, rare
+    from synthspec.engine import codec, rare, tiny
     from synthspec.engine.inputs import check_source, read_columns
 
     if p.table in run.real:
@@ -441,9 +441,9 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
     source = warehouse.read_source(run.cons, p.loaded, run.project, read_columns(p.plans))
     # No model, metric or report sees a rare value: protected before the split (see engine/rare.py).
     encoded, protected = rare.protect(codec.encode(source, p.plans), p.rare_rules, spec.model.seed)
-    train_idx, holdout_idx = split_indices(len(source), spec.holdout, spec.model.seed)
+    train_idx, holdout_idx = tiny.split(len(source), spec.holdout, spec.model.seed, run.project.config.gate.tiny_tables)
     driving = next((r for r in p.refs if not r.self_reference), None)
-    if driving is not None and len(source) > 1:
+    if driving is not None and len(holdout_idx):  # a tiny table trains on every row
         parent = _read_real(run, run.prepared(driving.parent))
         parent_keys = parent.source[driving.parent_column]
         held_keys = parent_keys.iloc[parent.holdout_idx]

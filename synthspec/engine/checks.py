@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from synthspec.metrics.checks import CheckResult, error_result, evaluate
+import pandas as pd
+
+from synthspec.engine.tiny import MIN_HOLDOUT_ROWS
+from synthspec.metrics.checks import CheckResult, Outcome, error_result, evaluate
 from synthspec.metrics.registry import METRICS
 from synthspec.spec.models import CheckSpec
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from synthspec.metrics.fidelity import FidelityScores
+    from synthspec.metrics.intervals import Interval
 
 _QUALITY = ("quality_score", "column_shapes", "column_pair_trends")
 #: Minimum-over-columns metrics, and the column kind each one scores.
@@ -32,33 +34,46 @@ def run_checks(
     quasi_identifiers: list[str] | None = None,
     epsilon: float | None = None,
     delta: float | None = None,
+    tiny_rows: int | None = None,
 ) -> tuple[dict[str, float | None], list[CheckResult]]:
     """Metrics are computed on the model's frames ("real" is the training split); the holdout
-    is the reference for the privacy metrics and for ml_efficacy. The costlier disclosure metrics
-    (nndr, membership_inference_auc, k_anonymity, reidentification_risk), the per-column
-    fidelity metrics and ml_efficacy run only when a check names them. A metric that raises
-    gives an ``error`` result (it blocks publishing) whose message names the exception type only.
-    A metric that cannot be computed is ``not_evaluated`` with the reason and the sizes involved
-    (it blocks publishing unless its check says ``not_evaluated: allow``)."""
+    is the reference for the privacy metrics, for ml_efficacy and for `min_relative`. The
+    costlier disclosure metrics (nndr, membership_inference_auc, k_anonymity,
+    reidentification_risk), the per-column fidelity metrics and ml_efficacy run only when a
+    check names them. A metric that raises gives an ``error`` result (it blocks publishing)
+    whose message names the exception type only. A metric that cannot be computed is
+    ``not_evaluated`` with the reason and the sizes involved (it blocks publishing unless its
+    check says ``not_evaluated: allow``). Sampled metrics carry an interval (see
+    ``metrics.intervals``) and every check of one reports n_train, n_holdout and n_synthetic.
+
+    ``tiny_rows``: set on a tiny table (see ``engine.tiny``) to the rows it would need not to
+    be; the checks of estimated metrics are then not evaluated, whatever their value."""
+    from synthspec.engine.tiny import real_row_positions
     from synthspec.metrics.fidelity import quality_scores
-    from synthspec.metrics.privacy import dcr_share, exact_match_rate
 
     metrics: dict[str, float | None] = {}
     details: dict[str, dict[str, object]] = {}
     reasons: dict[str, str] = {}
     errors: dict[str, str] = {}
+    intervals: dict[str, Interval] = {}
+    relative: dict[str, float | None] = {}
     if kinds:
         quality = quality_scores(train, synthetic, kinds)
         for name in _QUALITY:
             metrics[name] = getattr(quality, name)
+        if set(checks) & set(_QUALITY) and tiny_rows is None:
+            intervals.update(_quality_intervals(train, synthetic, kinds, quality, seed))
+        wanted_relative = [name for name, check in checks.items() if check.min_relative is not None]
+        if wanted_relative and len(holdout) >= MIN_HOLDOUT_ROWS:
+            _relative_quality(train, holdout, synthetic, kinds, wanted_relative, seed, relative, intervals, details, reasons)
+        elif wanted_relative:
+            reasons.update({name: f"min_relative compares with the holdout's own score, and a holdout of {len(holdout)} "
+                                  f"rows is fewer than {MIN_HOLDOUT_ROWS}: raise `holdout:` or add rows" for name in wanted_relative})
         if len(holdout) >= MIN_HOLDOUT_ROWS:
-            dcr = dcr_share(train, holdout, synthetic, kinds, seed=seed)
-            metrics["dcr_share"] = dcr.share
-            details["dcr_share"] = {"n_synthetic": dcr.n_synthetic, "n_reference": dcr.n_reference}
-            exact = exact_match_rate(train, holdout, synthetic, kinds)
-            metrics["exact_match_rate"] = exact.rate
-            metrics["holdout_exact_match_rate"] = exact.holdout_rate
-            details["exact_match_rate"] = {"holdout_rate": exact.holdout_rate}
+            _holdout_privacy(train, holdout, synthetic, kinds, seed, metrics, intervals, details)
+        if "real_row_matches" in checks:  # hashing every row costs ~0.3 s on Adult: only when gated
+            real = pd.concat([train, holdout], ignore_index=True)
+            metrics["real_row_matches"] = float(len(real_row_positions(synthetic, real, kinds)))
         reasons.update(_disclosure(train, holdout, synthetic, kinds, set(checks), seed, quasi_identifiers or [],
                                    epsilon, delta, metrics, details))
         reasons.update(_fidelity(train, synthetic, kinds, set(checks), quality, metrics, details))
@@ -68,35 +83,112 @@ def run_checks(
     for name, value in (extra or {}).items():
         if value is not None:
             metrics[name] = value
-    reasons.update(_size_reasons(len(train), len(holdout), kinds, checks))
+    reasons.update(_size_reasons(len(train), len(holdout), kinds, checks, tiny_rows))
+    sizes = {"n_train": len(train), "n_holdout": len(holdout), "n_synthetic": len(synthetic)}
     results = []
     for name, spec in checks.items():
         if name in errors:
             results.append(error_result(name, spec.min, spec.max, spec.severity, message=errors[name]))
             continue
-        result = evaluate(name, metrics.get(name), spec.min, spec.max, spec.severity, reason=reasons.get(name),
-                          not_evaluated=spec.not_evaluated or "block")
+        metric = METRICS.get(name)
+        replaced = tiny_rows is not None and metric is not None and metric.sampled
+        result = evaluate(name, None if replaced else metrics.get(name), spec.min, spec.max, spec.severity,
+                          reason=reasons.get(name), not_evaluated=spec.not_evaluated or "block",
+                          interval=intervals.get(name), min_relative=spec.min_relative, relative=relative.get(name),
+                          relative_interval=intervals.get(f"{name}:relative"), decide=spec.decide or "interval")
         result.details.update(details.get(name, {}))
+        if metric is not None and metric.action and result.outcome in (Outcome.FAILED, Outcome.WARN):
+            result.message = f"{result.message}: {metric.action}"
+        if metric is not None and metric.sampled:
+            result.details.update(sizes)
         results.append(result)
     return metrics, results
 
 
-#: Holdout rows below which the holdout metrics (dcr_share, exact_match_rate, nndr,
-#: membership_inference_auc, ml_efficacy) are not evaluated: a share over one or two rows says
-#: nothing, and `holdout: 0.0001` must not make a gate pass on noise.
-MIN_HOLDOUT_ROWS = 5
+def _quality_intervals(train: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str],
+                       quality: FidelityScores, seed: int) -> dict[str, Interval]:
+    """Bootstrap intervals of the three QualityReport scores (one resampled report per replicate)."""
+    from synthspec.metrics.fidelity import quality_scores
+    from synthspec.metrics.intervals import bootstrap
+
+    return bootstrap(lambda a, b: _scores(quality_scores(a, b, kinds)), [train, synthetic], _scores(quality), seed=seed)
 
 
-def _size_reasons(n_train: int, n_holdout: int, kinds: Mapping[str, str], checks: Mapping[str, CheckSpec]) -> dict[str, str]:
+def _relative_quality(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str],
+                      names: list[str], seed: int, relative: dict[str, float | None], intervals: dict[str, Interval],
+                      details: dict[str, dict[str, object]], reasons: dict[str, str]) -> None:
+    """Synthetic quality over the quality real data scores at the same size: the holdout against
+    the training rows (the baseline), and a seeded subsample of the synthetic rows as large as
+    the holdout against the same training rows. Sets ``relative[name]`` and its interval under
+    ``"<name>:relative"``."""
+    import numpy as np
+
+    from synthspec.metrics.fidelity import quality_scores
+    from synthspec.metrics.intervals import bootstrap, ratio_interval
+
+    n = len(holdout)
+    rng = np.random.default_rng([seed, 0x5A3E])
+    same_size = synthetic if len(synthetic) <= n else synthetic.iloc[np.sort(rng.choice(len(synthetic), n, replace=False))]
+    baseline = _scores(quality_scores(train, holdout, kinds))
+    synthetic_score = _scores(quality_scores(train, same_size.reset_index(drop=True), kinds))
+    spread = bootstrap(lambda a, b: _scores(quality_scores(a, b, kinds)), [train, holdout], baseline, seed=seed)
+    for name in names:
+        base, ours = baseline.get(name), synthetic_score.get(name)
+        if base is None or ours is None or base <= 0:
+            where = "the real holdout" if base is None or base <= 0 else "the synthetic rows"
+            reasons[name] = f"min_relative: {name} is undefined on {where} at {n} rows"
+            continue
+        relative[name] = ours / base
+        interval = ratio_interval(relative[name], base, spread.get(name))
+        if interval is not None:
+            intervals[f"{name}:relative"] = interval
+        details.setdefault(name, {}).update({"baseline": base, "synthetic_at_holdout_size": ours})
+
+
+def _holdout_privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str],
+                     seed: int, metrics: dict[str, float | None], intervals: dict[str, Interval],
+                     details: dict[str, dict[str, object]]) -> None:
+    """dcr_share and exact_match_rate with their Wilson intervals. dcr_share's noise comes from
+    the synthetic rows and from the references on each side: its effective number of trials
+    is ``1 / (1/n_synthetic + 1/(2 n_reference))`` (variances add), so few holdout rows give a
+    wide interval even under many synthetic rows."""
+    from synthspec.metrics.intervals import wilson
+    from synthspec.metrics.privacy import dcr_share, exact_match_rate
+
+    dcr = dcr_share(train, holdout, synthetic, kinds, seed=seed)
+    metrics["dcr_share"] = dcr.share
+    trials = max(1, int(1 / (1 / dcr.n_synthetic + 1 / (2 * dcr.n_reference))))
+    details["dcr_share"] = {"n_synthetic_compared": dcr.n_synthetic, "n_reference": dcr.n_reference, "effective_trials": trials}
+    if (interval := wilson(dcr.share * trials, trials)) is not None:
+        intervals["dcr_share"] = interval
+    exact = exact_match_rate(train, holdout, synthetic, kinds)
+    metrics["exact_match_rate"] = exact.rate
+    metrics["holdout_exact_match_rate"] = exact.holdout_rate
+    details["exact_match_rate"] = {"holdout_rate": exact.holdout_rate}
+    if (interval := wilson(exact.rate * exact.n_synthetic, exact.n_synthetic)) is not None:
+        intervals["exact_match_rate"] = interval
+
+
+def _scores(quality: FidelityScores) -> dict[str, float | None]:
+    return {name: getattr(quality, name) for name in _QUALITY}
+
+
+def _size_reasons(n_train: int, n_holdout: int, kinds: Mapping[str, str], checks: Mapping[str, CheckSpec],
+                  tiny_rows: int | None = None) -> dict[str, str]:
     """Why the checks whose metric needs what this table lacks at run time are not evaluated,
     with the sizes involved (a table of one row has no holdout: it is never assessed)."""
     rows = n_train + n_holdout
     counted = f"{rows} row{'' if rows == 1 else 's'}"
     reasons: dict[str, str] = {}
     for name in checks:
-        needs = METRICS[name].needs if name in METRICS else frozenset()
+        metric = METRICS.get(name)
+        needs = metric.needs if metric is not None else frozenset()
         if not rows and needs:
             reasons[name] = "the table has no rows"
+        elif tiny_rows is not None and metric is not None and metric.sampled:
+            reasons[name] = (f"the table has {counted}, too few to estimate {name} (a holdout of {MIN_HOLDOUT_ROWS} rows "
+                             f"needs {tiny_rows} rows): tiny-table policy, the model trained on every row and "
+                             "real_row_matches replaces this check")
         elif "holdout" in needs and not n_holdout:
             reasons[name] = f"the table has {counted}, too few for a holdout (at least 2 rows are needed)"
         elif "holdout" in needs and n_holdout < MIN_HOLDOUT_ROWS:

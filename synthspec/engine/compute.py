@@ -124,6 +124,7 @@ def compute(job: TableJob) -> JobResult:
     from synthspec.engine import codec
     from synthspec.engine.checks import run_checks
     from synthspec.engine.codec import model_columns
+    from synthspec.engine.tiny import avoid_real_rows, smallest_assessable
     from synthspec.metrics.profile import column_profiles
 
     spec = job.spec
@@ -141,17 +142,21 @@ def compute(job: TableJob) -> JobResult:
         if job.action == "resample" and job.cached_dir is None:
             result_action, reasons = "train", ["no cached model"]
         model, relations, digest = fitted_model(job, train, columns, timings, train_model=result_action == "train")
+        kinds = {c.name: c.kind for c in columns}
         with timed(timings, "sample_s"), progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
             synthetic, output = draw(job, model, relations)
+            if (check := job.checks.get("real_row_matches")) is not None and check.max == 0:
+                synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds)
             bar(1, 1)
         epsilon = model.epsilon_spent if model is not None else None
 
     kinds = {c.name: c.kind for c in columns}
+    tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
     with timed(timings, "checks_s"):
         extra = {"epsilon_spent": epsilon, **_leakage(job.source, output, pii_columns(job.plans)), **_relational_metrics(job, output)}
         metrics, checks = run_checks(train, holdout, synthetic, kinds, job.checks, seed=spec.model.seed, extra=extra,
                                      quasi_identifiers=spec.privacy.quasi_identifiers,
-                                     epsilon=spec.privacy.epsilon, delta=spec.privacy.delta)
+                                     epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows)
         profile = column_profiles(train, synthetic, kinds, datetimes={c.name for c in columns if c.datetime})
     return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile)
 

@@ -231,7 +231,7 @@ def draft_project(name: str, source_db: str | None, target_db: str, *, needs_sec
         "defaults:",
         "  model: {type: auto, seed: 42}",
         "  checks:",
-        "    quality_score: {min: 0.85}",
+        "    quality_score: {min_relative: 0.9}  # >= 90% of what real data scores at the same size",
         "    dcr_share: {max: 0.55}",
         "",
     ]

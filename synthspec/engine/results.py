@@ -21,6 +21,7 @@ from typing import Any
 from synthspec import __version__, redact
 from synthspec.errors import EnvironmentError_, ExitCode
 from synthspec.metrics.checks import CheckResult, Outcome
+from synthspec.metrics.intervals import LEVEL, Interval
 from synthspec.metrics.profile import ColumnProfile
 
 
@@ -77,7 +78,8 @@ class TableResult:
         checks = [CheckResult(metric=str(c["metric"]), outcome=Outcome(c["outcome"]), value=c.get("value"),
                               min=c.get("min"), max=c.get("max"), severity=c.get("severity", "error"),
                               message=c.get("message"), details=dict(c.get("details") or {}),
-                              not_evaluated=c.get("not_evaluated", "block"))
+                              not_evaluated=c.get("not_evaluated", "block"), interval=_interval(c.get("interval")),
+                              min_relative=c.get("min_relative"))
                   for c in data.get("checks", [])]
         profile = data.get("profile")
         return cls(
@@ -142,6 +144,13 @@ def table_lines(table: str, spec_file: str | None, lines: list[str]) -> list[str
         else:
             named.append(line if line.startswith(f"{table}: ") else f"{table}: {line}")
     return named
+
+
+def _interval(data: Any) -> Interval | None:
+    """An interval back from ``run_results.json`` (older files have none)."""
+    if not isinstance(data, dict):
+        return None
+    return Interval(float(data["low"]), float(data["high"]), str(data.get("method", "")), float(data.get("level", LEVEL)))
 
 
 def _parse_iso(text: str | None) -> datetime | None:
@@ -261,7 +270,7 @@ def _fmt(value: float | None) -> str:
 def summary_markdown(result: RunResult) -> str:
     lines = [f"## synthspec: {result.status}", "", "| table | status | model | rows | published | checks |", "|---|---|---|---|---|---|"]
     for t in result.tables:
-        checks = ", ".join(f"{_ICON['failed'] if c.blocks else _ICON.get(c.outcome.value, '')} {c.metric} {_fmt(c.value)}"
+        checks = ", ".join(f"{_ICON['failed'] if c.blocks else _ICON.get(c.outcome.value, '')} {c.metric} {c.value_text()}"
                            for c in t.checks) or "—"
         lines.append(f"| {t.table} | {_ICON.get(t.status, '')} {t.status} | {t.model or '—'} | {t.rows if t.rows is not None else '—'} | {'yes' if t.published else 'no'} | {checks} |")
     protected = [(t.table, r) for t in result.tables for r in (t.rare or []) if r.get("values")]
@@ -337,12 +346,16 @@ def _table_section(t: TableResult) -> list[str]:
     if t.message:
         out.append(f'<p class="{_e(t.status)}">{_e(t.message)}</p>')
     if t.checks:
-        out += ["<h3>Checks</h3>", "<table>", "<tr><th>metric</th><th>value</th><th>min</th><th>max</th><th>severity</th>"
+        out += ["<h3>Checks</h3>", f"<p class=\"muted\">Value [{LEVEL:.0%} interval] (ratio to real data at the same size); "
+                "sizes: training / holdout / synthetic rows behind a sampled metric.</p>", "<table>",
+                "<tr><th>metric</th><th>value</th><th>min</th><th>max</th><th>min_relative</th><th>sizes</th><th>severity</th>"
                 "<th>outcome</th><th>message</th></tr>"]
         for c in t.checks:
-            out.append(f'<tr><td>{_e(c.metric)}</td><td class="num">{_num(c.value)}</td><td class="num">{_num(c.min)}</td>'
-                       f'<td class="num">{_num(c.max)}</td><td>{_e(c.severity)}</td>'
-                       f'<td class="{_e(c.outcome.value)}">{_e(c.outcome.value)}</td><td>{_e(c.message or "")}</td></tr>')
+            sizes = "/".join(str(c.details[k]) for k in ("n_train", "n_holdout", "n_synthetic") if k in c.details)
+            out.append(f'<tr><td>{_e(c.metric)}</td><td class="num">{_e(c.value_text())}</td><td class="num">{_num(c.min)}</td>'
+                       f'<td class="num">{_num(c.max)}</td><td class="num">{_num(c.min_relative)}</td><td class="num">{_e(sizes)}</td>'
+                       f'<td>{_e(c.severity)}</td><td class="{_e(c.outcome.value)}">{_e(c.outcome.value)}</td>'
+                       f'<td>{_e(c.note() or "")}</td></tr>')
         out.append("</table>")
     if t.metrics:
         out += ["<h3>Metrics</h3>", "<table>", "<tr><th>metric</th><th>value</th></tr>"]

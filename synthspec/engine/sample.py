@@ -55,8 +55,7 @@ def output_format(out: Path | None) -> str:
 def sample_table(project: Project, table: str, rows: int, seed: int | None = None) -> SampleResult:
     """``rows`` rows of ``table`` drawn from its cached model (default seed: the spec's)."""
 
-    from synthspec.engine import codec, rare
-    from synthspec.engine.apply import split_indices
+    from synthspec.engine import codec, rare, tiny
     from synthspec.engine.compute import TableJob, draw, fitted_model
     from synthspec.engine.inputs import read_columns
     from synthspec.engine.prepare import prepare
@@ -90,7 +89,7 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
     seed = spec.model.seed if seed is None else seed
     plans = prepared.plans
     encoded, _ = rare.protect(codec.encode(source, plans), prepared.rare_rules, spec.model.seed)  # as `apply` does
-    train_idx, holdout_idx = split_indices(len(source), spec.holdout, spec.model.seed)
+    train_idx, holdout_idx = tiny.split(len(source), spec.holdout, spec.model.seed, project.config.gate.tiny_tables)
     secrets = policy_secrets(loaded, project)
     job = TableJob(table=table, action="resample", model=prepared.model, spec=spec, plans=plans, checks=prepared.checks,
                    rows=rows, explicit_rows=True, source=source, encoded=encoded, train_idx=train_idx,

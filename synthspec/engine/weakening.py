@@ -20,7 +20,8 @@ _POLICY_STRENGTH = {"drop": 5, "hash": 4, "fake": 4, "generalize": 3, "mask": 3,
 
 def _threshold(check: Mapping[str, Any]) -> dict[str, Any]:
     return {"min": check.get("min"), "max": check.get("max"), "severity": check.get("severity", "error"),
-            "not_evaluated": check.get("not_evaluated")}
+            "not_evaluated": check.get("not_evaluated"), "min_relative": check.get("min_relative"),
+            "decide": check.get("decide")}
 
 
 def privacy_snapshot(spec: TableSpec, checks: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +49,11 @@ def _loosened(metric: str, before: Mapping[str, Any], after: Mapping[str, Any] |
         out.append(f"check {metric}: min lowered from {before['min']} to {after['min']}")
     if before["max"] is not None and (after["max"] is None or after["max"] > before["max"]):
         out.append(f"check {metric}: max raised from {before['max']} to {after['max']}")
+    # Snapshots from before `min_relative` and `decide` existed hold neither: nothing to compare with.
+    if before.get("min_relative") is not None and (after.get("min_relative") is None or after["min_relative"] < before["min_relative"]):
+        out.append(f"check {metric}: min_relative lowered from {before['min_relative']} to {after.get('min_relative')}")
+    if before.get("decide") == "value" and after.get("decide") == "interval":
+        out.append(f"check {metric}: decide changed from value to interval (a miss within noise now passes)")
     if before["severity"] == "error" and after["severity"] == "warn":
         out.append(f"check {metric}: severity lowered from error to warn")
     # Snapshots from before `not_evaluated` existed hold None: nothing to compare with.
@@ -57,7 +63,7 @@ def _loosened(metric: str, before: Mapping[str, Any], after: Mapping[str, Any] |
 
 
 def _bounds(check: Mapping[str, Any]) -> str:
-    return " ".join(f"{k} {check[k]}" for k in ("min", "max") if check.get(k) is not None)
+    return " ".join(f"{k} {check[k]}" for k in ("min", "max", "min_relative") if check.get(k) is not None)
 
 
 def weakenings(old: dict[str, Any] | None, new: dict[str, Any],

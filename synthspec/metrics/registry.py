@@ -39,35 +39,54 @@ class Metric:
     higher_is_better: bool  # so reports and `plan` can tell a loosened threshold from a tightened one
     needs: frozenset[str]
     description: str
+    #: How its uncertainty is estimated (``synthspec.metrics.intervals``): "bootstrap" over rows,
+    #: "wilson" for a share, or None for a count or a deterministic quantity (judged on its value).
+    interval: str | None = None
+    #: Whether real data has a score of its own to compare with: the holdout scored against the
+    #: training rows at the same size (`min_relative` gates on synthetic / that baseline).
+    relative: bool = False
+    #: Whether the metric is an estimate that a tiny table (see ``engine.tiny``) cannot make:
+    #: on such a table its check is replaced by ``real_row_matches`` (not evaluated, allowed).
+    sampled: bool = False
+    #: What to do when its check fails, appended to the message (the gate names an action).
+    action: str | None = None
 
     def __post_init__(self) -> None:
         if unknown := self.needs - NEEDS:
             raise ValueError(f"metric {self.name}: unknown needs {sorted(unknown)}")
+        if self.interval not in (None, "bootstrap", "wilson"):
+            raise ValueError(f"metric {self.name}: unknown interval method {self.interval!r}")
 
 
-def _metric(name: str, higher_is_better: bool, needs: set[str], description: str) -> Metric:
-    return Metric(name, higher_is_better, frozenset(needs), description)
+def _metric(name: str, higher_is_better: bool, needs: set[str], description: str, *, interval: str | None = None,
+            relative: bool = False, sampled: bool | None = None, action: str | None = None) -> Metric:
+    # A metric with an interval is an estimate, and so is every holdout metric.
+    sampled = (interval is not None or "holdout" in needs) if sampled is None else sampled
+    return Metric(name, higher_is_better, frozenset(needs), description, interval, relative, sampled, action)
 
 
 #: Fidelity scores are gated with ``min`` (except ``correlation_distance``, a distance, gated
 #: with ``max``); privacy metrics with ``max`` (``dcr_share`` above 0.5 means synthetic rows sit
 #: closer to training rows than to unseen rows, and the privacy check only bounds it from above).
 METRICS: dict[str, Metric] = {m.name: m for m in (
-    _metric("quality_score", True, {"modelled"}, "SDMetrics QualityReport score (0-1, higher is better)."),
-    _metric("column_shapes", True, {"modelled"}, "SDMetrics Column Shapes property (0-1)."),
-    _metric("column_pair_trends", True, {"two_modelled"}, "SDMetrics Column Pair Trends property (0-1)."),
+    _metric("quality_score", True, {"modelled"}, "SDMetrics QualityReport score (0-1, higher is better). `min_relative` gates on its ratio to the quality the holdout itself scores against the training rows, at the holdout's size.", interval="bootstrap", relative=True),
+    _metric("column_shapes", True, {"modelled"}, "SDMetrics Column Shapes property (0-1). `min_relative`: as for quality_score.", interval="bootstrap", relative=True),
+    _metric("column_pair_trends", True, {"two_modelled"}, "SDMetrics Column Pair Trends property (0-1). `min_relative`: as for quality_score.", interval="bootstrap", relative=True),
     _metric("ks_complement", True, {"numerical"}, "SDMetrics KSComplement, the lowest over numerical columns (0-1, higher is better; each column reported as `ks_complement:<column>`)."),
     _metric("tv_complement", True, {"categorical"}, "SDMetrics TVComplement, the lowest over categorical columns (0-1, higher is better; each column reported as `tv_complement:<column>`)."),
     _metric("correlation_distance", False, {"two_numerical"}, "Mean absolute difference of Pearson correlations over numerical column pairs, real vs synthetic (0-2, lower is better: gate with `max`)."),
     _metric("boundary_adherence", True, {"numerical"}, "SDMetrics BoundaryAdherence: share of synthetic values inside the real min/max, the lowest over numerical columns (0-1)."),
     _metric("category_adherence", True, {"categorical"}, "SDMetrics CategoryAdherence: share of synthetic values seen in the real data, the lowest over categorical columns (0-1)."),
     _metric("ml_efficacy", True, {"target", "holdout"}, "Train-on-synthetic/test-on-real score over train-on-real/test-on-real on the holdout, capped to [0, 1]: ROC AUC (two classes), macro F1 (more) or R² (numerical target). Needs `target`."),
-    _metric("dcr_share", False, {"modelled", "holdout"}, "Share of synthetic rows closer to a training row than to a holdout row (0.5 is ideal)."),
-    _metric("exact_match_rate", False, {"modelled", "holdout"}, "Share of synthetic rows identical to a training row."),
+    _metric("dcr_share", False, {"modelled", "holdout"}, "Share of synthetic rows closer to a training row than to a holdout row (0.5 is ideal).", interval="wilson"),
+    _metric("exact_match_rate", False, {"modelled", "holdout"}, "Share of synthetic rows identical to a training row.", interval="wilson"),
     _metric("nndr", False, {"modelled", "holdout"}, "Nearest-neighbour distance ratio."),
     _metric("membership_inference_auc", False, {"modelled", "holdout"}, "AUC of a distance-based membership attack."),
     _metric("k_anonymity", True, {"quasi_identifiers"}, "Smallest equivalence class over the quasi-identifiers in the output."),
     _metric("reidentification_risk", False, {"quasi_identifiers"}, "Share of synthetic rows whose quasi-identifiers single out one real training row."),
+    _metric("real_row_matches", False, {"modelled"}, "Synthetic rows equal to a real row (training and holdout alike) on every modelled column, a count. Checked at `max: 0` on tiny tables, where it replaces the holdout metrics.",
+            action="the model keeps producing real rows (every combination of the modelled columns it can draw is a real row): "
+                   "give identifying columns a pii policy, model fewer columns, add rows, or set `gate: {tiny_tables: block}`"),
     _metric("pii_leakage", False, {"pii_policy"}, "Real PII values found in the output."),
     _metric("epsilon_spent", False, {"dp"}, "Differential-privacy epsilon spent by the run."),
     _metric("key_uniqueness", True, {"primary_key"}, "Share of unique primary-key values."),

@@ -251,17 +251,22 @@ class CheckSpec(StrictModel):
 
     min: OptFloat = Field(None, description="Fail when the metric is below this.")
     max: OptFloat = Field(None, description="Fail when the metric is above this.")
+    min_relative: OptFloat = Field(None, gt=0, le=2, description="quality_score, column_shapes and column_pair_trends: fail when the synthetic score is below this fraction of what real data scores at the same size (the holdout against the training rows; the synthetic rows are subsampled to the holdout's size). E.g. 0.9: synthetic quality at least 90% of real-vs-real quality. Needs a holdout.")
     severity: Severity = Field("error", description="`error` fails the gate; `warn` only reports.")
     not_evaluated: Annotated[NotEvaluated | None, BeforeValidator(_not_null), _NO_NULL_SCHEMA] = Field(
         None, description="When the metric cannot be computed (e.g. too few rows for a holdout): `block` publishing "
                           "(the default, also set project-wide by `gate.not_evaluated`) or `allow` it. A check a "
                           "project guardrail covers blocks unless the guardrail itself says `allow`.")
     target: Annotated[str | None, BeforeValidator(_not_null), _NO_NULL_SCHEMA] = Field(None, description="ml_efficacy only: the modelled column the models learn to predict.")
+    decide: Annotated[Literal["interval", "value"] | None, BeforeValidator(_not_null), _NO_NULL_SCHEMA] = Field(
+        None, description="For a metric with an interval: `interval` fails the check only when its whole 90% interval is on the "
+                          "wrong side of the threshold, `value` compares the point estimate (default: the project's `gate.decide`, "
+                          "itself `interval`). A guardrail or a check saying `value` makes the effective check `value`.")
 
     @model_validator(mode="after")
     def _bounds(self) -> CheckSpec:
-        if self.min is None and self.max is None:
-            raise ValueError("a check needs 'min' or 'max'")
+        if self.min is None and self.max is None and self.min_relative is None:
+            raise ValueError("a check needs 'min', 'max' or 'min_relative'")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("'min' is greater than 'max'")
         return self
@@ -271,11 +276,14 @@ class CheckSpec(StrictModel):
         the guardrail's is, and `not_evaluated: block` unless the guardrail allows it."""
         low = [b for b in (self.min, floor.min) if b is not None]
         high = [b for b in (self.max, floor.max) if b is not None]
+        relative = [b for b in (self.min_relative, floor.min_relative) if b is not None]
         return CheckSpec.model_construct(
             min=max(low) if low else None, max=min(high) if high else None,
+            min_relative=max(relative) if relative else None,
             severity="error" if floor.severity == "error" else self.severity,
             not_evaluated=self.not_evaluated if floor.not_evaluated == "allow" else "block",
             target=self.target if self.target is not None else floor.target,
+            decide="value" if "value" in (self.decide, floor.decide) else (self.decide or floor.decide),
         )
 
 
@@ -310,6 +318,7 @@ class Checks(StrictModel):
     membership_inference_auc: _OptCheck = _check("membership_inference_auc")
     k_anonymity: _OptCheck = _check("k_anonymity")
     reidentification_risk: _OptCheck = _check("reidentification_risk")
+    real_row_matches: _OptCheck = _check("real_row_matches")
     pii_leakage: _OptCheck = _check("pii_leakage")
     epsilon_spent: _OptCheck = _check("epsilon_spent")
 
@@ -320,6 +329,14 @@ class Checks(StrictModel):
         if value is None:
             raise ValueError("null is not a check; to remove a check, delete it (built-in defaults, project defaults "
                              "and guardrails still apply); to report it without failing, set `severity: warn`")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _relative_needs_a_baseline(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, CheckSpec) and value.min_relative is not None and not METRICS[info.field_name].relative:
+            having = ", ".join(name for name, metric in METRICS.items() if metric.relative)
+            raise ValueError(f"'min_relative' needs a metric real data scores too ({having}); use 'min' or 'max'")
         return value
 
     def items(self) -> list[tuple[str, CheckSpec]]:
@@ -414,6 +431,8 @@ class GateSpec(StrictModel):
     """How the gate treats checks whose metric cannot be computed."""
 
     not_evaluated: NotEvaluated = Field("block", description="Default of every check's `not_evaluated`: `block` (publish nothing when an error-severity check cannot be evaluated) or `allow`. Checks a guardrail covers always block unless the guardrail says `allow`.")
+    decide: Literal["interval", "value"] = Field("interval", description="How a check with a sampled metric (one that reports an interval) is decided: `interval` (default) fails it only when its whole 90% interval lies on the wrong side of the threshold, so a small table does not fail on noise while a clear regression still does; `value` compares the point estimate alone. Counts and exact quantities (pii_leakage, key_uniqueness, real_row_matches...) are always judged on their value.")
+    tiny_tables: Literal["replace", "block"] = Field("replace", description="Tables too small for a holdout of 5 rows (fewer than 23 rows at the default holdout 0.2): `replace` (default) trains on every row and replaces the checks of estimated metrics (quality, holdout metrics) by `real_row_matches: {max: 0}`, which a tiny table can compute, so it publishes without any real row; those checks are `not_evaluated` and do not block unless a guardrail covers them. `block`: they block as any check that cannot be evaluated.")
 
 
 class ProjectPrivacy(StrictModel):

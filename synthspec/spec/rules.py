@@ -221,6 +221,10 @@ def _guardrail_problems(loaded: LoadedSpec, project: Project) -> list[Problem]:
             at(("checks", metric), f"checks.{metric}.max loosens the project guardrail (max {floor.max})")
         if floor.min is not None and (check.min is None or check.min < floor.min):
             at(("checks", metric), f"checks.{metric}.min loosens the project guardrail (min {floor.min})")
+        if floor.min_relative is not None and (check.min_relative is None or check.min_relative < floor.min_relative):
+            at(("checks", metric), f"checks.{metric}.min_relative loosens the project guardrail (min_relative {floor.min_relative})")
+        if floor.decide == "value" and check.decide == "interval":
+            at(("checks", metric, "decide"), f"checks.{metric}.decide 'interval' loosens the project guardrail (value)")
         if floor.severity == "error" and check.severity == "warn":
             at(("checks", metric, "severity"), f"checks.{metric}.severity 'warn' loosens the project guardrail (error)")
         if floor.not_evaluated != "allow" and check.not_evaluated == "allow":

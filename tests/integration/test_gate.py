@@ -179,6 +179,16 @@ def test_a_tiny_holdout_does_not_let_the_gate_pass_on_noise(tmp_path: Path, writ
     write("specs/five.yml", ONE.replace("one", "five").replace("{type: cart, seed: 1}",
                                                                "{type: cart, seed: 1, params: {min_samples_leaf: 1}}")
           + "holdout: 0.0001\n")
+    # A tiny table (issue 9): the model may not publish a real row, and leaves of one row can
+    # publish nothing else, so the gate refuses it and names the action.
+    result = run_cli(tmp_path, "apply", "-q")
+    assert result.exit_code == 1, result.output
+    assert "checks failed: real_row_matches" in result.output
+    check = next(c for c in results(tmp_path)["tables"][0]["checks"] if c["metric"] == "real_row_matches")
+    assert check["value"] == 5 and "the model keeps producing real rows" in check["message"]
+    assert views(tmp_path) == []
+    # With the strict policy the holdout metrics are not evaluated and block, as before.
+    write("synthspec.yml", PROJECT + "gate: {tiny_tables: block}\n")
     result = run_cli(tmp_path, "apply", "-q")
     assert result.exit_code == 1, result.output
     assert "dcr_share not evaluated: the table has 5 rows and a holdout of 1; a holdout metric needs at least 5" in result.output

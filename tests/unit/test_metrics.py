@@ -226,6 +226,8 @@ def test_check_result_to_dict_is_json_ready() -> None:
         "message",
         "details",
         "not_evaluated",
+        "interval",
+        "min_relative",
     ]
     assert data["outcome"] == "passed"
     assert data["details"] == {"holdout_baseline": 0.5}

@@ -53,8 +53,8 @@ def test_a_null_check_is_an_error_not_a_removal(write, tmp_path) -> None:
     ("{min: -.inf}", 20, "checks.dcr_share.min: Input should be a finite number"),
     ("{max: null}", 15, "checks.dcr_share.max: null is not allowed here; delete the key to leave it unset"),
     ("{min: 0.1, max: null}", 25, "checks.dcr_share.max: null is not allowed here; delete the key to leave it unset"),
-    ("{severity: warn}", 3, "checks.dcr_share: a check needs 'min' or 'max'"),
-    ("{}", 3, "checks.dcr_share: a check needs 'min' or 'max'"),
+    ("{severity: warn}", 3, "checks.dcr_share: a check needs 'min', 'max' or 'min_relative'"),
+    ("{}", 3, "checks.dcr_share: a check needs 'min', 'max' or 'min_relative'"),
     ("{max: true}", 15, "checks.dcr_share.max: must be a number, not true/false"),
 ])
 def test_thresholds_must_be_finite_numbers(write, tmp_path, check: str, column: int, message: str) -> None:
