@@ -35,6 +35,7 @@ def run_checks(
     epsilon: float | None = None,
     delta: float | None = None,
     tiny_rows: int | None = None,
+    extra_intervals: Mapping[str, Interval] | None = None,
 ) -> tuple[dict[str, float | None], list[CheckResult]]:
     """Metrics are computed on the model's frames ("real" is the training split); the holdout
     is the reference for the privacy metrics, for ml_efficacy and for `min_relative`. The
@@ -83,6 +84,7 @@ def run_checks(
     for name, value in (extra or {}).items():
         if value is not None:
             metrics[name] = value
+    intervals.update(extra_intervals or {})
     reasons.update(_size_reasons(len(train), len(holdout), kinds, checks, tiny_rows))
     sizes = {"n_train": len(train), "n_holdout": len(holdout), "n_synthetic": len(synthetic)}
     results = []

@@ -153,10 +153,18 @@ def compute(job: TableJob) -> JobResult:
     kinds = {c.name: c.kind for c in columns}
     tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
     with timed(timings, "checks_s"):
-        extra = {"epsilon_spent": epsilon, **_leakage(job.source, output, pii_columns(job.plans)), **_relational_metrics(job, output)}
+        from synthspec.metrics.intervals import ks_similarity
+
+        relational_metrics = _relational_metrics(job, output)
+        sizes = relational_metrics.pop("_cardinality_sizes", None)
+        extra_intervals = {}
+        if sizes is not None and (interval := ks_similarity(relational_metrics["cardinality"], *sizes)) is not None:
+            extra_intervals["cardinality"] = interval
+        extra = {"epsilon_spent": epsilon, **_leakage(job.source, output, pii_columns(job.plans)), **relational_metrics}
         metrics, checks = run_checks(train, holdout, synthetic, kinds, job.checks, seed=spec.model.seed, extra=extra,
                                      quasi_identifiers=spec.privacy.quasi_identifiers,
-                                     epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows)
+                                     epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows,
+                                     extra_intervals=extra_intervals)
         profile = column_profiles(train, synthetic, kinds, datetimes={c.name for c in columns if c.datetime})
     return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile)
 
@@ -333,13 +341,16 @@ def _relational_metrics(job: TableJob, output: pd.DataFrame) -> dict[str, Any]:
         ref = r.ref
         synthetic_keys = output[ref.parent_column] if r.synthetic is None else r.synthetic.keys
         ri = referential_integrity(output[ref.column], synthetic_keys)
-        card = cardinality_similarity(children_counts(r.real_parent_keys, job.source[ref.column]),
-                                      children_counts(synthetic_keys.reset_index(drop=True), output[ref.column]))
+        real_counts = children_counts(r.real_parent_keys, job.source[ref.column])
+        synthetic_counts = children_counts(synthetic_keys.reset_index(drop=True), output[ref.column])
+        card = cardinality_similarity(real_counts, synthetic_counts)
         metrics[f"referential_integrity:{ref.column}"], metrics[f"cardinality:{ref.column}"] = ri, card
         integrity.append(ri)
-        cardinality.append(card)
+        cardinality.append((card, len(real_counts), len(synthetic_counts)))
     if job.refs:
-        metrics["referential_integrity"], metrics["cardinality"] = min(integrity), min(cardinality)
+        metrics["referential_integrity"] = min(integrity)
+        metrics["cardinality"], n_real, n_synthetic = min(cardinality)
+        metrics["_cardinality_sizes"] = (n_real, n_synthetic)
     return metrics
 
 

@@ -130,7 +130,52 @@ def avoid_real_rows(job: TableJob, model: Synthesizer | None, relations: Relatio
         _fill(output, filled, more_output, take, [c for c in output.columns if c not in keys])
         if not len(bad):
             break
+    if len(bad):
+        _move_off_real_values(job, synthetic, output, bad, kinds)
     return synthetic, output
+
+
+#: Further draws of :func:`_move_off_real_values` before it gives up on a row.
+MOVES = 20
+
+
+def _move_off_real_values(job: TableJob, synthetic: pd.DataFrame, output: pd.DataFrame, bad: np.ndarray,
+                          kinds: Mapping[str, str]) -> None:
+    """The last resort for rows no draw could keep off the real rows (a model of a few rows
+    donates real values, and a column whose every value is rare holds only the token): their
+    continuous columns (datetimes and numbers that are not discrete) get values drawn
+    uniformly within the real range, at the real granularity, until the row equals no real
+    row. Discrete and categorical columns are left alone (only real values are published
+    there). In place, ``synthetic`` and the decoded ``output`` alike; seeded."""
+    import numpy as np
+
+    from synthspec.engine import codec
+    from synthspec.engine.relational import derived_seed
+
+    donors = job.source.iloc[job.train_idx].reset_index(drop=True)
+    continuous = [p for p in job.plans if p.role == "model" and p.name in synthetic.columns and p.model_column().kind == "numerical"
+                  and (p.model_column().datetime or codec.discrete_support(donors[p.name]) is None)]
+    if not continuous:
+        return
+    rng = np.random.default_rng(derived_seed(job.spec.model.seed, "tiny", "move"))
+    for _ in range(MOVES):
+        for plan in continuous:
+            real = job.encoded[plan.name].to_numpy(dtype="float64")
+            real = real[~np.isnan(real)]
+            if real.size == 0 or real.min() == real.max():
+                continue
+            unit = codec.time_unit(real) if plan.model_column().datetime else 10.0 ** -(codec._decimals(donors[plan.name]) or 0)
+            values = np.round(rng.uniform(real.min(), real.max(), size=len(bad)) / unit) * unit
+            column = synthetic[plan.name].to_numpy(dtype="float64", copy=True)
+            column[bad] = np.clip(values, real.min(), real.max())
+            synthetic[plan.name] = column
+        bad = real_row_positions(synthetic, job.encoded, kinds)  # only moved rows can still be real
+        if not len(bad):
+            break
+    # decoding a modelled column is deterministic: the rows that did not move decode as before
+    moved = codec.decode(synthetic[[p.name for p in continuous]], continuous, donors, len(synthetic), np.random.default_rng(0))
+    for plan in continuous:
+        output[plan.name] = moved[plan.name].to_numpy()
 
 
 def _fill(frame: pd.DataFrame, positions: np.ndarray, other: pd.DataFrame, picks: np.ndarray, columns: list[str]) -> None:

@@ -54,7 +54,7 @@ class Metric:
     def __post_init__(self) -> None:
         if unknown := self.needs - NEEDS:
             raise ValueError(f"metric {self.name}: unknown needs {sorted(unknown)}")
-        if self.interval not in (None, "bootstrap", "wilson"):
+        if self.interval not in (None, "bootstrap", "wilson", "ks"):
             raise ValueError(f"metric {self.name}: unknown interval method {self.interval!r}")
 
 
@@ -91,7 +91,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     _metric("epsilon_spent", False, {"dp"}, "Differential-privacy epsilon spent by the run."),
     _metric("key_uniqueness", True, {"primary_key"}, "Share of unique primary-key values."),
     _metric("referential_integrity", True, {"references"}, "Share of foreign-key values that resolve (always checked at 1.0 on tables with references)."),
-    _metric("cardinality", True, {"references"}, "Children-per-parent similarity, 1 - KS statistic (SDMetrics CardinalityShapeSimilarity); the lowest over the table's references."),
+    _metric("cardinality", True, {"references"}, "Children-per-parent similarity, 1 - KS statistic (SDMetrics CardinalityShapeSimilarity); the lowest over the table's references. Its interval is the two-sample KS noise at the numbers of real and synthetic parents.", interval="ks"),
 )}
 
 #: Why a column that is not modelled is not, per ``ColumnPlan.role``.

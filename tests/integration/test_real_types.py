@@ -124,3 +124,32 @@ def test_city_country_agreement_survives_where_the_real_data_has_it(tmp_path, mo
     assert len(kept) > 0.8 * len(out)
     assert all(pair in real_pairs for pair in kept[["zipcode", "area"]].itertuples(index=False, name=None))
     assert all(pair in real_regions for pair in kept[["area", "region"]].itertuples(index=False, name=None))
+
+
+def test_a_staff_table_of_eight_rows_publishes_with_the_defaults_and_no_real_row(tmp_path, monkeypatch):
+    """8 employees (titles all rarer than k, hire dates as text, a self-reference): the tiny-table
+    policy publishes them; a model of 8 rows donates real dates, so they are moved off real values."""
+    monkeypatch.setenv("SYNTHSPEC_SECRET", SECRET)
+    names = pd.read_csv(FIXTURES / "titanic.csv")["Name"].str.split(",").str[0].head(8).tolist()
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con.execute("CREATE SCHEMA raw")
+    staff = pd.DataFrame({"EmployeeId": range(1, 9), "LastName": names,
+                          "Title": ["General Manager", "Sales Manager", "Sales Agent", "Sales Agent", "Sales Agent", "IT Manager", "IT Staff", "IT Staff"],
+                          "ReportsTo": [None, 1, 2, 2, 2, 1, 6, 6],
+                          "HireDate": ["2002-08-14 00:00:00", "2002-05-01 00:00:00", "2002-04-01 00:00:00", "2003-05-03 00:00:00",
+                                       "2003-10-17 00:00:00", "2003-10-17 00:00:00", "2004-01-02 00:00:00", "2004-03-04 00:00:00"]})
+    con.register("staff", staff)
+    con.execute("CREATE TABLE raw.employees AS SELECT EmployeeId, LastName, Title, CAST(ReportsTo AS INTEGER) AS ReportsTo, HireDate FROM staff")
+    con.close()
+    assert run_cli(tmp_path, "init", "--from-duckdb", str(tmp_path / "wh.duckdb"), "--schema", "raw").exit_code == 0
+    result = run_cli(tmp_path, "apply")
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    out = con.execute("SELECT Title, HireDate, ReportsTo, LastName FROM synthetic.employees").df()
+    assert len(out) == 8
+    real_rows = set(staff[["Title", "HireDate"]].itertuples(index=False, name=None))
+    assert not set(out[["Title", "HireDate"]].itertuples(index=False, name=None)) & real_rows
+    assert not set(out["LastName"]) & set(names)
+    assert set(out["ReportsTo"].dropna()) <= set(range(1, 9))
+    parsed = pd.to_datetime(out["HireDate"], format="%Y-%m-%d %H:%M:%S")
+    assert parsed.min() >= pd.Timestamp("2002-04-01") and parsed.max() <= pd.Timestamp("2004-03-04")
