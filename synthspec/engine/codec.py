@@ -172,10 +172,10 @@ def time_unit(real: np.ndarray) -> float:
     return 1e-6
 
 
-#: A numerical column with at most this many distinct real values, each held by at least
-#: ``DISCRETE_MIN_ROWS`` rows on average, is discrete (counts, ratings, temperatures in whole
-#: degrees, half steps): sampled values are moved to the nearest real value, so no value
-#: between two real ones is published.
+#: A numerical column of whole numbers with at most this many distinct real values, each held by
+#: at least ``DISCRETE_MIN_ROWS`` rows on average, is discrete (counts, ratings, temperatures in
+#: whole degrees): sampled values are moved to the nearest real value, so no value between two
+#: real ones is published.
 DISCRETE_MAX = 50
 DISCRETE_MIN_ROWS = 2
 
@@ -189,6 +189,10 @@ def discrete_support(real: pd.Series) -> np.ndarray | None:
     values = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype="float64")
     support, counts = np.unique(values, return_counts=True)
     if support.size == 0 or support.size > DISCRETE_MAX or support.size * DISCRETE_MIN_ROWS > values.size:
+        return None
+    if not np.all(support == np.round(support)):
+        # measurements at a fixed precision (5.1 cm) are continuous: rounding to the real
+        # precision keeps their look, and snapping onto training values would only copy them
         return None
     frequent = support[counts >= DEFAULT_RARE_MIN_COUNT]
     return frequent if frequent.size else support

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from synthspec.models.base import Budget, ModelColumn, ModelParams, Synthesizer
-from synthspec.models.params import CartParams
+from synthspec.models.params import CartParams, leaf_size
 from synthspec.models.registry import register
 
 _FORMAT = 1
@@ -204,12 +204,13 @@ class CartSynthesizer(Synthesizer):
                 tree = _Tree.single_leaf()
             else:
                 cls = DecisionTreeClassifier if classify else DecisionTreeRegressor
-                est = cls(min_samples_leaf=p.min_samples_leaf, max_depth=p.max_depth,
+                est = cls(min_samples_leaf=leaf, max_depth=p.max_depth,
                           random_state=(self.seed + j) % 2**32)  # fmt: skip
                 tree = _Tree.from_sklearn(est.fit(xj, y))
             tree.set_donors(tree.route(xj), y.astype(np.float64), smooth)
             return tree
 
+        leaf = p.min_samples_leaf if p.min_samples_leaf is not None else leaf_size(len(data))
         everyone = np.arange(len(data))
         for j, name in enumerate(self._order):
             col = data[name]

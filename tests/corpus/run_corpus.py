@@ -403,10 +403,15 @@ def _fill_from_results(reports: dict[str, TableReport], results: dict[str, Any],
 def _check_summary(check: dict[str, Any]) -> dict[str, Any]:
     details = check.get("details") or {}
     interval = check.get("interval") or details.get("interval")
+    if isinstance(interval, dict):
+        interval = [interval.get("low"), interval.get("high")]
     if interval is None and "ci_low" in details and "ci_high" in details:
         interval = [details["ci_low"], details["ci_high"]]
+    relative = details.get("relative")
     return {"metric": check.get("metric"), "outcome": check.get("outcome"), "value": check.get("value"),
             "min": check.get("min"), "max": check.get("max"), "interval": interval,
+            "min_relative": check.get("min_relative"), "relative": relative,
+            "n": [details.get("n_train"), details.get("n_holdout"), details.get("n_synthetic")] if "n_train" in details else None,
             "blocks": check.get("outcome") in ("failed", "error") or (
                 check.get("outcome") == "not_evaluated" and check.get("severity", "error") == "error"
                 and check.get("not_evaluated", "block") == "block"),
@@ -443,11 +448,14 @@ def _num(value: Any) -> str:
 
 def _check_cell(check: dict[str, Any]) -> str:
     bound = (f"≥{_num(check['min'])}" if check["min"] is not None else "") + (
-        f"≤{_num(check['max'])}" if check["max"] is not None else "")
+        f"≤{_num(check['max'])}" if check["max"] is not None else "") + (
+        f"≥{_num(check['min_relative'])}× real" if check.get("min_relative") is not None else "")
     interval = check["interval"]
     shown = f"[{_num(interval[0])}, {_num(interval[1])}]" if isinstance(interval, (list, tuple)) and len(interval) == 2 else "—"
+    relative = f" = {_num(check['relative'])}× real" if check.get("relative") is not None else ""
+    sizes = f" n={'/'.join(str(v) for v in check['n'])}" if check.get("n") else ""
     mark = "❌" if check["blocks"] else ""
-    return f"{mark}{check['metric']} {_num(check['value'])} {shown} ({bound})"
+    return f"{mark}{check['metric']} {_num(check['value'])} {shown}{relative} ({bound}){sizes}"
 
 
 def _type_counts(drafted: dict[str, str]) -> str:
@@ -514,7 +522,7 @@ def render(reports: list[TableReport], seconds: float, jobs: int, pending: list[
         f"columns (boolean, or text/integer with ≤ {DISCRETE_MAX} distinct real values, at most half of its values)",
         "get no unseen value; date columns",
         "(typed, or text that parses as dates in every real row) parse and lie within the real range;",
-        f"row counts within {ROW_TOLERANCE:.0%} of the source. Intervals show \"—\" until the gate reports them.",
+        f"row counts within {ROW_TOLERANCE:.0%} of the source. Counts and exact checks have no interval (\"—\").",
         "",
         f"**Published {published}/{len(reports)} = {published / max(len(reports), 1):.0%}** of tables; "
         f"audits clean on {clean(audited)}/{len(audited)} published tables and on {clean(samples)}/{len(samples)} "
@@ -523,7 +531,7 @@ def render(reports: list[TableReport], seconds: float, jobs: int, pending: list[
         "",
         *([f"**Run not finished**: {len(pending)} entries still to run ({', '.join(e.name for e in pending)}).", ""]
           if pending else []),
-        "| entry | table | form | rows | drafted types | checks: value [interval] (threshold) | time s | verdict | audits | reasons |",
+        "| entry | table | form | rows | drafted types | checks: value [90% interval] (threshold) n=train/holdout/synthetic | time s | verdict | audits | reasons |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reports:
