@@ -178,12 +178,14 @@ def time_unit(real: np.ndarray) -> float:
 #: real ones is published.
 DISCRETE_MAX = 50
 DISCRETE_MIN_ROWS = 2
+#: Share of the rows the frequent values must hold for the support to be those values only.
+FREQUENT_MASS = 0.9
 
 
 def discrete_support(real: pd.Series) -> np.ndarray | None:
     """The sorted real values of a discrete numerical column, or None when it is not discrete.
     Values held by fewer rows than the rare-value threshold are left out of the support (a
-    sample near one moves to a frequent neighbour), as rare categories are never published."""
+    sample near one moves to a frequent neighbour) when the others hold 90% of the rows."""
     from synthspec.spec.models import DEFAULT_RARE_MIN_COUNT
 
     values = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype="float64")
@@ -194,8 +196,11 @@ def discrete_support(real: pd.Series) -> np.ndarray | None:
         # measurements at a fixed precision (5.1 cm) are continuous: rounding to the real
         # precision keeps their look, and snapping onto training values would only copy them
         return None
-    frequent = support[counts >= DEFAULT_RARE_MIN_COUNT]
-    return frequent if frequent.size else support
+    # Moving a sample to the nearest *frequent* value keeps rare values out when the frequent
+    # ones carry the distribution (ratings, counts); when they do not (prices in whole units,
+    # a few rows each), snapping onto them would collapse it: every real value is the support.
+    frequent = counts >= DEFAULT_RARE_MIN_COUNT
+    return support[frequent] if counts[frequent].sum() >= FREQUENT_MASS * values.size else support
 
 
 def snap(values: np.ndarray, support: np.ndarray) -> np.ndarray:

@@ -89,10 +89,14 @@ def reference_name_matches(column: str, table: str, key: str, same_table: bool) 
     confirms it): the key's own name, or the table's singular name plus id/key/code
     (``customer_id``, ``CustomerID`` -> ``customers.id``), or, within one table, a role name
     (``manager_id``, ``reports_to``, ``parent``)."""
-    c, k, t = _norm(column), _norm(key), _singular(_norm(table))
+    c, k = _norm(column), _norm(key)
     if same_table:
         return c != k and bool(_SELF_REFERENCE.search(column))
-    return c == k or c in (t + "id", t + "key", t + "code", t + "no") or (len(k) >= 4 and c.endswith(k) and k.endswith(("id", "key", "code")))
+    # the table's name, and its last word (`raw_orders`, `stg_Orders`, `dimOrder` -> order)
+    words = [w for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", table) if w]
+    names = {_singular(_norm(table))} | ({_singular(_norm(words[-1]))} if words else set())
+    return (c == k or any(c in (t + "id", t + "key", t + "code", t + "no") for t in names)
+            or (len(k) >= 4 and c.endswith(k) and k.endswith(("id", "key", "code"))))
 
 
 def _norm(name: str) -> str:
