@@ -108,3 +108,14 @@ def test_init_skips_empty_tables_with_a_warning(tmp_path):
     result = init_project(tmp_path / "project", from_duckdb=str(db), schema="raw", from_path=None)
     assert [p.name for p in result.written] == ["synthspec.yml", "regions.yml"]
     assert any("raw.demographics: no rows" in w for w in result.warnings)
+
+
+def test_reference_names_of_prefixed_and_camel_case_tables():
+    from synthspec.engine.init import reference_name_matches
+
+    assert reference_name_matches("order_id", "raw_orders", "id", False)
+    assert reference_name_matches("CustomerId", "dimCustomer", "Id", False)
+    assert reference_name_matches("category_id", "stg_categories", "id", False)
+    assert not reference_name_matches("user_id", "raw_customers", "id", False)
+    assert reference_name_matches("ReportsTo", "employees", "EmployeeId", True)
+    assert not reference_name_matches("Title", "employees", "EmployeeId", True)
