@@ -94,3 +94,17 @@ def test_generalized_columns_are_generalized_again_after_sampling():
     sampled = pd.DataFrame({"born": [pd.Timestamp("1985-06-30").timestamp()], "income": [1534.2]})
     out = codec.decode(sampled, plans, donors, 1, np.random.default_rng(0))
     assert out["born"][0] == pd.Timestamp("1985-01-01") and out["income"][0] == 1000.0
+
+
+def test_discrete_support_and_snap():
+    # ratings: the frequent values carry the distribution, a one-row 9 is left out
+    ratings = pd.Series([1] * 30 + [2] * 40 + [3] * 25 + [9])
+    assert list(codec.discrete_support(ratings)) == [1, 2, 3]
+    # prices in whole units, a few rows each: every real value is the support (no collapse)
+    prices = pd.Series([200, 300, 1100, 1400, 1700, 2300, 2600, 2900, 3000] * 3 + [2600] * 6)
+    assert list(codec.discrete_support(prices)) == [200, 300, 1100, 1400, 1700, 2300, 2600, 2900, 3000]
+    # measurements at a fixed precision, and many distinct values: not discrete
+    assert codec.discrete_support(pd.Series([5.1, 4.9, 4.7] * 10)) is None
+    assert codec.discrete_support(pd.Series(range(200))) is None
+    snapped = codec.snap(np.array([0.2, 1.6, 2.4, 7.0, np.nan]), np.array([1.0, 2.0, 3.0]))
+    assert snapped[:4].tolist() == [1.0, 2.0, 2.0, 3.0] and np.isnan(snapped[4])
