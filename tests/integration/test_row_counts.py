@@ -54,7 +54,9 @@ def music_store() -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
         "employee_id": np.arange(1, 9, dtype=np.int32),
         "title": ["General Manager", "Sales Manager", "Sales Agent", "Sales Agent", "Sales Agent", "IT Manager", "IT Staff", "IT Staff"],
         "reports_to": pd.array([None, 1, 2, 2, 2, 1, 6, 6], dtype="Int32"),
-        "hired_year": np.array([2002, 2002, 2002, 2003, 2003, 2003, 2004, 2004], dtype=np.int32),
+        # Chinook's hire dates: a tiny table publishes no real row, so these move off real dates
+        "hired": pd.to_datetime(["2002-08-14", "2002-05-01", "2002-04-01", "2003-05-03", "2003-10-17", "2003-10-17",
+                                 "2004-01-02", "2004-03-04"]),
     })
     reps = np.repeat([3, 4, 5], [21, 20, 18])
     customers = pd.DataFrame({
@@ -78,7 +80,7 @@ def music_store() -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
   employee_id: {type: id, primary_key: true}
   title:       {type: categorical}
   reports_to:  {type: id, references: employees.employee_id}
-  hired_year:  {type: numerical}
+  hired:       {type: datetime}
 """, "checks:\n  cardinality: {min: 0.5}  # 8 parents: one step of the KS statistic is 0.125\n"),
         "customers": spec("customers", """\
   customer_id:    {type: id, primary_key: true}
