@@ -214,7 +214,8 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
         from synthspec.spec.models import DEFAULT_RARE_TOKEN
 
         categorical = [c.name for c in codec.model_columns(job.plans) if c.kind == "categorical"]
-        raw = codec.encode(job.source.iloc[job.train_idx].reset_index(drop=True), job.plans)
+        categorical_plans = [p for p in job.plans if p.name in categorical]
+        raw = codec.encode(job.source.iloc[job.train_idx].reset_index(drop=True), categorical_plans)
         learnt = dependencies.learn(raw, categorical, job.encoded.iloc[job.train_idx].reset_index(drop=True),
                                     token=DEFAULT_RARE_TOKEN)
         synthetic = dependencies.enforce(synthetic, learnt)

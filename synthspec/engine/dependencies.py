@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 #: A determinant must repeat: at most this share of its non-null training values distinct
@@ -51,13 +52,22 @@ def learn(train: pd.DataFrame, columns: list[str], protected: pd.DataFrame | Non
                 for c in present}
     evidence = {a: protected[a].notna() & (protected[a] == train[a]) & ((protected[a] != token) if token is not None else True)
                 for a in present}
+    # integer codes (null: its own code), so each pair test is one numpy unique over the rows
+    codes = {c: pd.factorize(train[c], use_na_sentinel=False)[0].astype(np.int64) for c in present}
     candidates: list[tuple[int, str, str]] = []
     for a in present:
-        rows = train.loc[evidence[a], present]
-        if len(rows) < 2 or distinct[a] < 2 or distinct[a] > MAX_DISTINCT_SHARE * len(rows):
+        keep = evidence[a].to_numpy()
+        rows = int(keep.sum())
+        if rows < 2 or distinct[a] < 2 or distinct[a] > MAX_DISTINCT_SHARE * rows:
             continue
-        spread = rows.groupby(a, sort=False, dropna=True).nunique(dropna=False).max()
-        candidates += [(distinct[a], a, b) for b in present if b != a and distinct[b] >= 2 and int(spread.get(b, 2)) == 1]
+        a_codes = codes[a][keep]
+        groups = np.unique(a_codes).size
+        for b in present:
+            if b == a or distinct[b] < 2:
+                continue
+            b_codes = codes[b][keep]
+            if np.unique(a_codes * (int(b_codes.max()) + 1) + b_codes).size == groups:  # one b per a
+                candidates.append((distinct[a], a, b))
     chosen: dict[str, str] = {}
     for _, a, b in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
         # one determinant per column; never both directions of a one-to-one pair (a cycle)

@@ -157,8 +157,8 @@ def dp_project(root: Path, source_project: Path, epsilon: float) -> Path:
     con = duckdb.connect(str(root / "wh.duckdb"), read_only=True)
     spec = yaml.safe_load((source_project / "specs" / "adult.yml").read_text())
     for name, column in spec["columns"].items():
-        if name in DP_DOMAINS:
-            column.update(min=DP_DOMAINS[name][0], max=DP_DOMAINS[name][1], domain="public")
+        if name in DP_DOMAINS:  # `init` may draft a small-support number (education_num) as a category
+            column.update(type="numerical", min=DP_DOMAINS[name][0], max=DP_DOMAINS[name][1], domain="public")
         else:
             values = [v for (v,) in con.execute(f'SELECT DISTINCT "{name}" FROM raw.adult WHERE "{name}" IS NOT NULL ORDER BY 1').fetchall()]
             column.update(values=values, domain="public")
@@ -166,7 +166,7 @@ def dp_project(root: Path, source_project: Path, epsilon: float) -> Path:
     spec["model"] = {"type": "dp_bayes", "seed": 42}
     spec["privacy"] = {"epsilon": epsilon, "delta": 1e-6}
     # Measured, not gated: at ε=0.1 a DP table may miss the cart-calibrated thresholds.
-    spec["checks"] = {"quality_score": {"min": 0.0}, "dcr_share": {"max": 1.0}, "epsilon_spent": {"max": epsilon}}
+    spec["checks"] = {"quality_score": {"min": 0.0, "min_relative": 0.01}, "dcr_share": {"max": 1.0}, "epsilon_spent": {"max": epsilon}}
     (root / "specs").mkdir()
     (root / "specs" / "adult.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return root
