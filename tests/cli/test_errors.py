@@ -272,3 +272,10 @@ def test_corrupt_budget_ledger(adult_project):
     with pytest.raises(Exception) as info:
         ledger.balance(state, None, "x")
     assert "budget ledger" in str(info.value) and "corrupt" in str(info.value)
+
+
+def test_datetime_on_text_needs_its_format(adult_project):
+    edit(adult_project / "specs" / "adult.yml", "  sex: {type: categorical}", "  sex: {type: datetime}")
+    result = run(adult_project, "plan")
+    assert result.exit_code == 2
+    assert "column 'sex': declared datetime but the source type is VARCHAR: give the text's `format`" in result.output

@@ -198,3 +198,15 @@ def test_committed_json_schema_is_in_sync():
 def test_demo_project_is_valid():
     project = load_project(REPO, {})
     assert [s.table for s in project.specs] == ["adult"]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('{type: datetime, format: "Y-m-d"}', "'format' of a datetime column is a strftime format"),
+    ('{type: boolean, format: "yes"}', "'format' of a boolean column is its two spellings, true first"),
+    ('{type: boolean, format: "Y/Y"}', "'format' of a boolean column is its two spellings, true first"),
+    ('{type: categorical, format: "%Y"}', "'format' is only valid for datetime and boolean columns stored as text"),
+])
+def test_format_errors_are_located(project, tmp_path, entry, message):
+    project("specs/people.yml", SPEC.replace("city: {type: categorical}", f"city: {entry}"))
+    (line,) = problems(tmp_path)
+    assert line.startswith("specs/people.yml:8:") and message in line
