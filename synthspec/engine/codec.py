@@ -134,7 +134,7 @@ def _format_numbers(numbers: np.ndarray, real: pd.Series) -> pd.Series:
     whole numbers without a decimal point; a fixed number of decimals when the real text always
     has it (``3.50``), else the shortest form at the real precision."""
     texts = real.dropna().astype(str).str.strip()
-    decimals = _decimals(real) or 0
+    decimals = real_decimals(real) or 0
     fixed = decimals > 0 and len(texts) > 0 and texts.str.fullmatch(rf"[-+]?\d*\.\d{{{decimals}}}").mean() >= 0.99
     out: list[str | None] = []
     for value in numbers.tolist():
@@ -420,7 +420,7 @@ def decode(
                     out[plan.name] = _from_seconds(seconds, plan.duckdb_type)
             elif column.kind == "numerical":
                 numbers = values.to_numpy(dtype="float64")
-                decimals = _decimals(donors[plan.name]) if plan.name in donors else None
+                decimals = real_decimals(donors[plan.name]) if plan.name in donors else None
                 numbers = numbers if decimals is None else np.round(numbers, decimals)
                 limits = type_limits(plan.duckdb_type)
                 numbers = numbers if limits is None else np.clip(numbers, *limits)
@@ -487,7 +487,7 @@ def type_limits(duckdb_type: str) -> tuple[float, float] | None:
     return (-inside if low is None else low), inside
 
 
-def _decimals(real: pd.Series, most: int = 6) -> int | None:
+def real_decimals(real: pd.Series, most: int = 6) -> int | None:
     """The precision the real values are recorded at (2 for prices like 7.25), so synthetic
     values carry no spurious digits; None when they use more than ``most`` decimals."""
     values = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype="float64")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthspec.engine.columns import is_datetime_type, is_integer_type, is_numeric_type
+from synthspec.engine.columns import is_datetime_type, is_integer_type, is_numeric_type, is_text_type
 from synthspec.errors import UsageError
 from synthspec.io.profile import ColumnProfile, RelationProfile, profile_duckdb, profile_paths
 from synthspec.io.warehouse import unsupported_type
@@ -80,7 +80,7 @@ def _is_key(column: ColumnProfile, rows: int, *, first: bool) -> bool:
         return False
     if t == "UUID":
         return True
-    keyish = (is_integer_type(t) or t.startswith("VARCHAR")) and bool(_ID_NAME.search(column.name))
+    keyish = (is_integer_type(t) or is_text_type(t)) and bool(_ID_NAME.search(column.name))
     return keyish or bool(first and column.shape is not None and column.shape.sequence)
 
 
@@ -130,7 +130,7 @@ def infer(column: ColumnProfile, profile: RelationProfile, key: str | None) -> D
                          (f"references: {table}.{parent_key}",))
     unique = present > 1 and column.distinct >= UNIQUE_SHARE * present
     if t == "UUID" or (unique and column.nulls == 0 and column.distinct == present and _ID_NAME.search(column.name)
-                       and (is_integer_type(t) or t.startswith("VARCHAR"))):
+                       and (is_integer_type(t) or is_text_type(t))):
         return Draft("id", "a unique identifier that is not the key: not published (NULLs)", ("pii: drop",))
     if t == "BOOLEAN":
         return Draft("boolean", "BOOLEAN")

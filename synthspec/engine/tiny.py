@@ -164,7 +164,7 @@ def _move_off_real_values(job: TableJob, synthetic: pd.DataFrame, output: pd.Dat
             real = real[~np.isnan(real)]
             if real.size == 0 or real.min() == real.max():
                 continue
-            unit = codec.time_unit(real) if plan.model_column().datetime else 10.0 ** -(codec._decimals(donors[plan.name]) or 0)
+            unit = codec.time_unit(real) if plan.model_column().datetime else 10.0 ** -(codec.real_decimals(donors[plan.name]) or 0)
             values = np.round(rng.uniform(real.min(), real.max(), size=len(bad)) / unit) * unit
             column = synthetic[plan.name].to_numpy(dtype="float64", copy=True)
             column[bad] = np.clip(values, real.min(), real.max())

@@ -121,7 +121,7 @@ def _profile(con, relation: str) -> tuple[int, list[ColumnProfile], pd.DataFrame
 
 def _shape(con, relation: str, name: str, duckdb_type: str, distinct: int) -> ValueShape:  # noqa: ANN001
     """Counts and flags over every value of one column, computed in DuckDB."""
-    from synthspec.engine.columns import is_integer_type, is_numeric_type
+    from synthspec.engine.columns import is_integer_type, is_numeric_type, is_text_type
 
     q, upper = quote(name), duckdb_type.strip().upper()
     singletons = con.execute(
@@ -134,7 +134,7 @@ def _shape(con, relation: str, name: str, duckdb_type: str, distinct: int) -> Va
         sequence = bool(is_integer_type(upper) and n and distinct == n and int(high) - int(low) + 1 == n)
         boolean = distinct == 2 and whole and {low, high} == {0, 1}
         return ValueShape(distinct, whole=whole, sequence=sequence, boolean=boolean, singletons=int(singletons))
-    if not upper.startswith(("VARCHAR", "TEXT", "STRING")):
+    if not is_text_type(upper):
         return ValueShape(distinct, singletons=int(singletons))
     n, numbers, fractional, zeros, length, spaces = con.execute(
         f"SELECT count({q}), count(TRY_CAST({q} AS DOUBLE)), "
@@ -189,10 +189,12 @@ def find_references(con, profiles: list[RelationProfile], key_of: KeyOf, matches
 
 
 def _compatible(a: str, b: str) -> bool:
-    from synthspec.engine.columns import is_integer_type
+    from synthspec.engine.columns import is_integer_type, is_text_type
 
-    text = ("VARCHAR", "TEXT", "STRING", "UUID")
-    return (is_integer_type(a) and is_integer_type(b)) or (a.upper().startswith(text) and b.upper().startswith(text))
+    def textual(t: str) -> bool:
+        return is_text_type(t) or t.strip().upper() == "UUID"
+
+    return (is_integer_type(a) and is_integer_type(b)) or (textual(a) and textual(b))
 
 
 def profile_duckdb(path: Path, schema: str, key_of: KeyOf | None = None, matches: NameMatch | None = None) -> list[RelationProfile]:
