@@ -294,6 +294,8 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{font-weight:600}.muted{color:#656d76}.plots{display:flex;flex-wrap:wrap;gap:1rem}
 figure{margin:0;border:1px solid #d0d7de;border-radius:6px;padding:.5rem}figcaption{font-weight:600;margin-bottom:.3rem}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 .8rem;vertical-align:middle}
+@media (max-width:640px){body{margin:1rem auto}table{display:block;overflow-x:auto;max-width:100%}
+figure{max-width:100%;overflow-x:auto;box-sizing:border-box}}
 """
 _REAL_COLOUR, _SYNTH_COLOUR = "#0969da", "#fb8f44"
 
