@@ -291,6 +291,8 @@ def init(from_duckdb: str | None, schema_name: str, from_path: str | None) -> in
             width = max((len(name) for name, _, _ in columns), default=0)
             for name, semantic, reason in columns:
                 click.echo(f"  {name:<{width}}  {semantic:<11}  {reason}")
+        for note in result.notes:
+            click.echo(note)
     return _echo_written(settings, result.written)
 
 
