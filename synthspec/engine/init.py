@@ -14,7 +14,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthspec.engine.columns import is_datetime_type, is_integer_type, is_numeric_type, is_text_type
+from synthspec.engine.columns import (
+    is_datetime_type,
+    is_integer_type,
+    is_numeric_type,
+    is_text_type,
+)
 from synthspec.errors import UsageError
 from synthspec.io.profile import ColumnProfile, RelationProfile, profile_duckdb, profile_paths
 from synthspec.io.warehouse import unsupported_type
