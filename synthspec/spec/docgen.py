@@ -27,7 +27,7 @@ _HEADER = f"""\
 Every key of a table spec (`specs/<table>.yml`) and of the project file (`synthspec.yml`),
 generated from the JSON Schema that `synthspec schema` and `synthspec schema --project` print
 (editors with yaml-language-server read the same schema for completion). What the keys *do*
-is explained in the [concepts](concepts.md); this page is the exact list.
+is explained in the [concept pages](README.md); this page is the exact list.
 
 A key marked **required** must be present; every other key may be left out (its default
 applies). Unknown keys are errors (exit 2, located at the key).
