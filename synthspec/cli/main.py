@@ -279,7 +279,7 @@ def report() -> int:
 @click.option("--from-path", "from_path", help="Draft one spec per Parquet/CSV file matching this glob.")
 @error_handler
 def init(from_duckdb: str | None, schema_name: str, from_path: str | None) -> int:
-    """Scaffold a project: project file and one draft spec per table."""
+    """Scaffold a project: project file, one draft spec per table, .gitignore entries."""
     from synthspec.engine.init import init_project
 
     settings = click.get_current_context().ensure_object(Settings)

@@ -6,7 +6,9 @@ example spec fails `validate` is the first thing a new user meets.
   under the project example that precedes it in the same file (so its defaults and guardrails
   apply), else under a minimal project. A block that is only part of a file must be preceded by
   `<!-- example: fragment -->`: it must still parse as YAML, and is counted and listed as not
-  validated. Any other YAML block fails the test, so no new example goes unchecked.
+  validated. A file of another tool says so on its first line (`# profiles.yml`,
+  `# .github/workflows/synthspec.yml`): parsed as YAML and listed too. Any other YAML block
+  fails the test, so no new example goes unchecked.
 * Shell: every `synthspec ...` command line is parsed by the real click commands (every flag
   and value accepted); `validate` and `schema` lines are also run on this repository's demo
   project. `make X` needs the Makefile target, `python -c CODE` must compile; other programs
@@ -84,8 +86,19 @@ def _kind(example: Example) -> str:
         return "spec"
     if isinstance(data, dict) and {"name", "target"} <= data.keys():
         return "project"
+    if _other_tool_file(example.text):
+        return "other"
     raise AssertionError(f"{example.where}: a YAML example that is neither a spec nor a project file; "
                          f"mark it with {FRAGMENT} on the line before if it is part of a file")
+
+
+def _other_tool_file(text: str) -> str | None:
+    """The file a block's first-line comment names, when it is not one of synthspec's."""
+    first = text.splitlines()[0] if text.strip() else ""
+    match = re.fullmatch(r"#\s*(?P<path>[\w./-]+\.ya?ml)\b.*", first.strip())
+    if not match or match["path"] == "synthspec.yml" or match["path"].startswith("specs/"):
+        return None
+    return match["path"]
 
 
 MINIMAL_PROJECT = "name: docs\nsource: {duckdb: warehouse.duckdb}\ntarget: {duckdb: warehouse.duckdb}\n"
@@ -104,7 +117,7 @@ def test_the_documents_have_examples_of_every_kind():
     assert {e.path.name for e in EXAMPLES} >= {"README.md", "specs.md", "dbt.md"}
 
 
-@pytest.mark.parametrize("example", [e for e in YAML_EXAMPLES if not e.fragment], ids=lambda e: e.where)
+@pytest.mark.parametrize("example", [e for e in YAML_EXAMPLES if _kind(e) in ("spec", "project")], ids=lambda e: e.where)
 def test_yaml_example_validates(example, tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHSPEC_SECRET", SECRET)
     (tmp_path / "specs").mkdir()
@@ -127,8 +140,11 @@ def test_fragments_parse_and_are_listed(capsys):
         yaml.safe_load(fragment.text)  # a fragment is still valid YAML
     marked = sum(line.strip() == FRAGMENT for path in DOCUMENTS for line in path.read_text(encoding="utf-8").splitlines())
     assert len(fragments) == marked, "every fragment marker must precede a YAML block"
+    others = [e for e in YAML_EXAMPLES if _kind(e) == "other"]
     with capsys.disabled():
         print(f"\n{len(fragments)} YAML fragment(s) parsed but not validated: {', '.join(e.where for e in fragments)}")
+        print(f"{len(others)} YAML file(s) of other tools parsed: "
+              + ", ".join(f"{e.where} ({_other_tool_file(e.text)})" for e in others))
 
 
 def _commands(example: Example) -> list[tuple[int, str]]:
