@@ -95,7 +95,17 @@ def _default_text(node: dict[str, Any], required: bool) -> str:
     return f"`{value}`"
 
 
-def object_section(name: str, node: dict[str, Any], level: int = 3) -> list[str]:
+def _description(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    """A key's description; pydantic leaves it out of a `$ref` key when it repeats the
+    referenced model's docstring, so that docstring is used instead."""
+    if prop.get("description"):
+        return str(prop["description"])
+    if "$ref" in prop:
+        return str(defs.get(_ref_name(prop["$ref"]), {}).get("description", ""))
+    return ""
+
+
+def object_section(name: str, node: dict[str, Any], level: int = 3, defs: dict[str, Any] | None = None) -> list[str]:
     """One object of the schema: its description, then a table of its keys."""
     lines = [f"{'#' * level} {name}", ""]
     if node.get("description"):
@@ -103,7 +113,7 @@ def object_section(name: str, node: dict[str, Any], level: int = 3) -> list[str]
     required = set(node.get("required", []))
     lines += ["| key | type | default | description |", "|---|---|---|---|"]
     for key, prop in node.get("properties", {}).items():
-        description = _escape(prop.get("description", ""))
+        description = _escape(_description(prop, defs or {}))
         lines.append(f"| `{key}` | {type_text(prop)} | {_default_text(prop, key in required)} | {description} |")
     return [*lines, ""]
 
@@ -112,9 +122,10 @@ def document_section(title: str, command: str, schema: dict[str, Any]) -> list[s
     """A whole schema: the top-level object, then every definition it refers to, by name."""
     lines = [f"## {title}", "", f"JSON Schema: `{command}`.", ""]
     top = {key: value for key, value in schema.items() if key != "$defs"}
-    lines += object_section(schema["title"].replace("synthspec ", "").capitalize(), top, level=3)[2:]
-    for name, definition in sorted(schema.get("$defs", {}).items()):
-        lines += object_section(name, definition)
+    defs = schema.get("$defs", {})
+    lines += object_section(schema["title"].replace("synthspec ", "").capitalize(), top, level=3, defs=defs)[2:]
+    for name, definition in sorted(defs.items()):
+        lines += object_section(name, definition, defs=defs)
     return lines
 
 
