@@ -233,3 +233,36 @@ def test_every_linked_or_named_document_is_in_the_repository():
             if not ((path.parent / target).exists() or (ROOT / target).exists()):
                 missing.append(f"{path.relative_to(ROOT)}: {target}")
     assert not missing, "documents that are not in the repository:\n" + "\n".join(missing)
+
+
+def _small_warehouse(root: Path) -> None:
+    """What the `init` examples read: `warehouse.duckdb` with a schema `raw`, and `lake/*.parquet`."""
+    import pandas as pd
+
+    from tests.helpers import make_warehouse
+
+    frame = pd.DataFrame({"id": range(1, 61), "segment": ["a", "b", "c"] * 20, "spend": [float(i % 13) for i in range(60)]})
+    make_warehouse(root / "warehouse.duckdb", {"customers": frame}, schema="raw")
+    (root / "lake").mkdir()
+    frame.to_parquet(root / "lake" / "customers.parquet")
+
+
+def test_init_examples_run_and_their_drafts_validate(tmp_path, monkeypatch):
+    """Each documented `init` line, run as written in a fresh directory holding the files it
+    names, drafts a project that passes `validate`: the first steps a new user copies."""
+    from synthspec.cli.main import cli
+
+    monkeypatch.setenv("SYNTHSPEC_SECRET", SECRET)
+    lines = {tuple(argv) for example in SHELL_EXAMPLES for _, line in _commands(example)
+             for argv in synthspec_invocations(line) if argv and argv[0] == "init" and "--project-dir" not in argv}
+    assert lines, "the docs show no `init` example"
+    for index, argv in enumerate(sorted(lines)):
+        project = tmp_path / str(index)
+        project.mkdir()
+        _small_warehouse(project)
+        monkeypatch.chdir(project)
+        result = CliRunner().invoke(cli, list(argv), catch_exceptions=False)
+        assert result.exit_code == 0, f"synthspec {' '.join(argv)}: {result.output}"
+        validated = CliRunner().invoke(cli, ["validate"], catch_exceptions=False)
+        assert validated.exit_code == 0 and "1 spec(s) valid: customers" in validated.stdout, validated.output
+        assert ".synthspec/" in (project / ".gitignore").read_text()
