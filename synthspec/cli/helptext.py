@@ -84,6 +84,11 @@ _HELP: dict[str, tuple[list[tuple[str, str]], list[int]]] = {
 }
 
 
+def documented_commands() -> list[str]:
+    """The commands (and `synthspec`, the group) whose help this module writes."""
+    return sorted(_HELP)
+
+
 def examples(command: str) -> list[str]:
     """The example command lines of a command (`synthspec` for the group), without comments."""
     return [line for line, _ in _HELP[command][0]]

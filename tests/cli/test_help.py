@@ -7,7 +7,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from synthspec.cli.helptext import examples, exit_codes
+from synthspec.cli.helptext import documented_commands, examples, exit_codes
 from synthspec.cli.main import cli
 from synthspec.errors import ExitCode
 from tests.commandline import check_invocation, synthspec_invocations
@@ -23,6 +23,8 @@ def _help(*args: str) -> str:
 
 def test_every_command_has_help_text():
     assert set(COMMANDS) >= {"validate", "plan", "scan", "apply", "sample", "report", "init", "dbt-sources", "schema"}
+    undocumented = set(COMMANDS) - set(documented_commands())
+    assert not undocumented, f"add examples and exit codes for {sorted(undocumented)} in synthspec/cli/helptext.py"
 
 
 @pytest.mark.parametrize("command", ["synthspec", *COMMANDS])
