@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from synthspec import __version__, redact
+from synthspec.cli.helptext import epilog
 from synthspec.errors import ExitCode, SynthspecError, UsageError
 
 
@@ -123,7 +124,7 @@ def _load(settings: Settings, *, lint: bool = True):  # noqa: ANN202
     return project, select_specs(project.specs, settings.select, settings.exclude)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog("synthspec"))
 @click.version_option(__version__, prog_name="synthspec")
 @common_options
 def cli() -> None:
@@ -131,7 +132,7 @@ def cli() -> None:
     click.get_current_context().with_resource(redact.redacting_streams())
 
 
-@cli.command()
+@cli.command(epilog=epilog("validate"))
 @common_options
 @error_handler
 def validate() -> int:
@@ -145,7 +146,7 @@ def validate() -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@cli.command(epilog=epilog("plan"))
 @common_options
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 4 when changes are pending.")
 @error_handler
@@ -164,7 +165,7 @@ def plan(detailed_exitcode: bool) -> int:
     return code
 
 
-@cli.command()
+@cli.command(epilog=epilog("scan"))
 @common_options
 @error_handler
 def scan() -> int:
@@ -178,7 +179,7 @@ def scan() -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@cli.command(epilog=epilog("apply"))
 @common_options
 @click.option("--force", is_flag=True, help="Retrain every selected table, ignoring the cache.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first table that fails or errors.")
@@ -222,7 +223,7 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGINT, interrupt)
 
 
-@cli.command()
+@cli.command(epilog=epilog("sample"))
 @common_options
 @click.argument("table")
 @click.option("--rows", "-n", type=int, required=True, help="How many rows to draw (at least 1).")
@@ -258,7 +259,7 @@ def sample(table: str, rows: int, out: str | None, seed: int | None) -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@cli.command(epilog=epilog("report"))
 @common_options
 @error_handler
 def report() -> int:
@@ -271,14 +272,14 @@ def report() -> int:
     return _echo_written(settings, written)
 
 
-@cli.command()
+@cli.command(epilog=epilog("init"))
 @common_options
 @click.option("--from-duckdb", "from_duckdb", type=click.Path(dir_okay=False), help="Draft specs for the tables of this DuckDB file.")
 @click.option("--schema", "schema_name", default="main", show_default=True, help="Schema to read with --from-duckdb.")
 @click.option("--from-path", "from_path", help="Draft one spec per Parquet/CSV file matching this glob.")
 @error_handler
 def init(from_duckdb: str | None, schema_name: str, from_path: str | None) -> int:
-    """Scaffold a project: project file and one draft spec per table."""
+    """Scaffold a project: project file, one draft spec per table, .gitignore entries."""
     from synthspec.engine.init import init_project
 
     settings = click.get_current_context().ensure_object(Settings)
@@ -291,10 +292,12 @@ def init(from_duckdb: str | None, schema_name: str, from_path: str | None) -> in
             width = max((len(name) for name, _, _ in columns), default=0)
             for name, semantic, reason in columns:
                 click.echo(f"  {name:<{width}}  {semantic:<11}  {reason}")
+        for note in result.notes:
+            click.echo(note)
     return _echo_written(settings, result.written)
 
 
-@cli.command("dbt-sources")
+@cli.command("dbt-sources", epilog=epilog("dbt-sources"))
 @common_options
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Write the YAML to this file (default: stdout).")
 @click.option("--source-name", default=None, help="Name of the dbt source (default: the project name).")
@@ -327,7 +330,7 @@ def dbt_sources(out: str | None, source_name: str | None, database: str | None, 
     return ExitCode.OK
 
 
-@cli.command()
+@cli.command(epilog=epilog("schema"))
 @click.option("--project", "which", flag_value="project", help="The project file's schema instead of the table spec's.")
 @click.option("--table", "which", flag_value="table", default=True, hidden=True)
 def schema(which: str) -> None:

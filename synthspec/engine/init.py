@@ -14,7 +14,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthspec.engine.columns import is_datetime_type, is_integer_type, is_numeric_type, is_text_type
+from synthspec.engine.columns import (
+    is_datetime_type,
+    is_integer_type,
+    is_numeric_type,
+    is_text_type,
+)
 from synthspec.errors import UsageError
 from synthspec.io.profile import ColumnProfile, RelationProfile, profile_duckdb, profile_paths
 from synthspec.io.warehouse import unsupported_type
@@ -248,6 +253,8 @@ class InitResult:
     warnings: list[str] = field(default_factory=list)
     #: per drafted spec: (column, type, reason) for every column, as `init` prints them
     explanations: dict[Path, list[tuple[str, str, str]]] = field(default_factory=dict)
+    #: informational lines for the user (e.g. what was added to `.gitignore`)
+    notes: list[str] = field(default_factory=list)
 
 
 def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path: str | None) -> InitResult:
@@ -288,12 +295,50 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
 
     (spec_dir / "table_spec.schema.json").write_text(render(table_spec_schema()))
     project_file.write_text(project_text)
-    warnings = [f"{p.source['path']}: " + " ".join(_headerless_note(p)) for p in profiles if p.headerless]
+    notes, warnings = [], []
+    try:
+        added = ignore_generated(root)
+    except OSError as exc:  # a read-only checkout still gets its drafts
+        warnings.append(f"could not update .gitignore ({exc.__class__.__name__}): add {', '.join(GITIGNORE_ENTRIES)} yourself")
+    else:
+        if added:
+            written.append(root / ".gitignore")
+            notes.append(f"added {', '.join(added)} to {root / '.gitignore'} (state and reports are never committed)")
+    warnings += [f"{p.source['path']}: " + " ".join(_headerless_note(p)) for p in profiles if p.headerless]
     warnings += [f"{_source_name(p)}: no rows, so no spec was drafted (run `init` in another directory once it has rows, "
                  "and copy the spec)" for p in empty]
     warnings += [f"{_source_name(p)}: one row; `apply` needs at least two (one to learn from, one to check against): "
                  "its spec is drafted, but `apply --exclude` it until it has more" for p in profiles if p.rows == 1]
-    return InitResult([project_file, *written], warnings, explanations)
+    return InitResult([project_file, *written], warnings, explanations, notes)
+
+
+# --------------------------------------------------------------------------- .gitignore
+
+#: What a project generates and must never commit: the state directory (model cache, salt,
+#: ledger copy) and the reports of the last run. `init` drafts the default locations.
+GITIGNORE_ENTRIES = (".synthspec/", "target/")
+
+
+def _ignore_key(line: str) -> str:
+    """The directory a .gitignore line names, so `/target`, `target/` and `target` match."""
+    return line.strip().strip("/")
+
+
+def ignore_generated(root: Path) -> list[str]:
+    """Append the missing entries of GITIGNORE_ENTRIES to `root/.gitignore` (created when
+    missing) and return those added. Existing lines are kept as they are and an entry already
+    present in any spelling (`/target`, `target`) is not repeated, so running `init` in a
+    repository with its own ignore rules only adds what is needed."""
+    path = root / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    present = {_ignore_key(line) for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")}
+    missing = [entry for entry in GITIGNORE_ENTRIES if _ignore_key(entry) not in present]
+    if not missing:
+        return []
+    prefix = "" if not text or text.endswith("\n") else "\n"
+    block = "# synthspec: model cache, salt and run reports (never committed)\n" + "".join(f"{e}\n" for e in missing)
+    path.write_text(text + prefix + block, encoding="utf-8")
+    return missing
 
 
 # --------------------------------------------------------------------------- CSV without a header
