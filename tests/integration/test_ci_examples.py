@@ -180,7 +180,7 @@ def test_workflow_shape() -> None:
     assert {"pull_request", "push", "schedule"} <= set(triggers)
     plan, apply = workflow["jobs"]["plan"], workflow["jobs"]["apply"]
     assert plan["if"] == "github.event_name == 'pull_request'"
-    assert apply["if"] == "github.event_name != 'pull_request'"
+    assert apply["if"] == "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
     assert plan["permissions"]["pull-requests"] == "write"
     cache = next(s for s in apply["steps"] if str(s.get("uses", "")).startswith("actions/cache@"))
     assert cache["with"]["path"] == ".synthspec/models"
@@ -239,6 +239,77 @@ def test_github_state_guard_refuses_a_target_that_is_a_source(project: Path, she
     result = run_github_step(guard, project, shell_env)
     assert result.returncode == 1
     assert "the target database is also the source" in result.stderr
+
+
+# ---------------------------------------------------------------- restoring the state: which artifact, and when to stop
+
+FAKE_GH = """#!/bin/bash
+# GitHub's CLI, as far as the restore steps use it: `api URL --jq EXPR` answers from
+# $FAKE_GH_ARTIFACTS through jq (as gh does), `run download ID --name N --dir D` copies
+# $FAKE_GH_RUNS/ID/N. Every call is logged.
+echo "$*" >> "$FAKE_GH_LOG"
+if [ "$1" = api ]; then
+  expr=.; while [ $# -gt 0 ]; do if [ "$1" = --jq ]; then expr=$2; fi; shift; done
+  jq -r "$expr" "$FAKE_GH_ARTIFACTS"
+elif [ "$1 $2" = "run download" ]; then
+  mkdir -p "$7" && cp -a "$FAKE_GH_RUNS/$3/$5/." "$7/"
+else
+  exit 1
+fi
+"""
+
+
+def _artifact(run_id: int, branch: str, expired: bool) -> dict:
+    return {"name": "synthspec-state", "expired": expired, "workflow_run": {"id": run_id, "head_branch": branch}}
+
+
+@pytest.fixture
+def fake_gh(tmp_path: Path, shell_env: dict[str, str]) -> dict[str, str]:
+    if shutil.which("jq") is None:
+        pytest.skip("jq (which gh --jq embeds) is not installed")
+    gh = Path(shell_env["PATH"].split(os.pathsep)[0]) / "gh"
+    gh.write_text(FAKE_GH)
+    gh.chmod(0o755)
+    return {**shell_env, "FAKE_GH_LOG": str(tmp_path / "gh.log"), "FAKE_GH_ARTIFACTS": str(tmp_path / "artifacts.json"),
+            "FAKE_GH_RUNS": str(tmp_path / "runs"), "GITHUB_REPOSITORY": "org/repo", "GH_TOKEN": "unused"}
+
+
+def _serve(env: dict[str, str], artifacts: list[dict]) -> None:
+    Path(env["FAKE_GH_ARTIFACTS"]).write_text(json.dumps({"total_count": len(artifacts), "artifacts": artifacts}))
+
+
+def test_restore_takes_the_newest_live_state_from_main(project: Path, fake_gh: dict[str, str]) -> None:
+    state = Path(fake_gh["FAKE_GH_RUNS"]) / "10" / "synthspec-state"
+    (state / ".synthspec").mkdir(parents=True)
+    (state / ".synthspec" / "salt").write_text("ab" * 32)
+    (state / "demo.duckdb").write_bytes(b"db")
+    _serve(fake_gh, [_artifact(30, "main", True), _artifact(20, "feature", False), _artifact(10, "main", False)])
+    for job in ("apply", "plan"):
+        result = run_github_step(github_step(job, "Restore the state of the last apply on main"), project, fake_gh)
+        assert result.returncode == 0, result.stderr
+        assert "run download 10 --name synthspec-state --dir synthspec-state" in Path(fake_gh["FAKE_GH_LOG"]).read_text()
+        assert (project / "demo.duckdb").read_bytes() == b"db"
+        assert stat.S_IMODE((project / ".synthspec" / "salt").stat().st_mode) == 0o600
+        shutil.rmtree(project / "synthspec-state")
+
+
+def test_restore_on_the_first_run_starts_a_new_state(project: Path, fake_gh: dict[str, str]) -> None:
+    _serve(fake_gh, [])
+    result = run_github_step(github_step("apply", "Restore the state of the last apply on main"), project, fake_gh)
+    assert result.returncode == 0
+    assert "::notice::first apply" in result.stdout
+    assert "run download" not in Path(fake_gh["FAKE_GH_LOG"]).read_text()
+
+
+def test_restore_stops_when_only_expired_or_foreign_state_is_left(project: Path, fake_gh: dict[str, str]) -> None:
+    """Starting a new ledger then would forget the budget spent: apply stops; plan goes on."""
+    _serve(fake_gh, [_artifact(20, "feature", False), _artifact(10, "main", True)])
+    result = run_github_step(github_step("apply", "Restore the state of the last apply on main"), project, fake_gh)
+    assert result.returncode == 3
+    assert "::error::no live synthspec-state artifact from main (2 expired or from other branches)" in result.stdout
+    plan = run_github_step(github_step("plan", "Restore the state of the last apply on main"), project, fake_gh)
+    assert plan.returncode == 0 and "::notice::no state from an apply on main yet" in plan.stdout
+    assert "run download" not in Path(fake_gh["FAKE_GH_LOG"]).read_text()
 
 
 # ---------------------------------------------------------------- every synthspec line uses real commands and flags
