@@ -312,6 +312,21 @@ def test_restore_stops_when_only_expired_or_foreign_state_is_left(project: Path,
     assert "run download" not in Path(fake_gh["FAKE_GH_LOG"]).read_text()
 
 
+@pytest.mark.parametrize("existing", [[], [{"id": 6, "body": "looks good"}, {"id": 5, "body": "<!-- synthspec-plan -->\nold plan"}]],
+                         ids=["new", "update"])
+def test_plan_comment_is_posted_once_then_updated(project: Path, fake_gh: dict[str, str], existing: list[dict]) -> None:
+    (project / "plan.md").write_text("## synthspec plan: 1 of 1 table(s) with changes pending\n")
+    Path(fake_gh["FAKE_GH_ARTIFACTS"]).write_text(json.dumps(existing))  # the PR's comments
+    result = run_github_step(github_step("plan", "Comment the plan on the pull request"), project, {**fake_gh, "PR": "7"})
+    assert result.returncode == 0, result.stderr
+    log = Path(fake_gh["FAKE_GH_LOG"]).read_text()
+    body = "body=<!-- synthspec-plan -->\n## synthspec plan: 1 of 1 table(s) with changes pending"
+    if existing:
+        assert f"api --method PATCH repos/org/repo/issues/comments/5 -f {body}" in log and "POST" not in log
+    else:
+        assert f"api --method POST repos/org/repo/issues/7/comments -f {body}" in log and "PATCH" not in log
+
+
 # ---------------------------------------------------------------- every synthspec line uses real commands and flags
 
 #: `synthspec` where a shell starts a command: a line's start, after `;`, `&&`, `||`, `$(`, `then`, `do`.
