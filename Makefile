@@ -8,11 +8,25 @@ BIN := $(VENV)/bin
 
 install: $(VENV)/.installed
 
-# torch first, from the CPU build pinned here: a plain `torch` requirement would pull CUDA.
+# torch first, the CPU build: PyPI's `torch` wheel for Linux is the CUDA build (GBs). PyTorch's
+# CPU index is taken when it answers within TORCH_PROBE_TIMEOUT seconds; where it is unreachable
+# (an offline mirror, a proxy that only passes PyPI) the configured index is used, which must then
+# serve a CPU build itself. `make TORCH_INDEX=` skips the probe and uses the configured index.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PROBE_TIMEOUT ?= 5
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
+	@if [ -n "$(TORCH_INDEX)" ] && $(BIN)/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]))" \
+	     "$(TORCH_INDEX)/torch/" "$(TORCH_PROBE_TIMEOUT)" 2>/dev/null; then \
+	  echo "torch $(TORCH_VERSION) (CPU build) from $(TORCH_INDEX)"; \
+	  $(BIN)/pip install -q --index-url "$(TORCH_INDEX)" "torch==$(TORCH_VERSION)"; \
+	else \
+	  echo "torch $(TORCH_VERSION) from the configured package index$(if $(TORCH_INDEX), ($(TORCH_INDEX) is unreachable),)"; \
+	  $(BIN)/pip install -q "torch==$(TORCH_VERSION)"; \
+	fi
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 

@@ -41,7 +41,8 @@ _HELP: dict[str, tuple[list[tuple[str, str]], list[int]]] = {
     "plan": (
         [("synthspec plan", "per table: up to date / will train / resample / re-check, and why"),
          ("synthspec plan --detailed-exitcode", "in CI: exit 4 when apply would change something"),
-         ("synthspec plan -s customers --format json", "one table, machine-readable")],
+         ("synthspec plan -s customers --format json", "one table, machine-readable"),
+         ("synthspec plan --format markdown", "for a pull-request comment or CI job summary")],
         [0, 2, 3, 4],
     ),
     "scan": (

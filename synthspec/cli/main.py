@@ -45,16 +45,30 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--project-dir", type=click.Path(file_okay=False), default=None, help="Project directory (default: cwd; env SYNTHSPEC_PROJECT_DIR).")
     @click.option("-s", "--select", multiple=True, help="Only these tables (name or tag:x); repeatable.")
     @click.option("--exclude", multiple=True, help="Skip these tables (name or tag:x); repeatable.")
-    @click.option("--format", "format_", type=click.Choice(["text", "json"]), default=None, help="Output format.")
+    @click.option("--format", "format_", type=click.Choice(["text", "json", "markdown"]), default=None,
+                  help="Output format (markdown: `plan` only, for a pull-request comment).")
     @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress bars or informational output.")
     @click.option("--debug", is_flag=True, default=None, help="Show tracebacks.")
     @functools.wraps(func)
     def wrapper(*args: Any, project_dir: Any, select: Any, exclude: Any, format_: Any, quiet: Any, debug: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
-        _merge(ctx, project_dir=project_dir, select=select, exclude=exclude, format=format_, quiet=quiet, debug=debug)
+        settings = _merge(ctx, project_dir=project_dir, select=select, exclude=exclude, format=format_, quiet=quiet, debug=debug)
+        _check_format(ctx, settings.format)
         return func(*args, **kwargs)
 
     return wrapper
+
+
+#: Formats beyond text and json, by the commands that render them.
+_EXTRA_FORMATS = {"plan": ("markdown",)}
+
+
+def _check_format(ctx: click.Context, fmt: str) -> None:
+    """`--format` is global (accepted before the command name too), so the choice is checked
+    once the command is known: a format a command cannot render is a usage error (exit 2)."""
+    if isinstance(ctx.command, click.Group) or fmt in ("text", "json", *_EXTRA_FORMATS.get(ctx.info_name or "", ())):
+        return
+    raise click.UsageError(f"--format {fmt} is not available for `{ctx.info_name}`: use text or json", ctx)
 
 
 def _echo_written(settings: Settings, written: list[Any]) -> int:

@@ -21,6 +21,9 @@ def render_plan(plans: list[TablePlan], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"tables": [p.to_dict() for p in plans]}, indent=2))
         return
+    if fmt == "markdown":
+        click.echo(plan_markdown(plans), nl=False)
+        return
     for p in plans:
         if p.action == "error":
             for line in p.reasons:
@@ -39,6 +42,72 @@ def render_plan(plans: list[TablePlan], fmt: str) -> None:
             click.secho(f"  note: {note}", fg="yellow")
     pending = sum(p.action not in ("none", "error") for p in plans)
     click.echo(f"{pending} of {len(plans)} table(s) with changes pending")
+
+
+def plan_markdown(plans: list[TablePlan]) -> str:
+    """The plan as GitHub-flavoured markdown, for a pull-request comment or a CI job summary.
+
+    A reviewer reads it top-down, so what needs a decision comes first: privacy-weakening
+    changes (even when a guardrail still applies), then errored tables (one line per problem),
+    then every table with what `apply` would do and why. It holds what the text format holds
+    (names, fingerprint reasons, thresholds), never a cell value."""
+    pending = sum(p.action not in ("none", "error") for p in plans)
+    errored = [p for p in plans if p.action == "error"]
+    weakened = [p for p in plans if p.weakenings]
+    head = f"## synthspec plan: {pending} of {len(plans)} table(s) with changes pending"
+    if errored:
+        head += f", {len(errored)} with errors"
+    lines = [head, ""]
+    if weakened:
+        lines += ["### Privacy-weakening changes", ""]
+        lines += [f"- **{_md(p.table)}**: {_md(change)}" for p in weakened for change in p.weakenings]
+        lines.append("")
+    if errored:
+        lines += ["### Errors", ""]
+        lines += [f"- **{_md(p.table)}**: {_md(line)}" for p in errored for line in p.reasons]
+        lines.append("")
+    lines += _plan_table(plans)
+    notes = [(p.table, note) for p in plans for note in [*_budget_notes(p), *p.notes]]
+    if notes:
+        lines += ["", "### Notes", ""]
+        lines += [f"- **{_md(table)}**: {_md(note)}" for table, note in notes]
+    return "\n".join(lines) + "\n"
+
+
+#: Row order of the markdown plan: weakened tables, errors, pending work, then up to date.
+_PLAN_ORDER = {"error": 1, "train": 2, "resample": 2, "recheck": 2, "none": 3}
+
+
+def _plan_table(plans: list[TablePlan]) -> list[str]:
+    from synthspec.engine.plan import ACTION_TEXT
+
+    if not plans:
+        return ["No table selected."]
+    rows = ["| table | action | why | model | rows |", "| --- | --- | --- | --- | ---: |"]
+    for p in sorted(plans, key=lambda p: (0 if p.weakenings else _PLAN_ORDER.get(p.action, 3), p.table)):
+        action = "error" if p.action == "error" else ACTION_TEXT[p.action]
+        why = "see Errors" if p.action == "error" else "; ".join(p.reasons) if p.action != "none" else ""
+        if p.weakenings:
+            action += " (privacy weakened)"
+        rows.append(f"| {_md(p.table)} | {action} | {_md(why)} | {_md(p.model or '')} | "
+                    f"{'' if p.rows is None else p.rows} |")
+    return rows
+
+
+def _budget_notes(p: TablePlan) -> list[str]:
+    if not p.budget:
+        return []
+    b = p.budget
+    left = "no cap" if b["max_total_epsilon"] is None else f"ε={b['epsilon_left']:g} left of max_total_epsilon={b['max_total_epsilon']:g}"
+    return [f"privacy budget of {b['source']}: ε={b['epsilon_spent']:g} spent in {b['runs']} run(s), {left}; "
+            f"a training run spends ε={b['epsilon_per_run']:g}"]
+
+
+def _md(text: str) -> str:
+    """Text safe inside a markdown table cell or list item: pipes, backslashes and newlines
+    would break the table; HTML-looking text would render."""
+    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\n", " "))
 
 
 def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:

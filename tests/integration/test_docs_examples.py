@@ -180,8 +180,26 @@ def _check_other_program(where: str, line: str) -> None:
         assert not missing, f"{where}: no Makefile target {missing}"
     elif program.startswith("python") and "-c" in words:
         compile(words[words.index("-c") + 1], where, "exec")
+    elif program.startswith("python") and words[1:3] == ["-m", "pip"]:
+        _check_pip(where, words[3:])
     else:
         assert program in KNOWN_PROGRAMS, f"{where}: `{program}` is not checked by this test; teach it or remove it"
+
+
+def _check_pip(where: str, args: list[str]) -> None:
+    """An install line says what the Makefile does: torch at its version from its CPU index,
+    synthspec at the version pyproject.toml builds."""
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    version = re.search(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.MULTILINE)[1]
+    assert args[0] == "install", f"{where}: only `pip install` lines are checked"
+    if "--index-url" in args:
+        index = args[args.index("--index-url") + 1]
+        assert f"TORCH_INDEX ?= {index}" in make, f"{where}: {index} is not the Makefile's TORCH_INDEX"
+    for word in args[1:]:
+        if word.startswith("torch"):
+            assert word == "torch==" + re.search(r"^TORCH_VERSION \?= (.+)$", make, re.MULTILINE)[1], f"{where}: {word}"
+        elif word.startswith("synthspec"):
+            assert word in ("synthspec", f"synthspec=={version}", f"synthspec-{version}-py3-none-any.whl"), f"{where}: {word}"
 
 
 @pytest.mark.parametrize("example", SHELL_EXAMPLES, ids=lambda e: e.where)
