@@ -405,6 +405,7 @@ def _finish(run: _Run, pending: _Pending, result: JobResult | SynthspecError) ->
     out.metrics.update(result.metrics)
     out.checks = result.checks
     out.profile = result.profile
+    out.insights = result.insights
     out.rows = len(result.output)
     # The gate: a failed check, a metric that raised, or an error-severity check that could not
     # be evaluated (unless allowed) stops publishing alike.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthspec.engine.relational import Relations, SyntheticParent
+    from synthspec.metrics.insights import TableInsights
     from synthspec.metrics.profile import ColumnProfile
 
 
@@ -84,6 +85,7 @@ class JobResult:
     reasons: list[str] = field(default_factory=list)
     artifact_sha256: str | None = None  # set when a model was trained and cached
     profile: list[ColumnProfile] | None = None  # real vs synthetic distributions, for report.html
+    insights: TableInsights | None = None  # the rest of the report's charts (metrics.insights)
 
 
 def limit_threads(threads: int) -> None:
@@ -166,7 +168,36 @@ def compute(job: TableJob) -> JobResult:
                                      epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows,
                                      extra_intervals=extra_intervals)
         profile = column_profiles(train, synthetic, kinds, datetimes={c.name for c in columns if c.datetime})
-    return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile)
+    with timed(timings, "report_s"):
+        insights = report_insights(job, train, holdout, synthetic, kinds, profile)
+    return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights)
+
+
+def report_insights(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
+                    kinds: dict[str, str], profile: list[ColumnProfile]) -> TableInsights:
+    """The report's data beyond the checks (see ``metrics.insights``), while the rows are at
+    hand. A failure here never blocks publishing: the report says what is missing and why."""
+    from synthspec.engine.tiny import MIN_HOLDOUT_ROWS
+    from synthspec.metrics.fidelity import quality_scores
+    from synthspec.metrics.insights import TableInsights, table_insights
+    from synthspec.metrics.privacy import dcr_distances
+
+    seed = job.spec.model.seed
+    sizes = {"seed": seed, "n_train": len(train), "n_holdout": len(holdout), "n_synthetic": len(synthetic),
+             "training_fingerprint": job.training_fp}
+    if not kinds or not len(train) or not len(synthetic):
+        return TableInsights(**sizes)
+    try:
+        quality = quality_scores(train, synthetic, kinds)
+        distances = (dcr_distances(train, holdout, synthetic, kinds, seed=seed)
+                     if len(holdout) >= MIN_HOLDOUT_ROWS else None)
+        insights = table_insights(train, holdout, synthetic, kinds, profile, seed=seed,
+                                  column_scores=quality.column_shape_scores, pair_scores=quality.pair_scores,
+                                  dcr_distances=distances)
+    except Exception as exc:  # a report chart must not stop a gate; its message may quote data
+        return TableInsights(**sizes, error=f"report details could not be computed ({type(exc).__name__})")
+    insights.training_fingerprint = job.training_fp
+    return insights
 
 
 def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, *,
