@@ -49,7 +49,7 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.fa
 
 _SECTIONS = (("checks", "Checks"), ("metrics", "Other metrics"), ("columns", "Column summary"),
              ("distributions", "Distributions"), ("correlations", "Correlations"), ("pairs", "Column pairs"),
-             ("privacy", "Privacy"), ("rare", "Rare values"), ("details", "Run details"))
+             ("privacy", "Privacy"), ("rare", "Rare values protected"), ("details", "Run details"))
 
 
 def _e(value: object) -> str:
@@ -88,7 +88,7 @@ def render(result: RunResult) -> str:
               "Numerical bins lie on a coarse grid around the real data's 1st–99th percentiles that never has an edge at "
               "the real minimum or maximum; the first and last bins are open-ended and count every value beyond. "
               f"Categories and cells held by fewer than {MIN_CATEGORY_COUNT} real rows are merged into \u201cother\u201d "
-              "or left blank; quantiles are snapped to the bin grid. No raw cell value appears in this report.</p>",
+              "or left blank; a quantile is shown as the bin that holds it. No raw cell value appears in this report.</p>",
               "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
