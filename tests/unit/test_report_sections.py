@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthspec.engine.results import RunResult, TableResult, load_results, render_reports, report_html, write_reports
+from synthspec.engine.results import (
+    RunResult,
+    TableResult,
+    load_results,
+    render_reports,
+    report_html,
+    write_reports,
+)
 from synthspec.metrics.checks import evaluate
 from synthspec.metrics.fidelity import quality_scores
 from synthspec.metrics.insights import TableInsights, dcr_histogram, table_insights
