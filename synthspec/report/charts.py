@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from synthspec.metrics.insights import Bivariate, DcrHistogram
 from synthspec.metrics.profile import ColumnProfile
-from synthspec.report.fmt import bin_labels, share
+from synthspec.report.fmt import bin_labels, share, tick
 
 REAL, SYNTHETIC, HOLDOUT = "#0969da", "#fb8f44", "#8250df"
 MUTED, GRID, FONT = "#656d76", "#d8dee4", "system-ui,-apple-system,Segoe UI,Roboto,sans-serif"
@@ -50,10 +50,10 @@ def distribution(profile: ColumnProfile) -> str:
     height = row_h * len(labels) + axis_h + 4
     body = []
     x0, bottom = label_w, row_h * len(labels) + 4
-    for tick in ticks:
-        x = x0 + plot_w * tick / top
+    for value in ticks:
+        x = x0 + plot_w * value / top
         body.append(f'<line x1="{x:.1f}" y1="2" x2="{x:.1f}" y2="{bottom}" stroke="{GRID}"/>')
-        body.append(f'<text x="{x:.1f}" y="{bottom + 14}" text-anchor="middle" fill="{MUTED}" font-size="10">{share(tick)}</text>')
+        body.append(f'<text x="{x:.1f}" y="{bottom + 14}" text-anchor="middle" fill="{MUTED}" font-size="10">{tick(value)}</text>')
     body.append(f'<line x1="{x0}" y1="{bottom}" x2="{x0 + plot_w}" y2="{bottom}" stroke="{MUTED}"/>')
     for i, label in enumerate(labels):
         y = 3 + i * row_h
@@ -129,10 +129,10 @@ def dcr(hist: DcrHistogram) -> str:
     slot = plot_w / bins
     base = top + plot_h
     body = []
-    for tick in ticks:
-        y = base - plot_h * tick / peak
+    for value in ticks:
+        y = base - plot_h * value / peak
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>')
-        body.append(f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" fill="{MUTED}" font-size="10">{share(tick)}</text>')
+        body.append(f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" fill="{MUTED}" font-size="10">{tick(value)}</text>')
     for i in range(bins):
         x = left + i * slot
         label = f"≥ {hist.edges[i]:g}" if i == bins - 1 else f"[{hist.edges[i]:g}, {hist.edges[i + 1]:g})"

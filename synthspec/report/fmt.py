@@ -30,6 +30,11 @@ def share(value: float | None) -> str:
     return f"{percent:.2g}%"
 
 
+def tick(value: float) -> str:
+    """An axis tick as a percentage (ticks are round numbers: no padding digits)."""
+    return f"{value * 100:.6g}%"
+
+
 def number(value: object, digits: int = 4) -> str:
     """A metric value: integers as integers, other numbers with ``digits`` significant digits."""
     if value is None:
@@ -40,6 +45,10 @@ def number(value: object, digits: int = 4) -> str:
         return str(value)
     if float(value).is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
+    if 1e-6 <= abs(value) < 1e15:  # positional, never 8.308e-05
+        import numpy as np
+
+        return str(np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-"))
     return f"{value:.{digits}g}"
 
 
@@ -93,4 +102,4 @@ def _integer_label(i: int, bins: int, low: float, high: float) -> str:
     return f"{first:,}" if first == last else f"{first:,}–{last:,}"
 
 
-__all__ = ["bin_labels", "number", "share", "signed"]
+__all__ = ["bin_labels", "number", "share", "signed", "tick"]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthspec.metrics.checks import Outcome
 from synthspec.report import charts
-from synthspec.report.fmt import bin_labels, number, share, signed
+from synthspec.report.fmt import bin_labels, number, share, signed, tick
 from synthspec.report.html import margin, pair_labels
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def _percent_axis(ax: Axes, axis: str = "x") -> None:
 
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_locator(MaxNLocator(4))
-    target.set_major_formatter(FuncFormatter(lambda v, _: share(v)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: tick(v)))
 
 
 def _distribution_pages(t: TableResult) -> list[Figure]:
