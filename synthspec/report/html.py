@@ -184,16 +184,15 @@ def _threshold(check: CheckResult) -> str:
 def _checks(t: TableResult) -> list[str]:
     rows = []
     for c in t.checks:
-        interval = f"[{number(c.interval.low)}, {number(c.interval.high)}]" if c.interval else "—"
         sizes = " / ".join(str(c.details[k]) for k in ("n_train", "n_holdout", "n_synthetic") if k in c.details) or "—"
         outcome = "blocks" if c.blocks and c.outcome != Outcome.FAILED else c.outcome.value
         rows.append([_td(_e(c.metric)), _td(_e(outcome), c.outcome.value), _td(_e(c.value_text()), "num"), _td(_e(_threshold(c)), "num"),
-                     _td(signed(margin(c)), "num"), _td(interval, "num"), _td(_e(sizes), "num"), _td(_e(c.severity)),
+                     _td(signed(margin(c)), "num"), _td(_e(sizes), "num"), _td(_e(c.severity)),
                      _td(_e(c.note() or ""))])
-    note = (f'<p class="muted">Margin: how far the value is inside its threshold (negative: beyond). Interval: the {LEVEL:.0%} '
-            "interval of a sampled metric; sizes: training / holdout / synthetic rows behind it. Where a threshold came from "
+    note = (f'<p class="muted">Value [{LEVEL:.0%} interval of a sampled metric]. Margin: how far the value is inside its '
+            "threshold (negative: beyond); sizes: training / holdout / synthetic rows behind it. Where a threshold came from "
             "(spec, project default or guardrail) is not recorded yet.</p>")
-    return [*_table(["metric", "outcome", "value", "threshold", "margin", f"{LEVEL:.0%} interval", "sizes", "severity", "message"], rows), note]
+    return [*_table(["metric", "outcome", "value [interval]", "threshold", "margin", "sizes", "severity", "message"], rows), note]
 
 
 _PRIVACY = ("dcr_share", "exact_match_rate", "nndr", "membership_inference_auc", "k_anonymity", "reidentification_risk")
@@ -214,10 +213,11 @@ def _columns(t: TableResult) -> list[str]:
     assert insights is not None
     quantiles = ("p5", "p25", "p50", "p75", "p95")
     labels = {p.name: bin_labels(p) for p in t.profile or []}
+    datetimes = {p.name for p in t.profile or [] if p.datetime}
     rows = []
     for c in sorted(insights.columns, key=_worst_first):
         q = [_td(_quantile(labels.get(c.name), c.quantiles.get(k)), "num") for k in quantiles]
-        rows.append([_td(_e(c.name)), _td(_e(c.kind)), _td(number(c.score), "num"),
+        rows.append([_td(_e(c.name)), _td("datetime" if c.name in datetimes else _e(c.kind)), _td(number(c.score), "num"),
                      _td(f"{share(c.missing[0])} / {share(c.missing[1])}", "num"),
                      _td(f"{number(c.distinct[0])} / {number(c.distinct[1])}", "num"), *q, _td(_e(c.top or "—"))])
     note = ('<p class="muted">real / synthetic. Score: KSComplement (numerical) or TVComplement (categorical), 1 = same shape; '
