@@ -263,7 +263,8 @@ def sample(table: str, rows: int, out: str | None, seed: int | None) -> int:
 @click.option("--pdf", "pdf", is_flag=True, help="Also write target/report.pdf (the report's sections on A4 pages; no browser needed).")
 @error_handler
 def report(pdf: bool) -> int:
-    """Re-render target/junit.xml, summary.md and report.html from target/run_results.json."""
+    """Re-render target/junit.xml, summary.md and report.html from target/run_results.json
+    (no data is read); with --pdf also target/report.pdf."""
     from synthspec.engine.results import load_results, render_reports
 
     settings = click.get_current_context().ensure_object(Settings)

@@ -181,3 +181,17 @@ def test_pdf_has_the_sections_and_is_reproducible(tmp_path: Path) -> None:
     assert first.startswith(b"%PDF") and first == second
     pages = max(int(n) for n in re.findall(rb"/Count (\d+)", first))
     assert pages == 7  # cover, checks, column summary, distributions, correlations, pairs, privacy
+
+
+def test_a_run_without_tables_or_with_errors_says_so(tmp_path: Path) -> None:
+    from synthspec.report.pdf import write_pdf
+
+    empty = RunResult(errors=["database is locked"])
+    page = report_html(empty)
+    assert "No table was processed" in page and 'class="verdict error"' in page and "database is locked" in page
+    broken = RunResult(tables=[TableResult(table="orders", status="error", message="source missing")])
+    page = report_html(broken)
+    assert 'id="t-orders-details"' in page and 'id="t-orders-distributions"' not in page and "source missing" in page
+    for name, run in (("empty.pdf", empty), ("broken.pdf", broken)):
+        pytest.importorskip("matplotlib")
+        assert write_pdf(run, tmp_path / name).read_bytes().startswith(b"%PDF")
