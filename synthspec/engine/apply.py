@@ -358,6 +358,7 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
                 explicit_rows=bool(spec.rows or spec.scale), source=real.source, encoded=real.encoded,
                 train_idx=real.train_idx, holdout_idx=real.holdout_idx, secrets=policy_secrets(p.loaded, run.project),
                 state_dir=run.project.state_dir, training_fp=p.fps.training, show_progress=run.options.show_progress and run.options.jobs <= 1,
+                threshold_sources=p.threshold_sources,
             )
             for ref in p.refs:
                 parent = real if ref.self_reference else _read_real(run, run.prepared(ref.parent))

@@ -73,6 +73,7 @@ class TableJob:
     published: pd.DataFrame | None = None  # recheck: the published rows
     published_epsilon: float | None = None
     show_progress: bool = False
+    threshold_sources: dict[str, str] = field(default_factory=dict)  # per check: spec, guardrail... (report)
 
 
 @dataclass
@@ -168,6 +169,9 @@ def compute(job: TableJob) -> JobResult:
                                      epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows,
                                      extra_intervals=extra_intervals)
         profile = column_profiles(train, synthetic, kinds, datetimes={c.name for c in columns if c.datetime})
+    for check in checks:
+        if check.metric in job.threshold_sources:
+            check.details["threshold_from"] = job.threshold_sources[check.metric]
     with timed(timings, "report_s"):
         insights = report_insights(job, train, holdout, synthetic, kinds, profile)
     return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights)

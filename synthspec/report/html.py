@@ -175,10 +175,12 @@ def margin(check: CheckResult) -> float | None:
     return min(sides) if sides else None
 
 
-def _threshold(check: CheckResult) -> str:
+def threshold(check: CheckResult) -> str:
     parts = [f"≥ {number(check.min)}" if check.min is not None else "", f"≤ {number(check.max)}" if check.max is not None else "",
              f"≥ {number(check.min_relative)}× real" if check.min_relative is not None else ""]
-    return ", ".join(p for p in parts if p) or "—"
+    text = ", ".join(p for p in parts if p) or "—"
+    source = check.details.get("threshold_from")
+    return f"{text} ({source})" if source else text
 
 
 def _checks(t: TableResult) -> list[str]:
@@ -186,12 +188,12 @@ def _checks(t: TableResult) -> list[str]:
     for c in t.checks:
         sizes = " / ".join(str(c.details[k]) for k in ("n_train", "n_holdout", "n_synthetic") if k in c.details) or "—"
         outcome = "blocks" if c.blocks and c.outcome != Outcome.FAILED else c.outcome.value
-        rows.append([_td(_e(c.metric)), _td(_e(outcome), c.outcome.value), _td(_e(c.value_text()), "num"), _td(_e(_threshold(c)), "num"),
+        rows.append([_td(_e(c.metric)), _td(_e(outcome), c.outcome.value), _td(_e(c.value_text()), "num"), _td(_e(threshold(c)), "num"),
                      _td(signed(margin(c)), "num"), _td(_e(sizes), "num"), _td(_e(c.severity)),
                      _td(_e(c.note() or ""))])
     note = (f'<p class="muted">Value [{LEVEL:.0%} interval of a sampled metric]. Margin: how far the value is inside its '
-            "threshold (negative: beyond); sizes: training / holdout / synthetic rows behind it. Where a threshold came from "
-            "(spec, project default or guardrail) is not recorded yet.</p>")
+            "threshold (negative: beyond); sizes: training / holdout / synthetic rows behind it. In brackets: where the threshold came from "
+            "(the table's spec, the project's defaults, a project guardrail, or a built-in default or rule).</p>")
     return [*_table(["metric", "outcome", "value [interval]", "threshold", "margin", "sizes", "severity", "message"], rows), note]
 
 
@@ -303,7 +305,7 @@ def _privacy(t: TableResult) -> list[str]:
     if value is not None:
         where = ""
         if dcr_check is not None and (m := margin(dcr_check)) is not None:
-            where = f" — threshold {_e(_threshold(dcr_check))}, margin {signed(m)} ({'inside' if m >= 0 else 'beyond'})"
+            where = f" — threshold {_e(threshold(dcr_check))}, margin {signed(m)} ({'inside' if m >= 0 else 'beyond'})"
         out.append(f"<p><b>dcr_share {number(value, 4)}</b>{where}. The share of synthetic rows closer to a training row "
                    "than to a holdout row the model never saw. 0.5 means the synthetic rows are as close to unseen real rows as "
                    "to the training rows (no memorisation); towards 1 the model copies its training rows.</p>")
@@ -317,7 +319,7 @@ def _privacy(t: TableResult) -> list[str]:
                 f"identical rows (distance 0): {share(h.exact[0])} to training, {share(h.exact[1])} to holdout. Two curves that "
                 "overlap mean no memorisation; mass at 0 on the training side only would mean copies.</p>"]
     rows = [[_td(_e(c.metric)), _td(_e(c.outcome.value), c.outcome.value), _td(_e(c.value_text()), "num"),
-             _td(_e(_threshold(c)), "num"), _td(signed(margin(c)), "num")] for c in t.checks if c.metric in _PRIVACY]
+             _td(_e(threshold(c)), "num"), _td(signed(margin(c)), "num")] for c in t.checks if c.metric in _PRIVACY]
     if rows:
         out += _table(["privacy check", "outcome", "value", "threshold", "margin"], rows)
     return out
@@ -350,4 +352,4 @@ _RENDERERS = {"checks": _checks, "metrics": _metrics, "columns": _columns, "dist
               "correlations": _correlations, "pairs": _pairs, "privacy": _privacy, "rare": _rare, "details": _details}
 
 
-__all__ = ["CSS", "margin", "render"]
+__all__ = ["CSS", "margin", "pair_labels", "render", "threshold"]

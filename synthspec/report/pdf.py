@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from synthspec.metrics.checks import Outcome
 from synthspec.report import charts
 from synthspec.report.fmt import bin_labels, number, share, signed, tick
-from synthspec.report.html import margin, pair_labels
+from synthspec.report.html import margin, pair_labels, threshold
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -165,11 +165,6 @@ def _heading(figure: Figure, t: TableResult, section: str) -> float:
                           (f"status {t.status}", {"color": _COLOURS.get(t.status, "#9a6700")})])
 
 
-def _threshold(c: Any) -> str:
-    parts = [f"≥ {number(c.min)}" if c.min is not None else "", f"≤ {number(c.max)}" if c.max is not None else ""]
-    return ", ".join(p for p in parts if p) or "—"
-
-
 def _checks_page(t: TableResult) -> Figure:
     figure = _figure()
     y = _heading(figure, t, "checks")
@@ -178,7 +173,7 @@ def _checks_page(t: TableResult) -> Figure:
     rows, colours = [], []
     for c in t.checks:
         interval = f"[{number(c.interval.low)}, {number(c.interval.high)}]" if c.interval else "—"
-        rows.append([c.metric, c.outcome.value, c.value_text().split(" [")[0], _threshold(c), signed(margin(c)), interval, c.severity])
+        rows.append([c.metric, c.outcome.value, c.value_text().split(" [")[0], threshold(c), signed(margin(c)), interval, c.severity])
         tint = {"passed": "#dafbe1", "failed": "#ffebe9", "error": "#ffebe9"}.get(c.outcome.value, "#fff8c5")
         colours.append(["white", tint, *["white"] * 5])
     y = _table(figure, y - 0.01, ["metric", "outcome", "value", "threshold", "margin", "90% interval", "severity"], rows,
@@ -331,7 +326,7 @@ def _privacy_page(t: TableResult) -> Figure:
     value = dcr_check.value if dcr_check else t.metrics.get("dcr_share")
     lines: list[tuple[str, dict[str, Any]]] = []
     if value is not None:
-        extra = f"; threshold {_threshold(dcr_check)}, margin {signed(margin(dcr_check))}" if dcr_check else ""
+        extra = f"; threshold {threshold(dcr_check)}, margin {signed(margin(dcr_check))}" if dcr_check else ""
         lines.append((f"dcr_share {number(value, 4)}{extra}.", {"weight": "bold"}))
     lines += [("The share of synthetic rows closer to a training row than to a holdout row the model never saw. 0.5: as close "
                "to unseen real rows as to the training rows (no memorisation); towards 1: copies of training rows.", {}),
@@ -348,7 +343,7 @@ def _privacy_page(t: TableResult) -> Figure:
     _percent_axis(ax, "y")
     ax.legend(fontsize=7)
     ax.grid(axis="y", color=charts.GRID, linewidth=0.5)
-    rows = [[c.metric, c.outcome.value, c.value_text().split(" [")[0], _threshold(c), signed(margin(c))]
+    rows = [[c.metric, c.outcome.value, c.value_text().split(" [")[0], threshold(c), signed(margin(c))]
             for c in t.checks if c.metric in ("dcr_share", "exact_match_rate", "nndr", "membership_inference_auc",
                                               "k_anonymity", "reidentification_risk")]
     if rows:

@@ -195,3 +195,40 @@ def test_a_run_without_tables_or_with_errors_says_so(tmp_path: Path) -> None:
     for name, run in (("empty.pdf", empty), ("broken.pdf", broken)):
         pytest.importorskip("matplotlib")
         assert write_pdf(run, tmp_path / name).read_bytes().startswith(b"%PDF")
+
+
+def test_threshold_sources_name_who_set_each_threshold(write, tmp_path: Path) -> None:
+    from synthspec.engine.prepare import effective_checks, threshold_sources
+    from synthspec.spec.project import load_project
+
+    write("synthspec.yml", """
+        name: t
+        source: {duckdb: wh.duckdb}
+        target: {duckdb: wh.duckdb, schema: synthetic}
+        defaults:
+          checks:
+            quality_score: {min: 0.8}
+        guardrails:
+          checks:
+            dcr_share: {max: 0.55}
+        """)
+    write("specs/people.yml", """
+        version: 1
+        table: people
+        source: {table: raw.people}
+        columns:
+          id: {type: id, primary_key: true}
+          age: {type: numerical}
+          city: {type: categorical}
+        checks:
+          exact_match_rate: {max: 0.01}
+        """)
+    project = load_project(tmp_path, {})
+    loaded = project.specs[0]
+    sources = threshold_sources(loaded, project, effective_checks(loaded, project))
+    assert sources == {"quality_score": "project default", "dcr_share": "guardrail", "exact_match_rate": "spec",
+                       "key_uniqueness": "built-in rule"}
+    check = evaluate("dcr_share", 0.5, max=0.55)
+    check.details["threshold_from"] = "guardrail"
+    table = TableResult(table="people", checks=[check])
+    assert "≤ 0.55 (guardrail)" in report_html(RunResult(tables=[table]))
