@@ -165,6 +165,11 @@ def _heading(figure: Figure, t: TableResult, section: str) -> float:
                           (f"status {t.status}", {"color": _COLOURS.get(t.status, "#9a6700")})])
 
 
+def _short(fingerprint: str | None) -> str:
+    """A fingerprint's first 24 characters (the page is narrower than a hash; the HTML has it whole)."""
+    return "—" if not fingerprint else fingerprint if len(fingerprint) <= 24 else fingerprint[:24] + "…"
+
+
 def _checks_page(t: TableResult) -> Figure:
     figure = _figure()
     y = _heading(figure, t, "checks")
@@ -186,8 +191,8 @@ def _checks_page(t: TableResult) -> Figure:
     i = t.insights
     facts = [["model", t.model or "—"], ["action", t.action], ["seed", number(i.seed) if i else "—"],
              ["training / holdout / synthetic rows", f"{number(i.n_train) if i else '—'} / {number(i.n_holdout) if i else '—'} / {number(t.rows)}"],
-             ["fingerprint", t.fingerprint or "—"], ["training fingerprint", (i.training_fingerprint or "—") if i else "—"],
-             ["timings (s)", ", ".join(f"{k} {v:.3f}" for k, v in t.timings.items()) or "—"]]
+             ["fingerprint", _short(t.fingerprint)], ["training fingerprint", _short(i.training_fingerprint if i else None)],
+             ["timings (s)", ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in t.timings.items()) or "—"]]
     y = _text(figure, [("Run details", {"size": 12, "weight": "bold"})], top=y)
     _table(figure, y, ["", ""], facts)
     return figure

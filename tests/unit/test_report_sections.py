@@ -232,3 +232,10 @@ def test_threshold_sources_name_who_set_each_threshold(write, tmp_path: Path) ->
     check.details["threshold_from"] = "guardrail"
     table = TableResult(table="people", checks=[check])
     assert "≤ 0.55 (guardrail)" in report_html(RunResult(tables=[table]))
+
+
+def test_readme_links_the_committed_screenshots() -> None:
+    root = Path(__file__).resolve().parents[2]
+    links = set(re.findall(r"docs/img/[\w.-]+\.png", (root / "README.md").read_text()))
+    assert {"docs/img/report-1400.png", "docs/img/report-390.png", "docs/img/report-pdf-page1.png"} <= links
+    assert all((root / link).is_file() for link in links), sorted(link for link in links if not (root / link).is_file())
