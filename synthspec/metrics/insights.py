@@ -87,6 +87,11 @@ class DcrHistogram:
     holdout: list[float]
     exact: list[float]
     median: list[float]
+    #: Synthetic rows compared (a seeded sample; see ``privacy.dcr_distances``).
+    rows: int = 0
+    #: Training rows and as many holdout rows each synthetic row is compared with (nearer
+    #: neighbours among more rows: distances shrink with this, so both sides use the same).
+    references: int = 0
 
 
 @dataclass
@@ -295,7 +300,7 @@ def dcr_histogram(train: np.ndarray, holdout: np.ndarray) -> DcrHistogram:
         return float(np.median(values)) if values.size else 0.0
 
     return DcrHistogram([float(e) for e in edges], shares(train), shares(holdout), [exact(train), exact(holdout)],
-                        [median(train), median(holdout)])
+                        [median(train), median(holdout)], rows=int(train.size))
 
 
 __all__ = ["Bivariate", "ColumnSummary", "DcrHistogram", "TableInsights", "association_matrix", "bivariate",

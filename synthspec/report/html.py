@@ -315,7 +315,8 @@ def _privacy(t: TableResult) -> list[str]:
         out += [f'<p class="legend"><span style="background:{charts.REAL}"></span>synthetic → closest training row'
                 f'<span style="background:{charts.HOLDOUT}"></span>synthetic → closest holdout row</p>',
                 f"<figure><figcaption>Distance to the closest record</figcaption>{charts.dcr(h)}</figure>",
-                f'<p class="muted">Median distance: {number(h.median[0], 3)} to training, {number(h.median[1], 3)} to holdout; '
+                f'<p class="muted">{number(h.rows)} synthetic rows, each against {number(h.references)} training and as many holdout rows '
+                f"(seeded samples). Median distance: {number(h.median[0], 3)} to training, {number(h.median[1], 3)} to holdout; "
                 f"identical rows (distance 0): {share(h.exact[0])} to training, {share(h.exact[1])} to holdout. Two curves that "
                 "overlap mean no memorisation; mass at 0 on the training side only would mean copies.</p>"]
     rows = [[_td(_e(c.metric)), _td(_e(c.outcome.value), c.outcome.value), _td(_e(c.value_text()), "num"),

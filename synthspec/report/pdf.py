@@ -335,7 +335,8 @@ def _privacy_page(t: TableResult) -> Figure:
         lines.append((f"dcr_share {number(value, 4)}{extra}.", {"weight": "bold"}))
     lines += [("The share of synthetic rows closer to a training row than to a holdout row the model never saw. 0.5: as close "
                "to unseen real rows as to the training rows (no memorisation); towards 1: copies of training rows.", {}),
-              (f"Median distance {number(h.median[0], 3)} to training, {number(h.median[1], 3)} to holdout; identical rows "
+              (f"{number(h.rows)} synthetic rows, each against {number(h.references)} training and as many holdout rows. "
+               f"Median distance {number(h.median[0], 3)} to training, {number(h.median[1], 3)} to holdout; identical rows "
                f"{share(h.exact[0])} to training, {share(h.exact[1])} to holdout.", {"color": charts.MUTED})]
     y = _text(figure, lines, top=y)
     ax = figure.add_axes((0.12, y - 0.33, 0.8, 0.28))
