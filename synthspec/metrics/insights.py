@@ -215,7 +215,8 @@ def _codes(series: pd.Series, profile: ColumnProfile) -> np.ndarray:
         bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
         return np.where(np.isnan(values), missing, bins).astype(np.int64)
     index = {label: i for i, label in enumerate(labels) if label not in (OTHER, MISSING)}
-    return np.array([missing if v is None else index.get(v, other) for v in series.to_numpy()], dtype=np.int64)
+    codes = series.map(index).fillna(other).to_numpy(dtype="float64")
+    return np.where(series.isna().to_numpy(), missing, codes).astype(np.int64)
 
 
 def _labels(profile: ColumnProfile) -> list[str]:
