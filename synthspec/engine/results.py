@@ -170,9 +170,10 @@ RENDERED_FILES = ("junit.xml", "summary.md", "report.html")
 
 
 def clear_reports(target_dir: Path) -> None:
-    """Remove the last run's reports (a run about to start must not leave them claiming it)."""
+    """Remove the last run's reports (a run about to start must not leave them claiming it),
+    report.pdf included (`synthspec report --pdf` writes it on request only)."""
     try:
-        for name in (RESULTS_FILE, *RENDERED_FILES):
+        for name in (RESULTS_FILE, *RENDERED_FILES, "report.pdf"):
             (target_dir / name).unlink(missing_ok=True)
     except OSError as exc:
         raise EnvironmentError_(f"cannot write reports to '{target_dir.name}/': {exc.strerror}") from exc

@@ -49,7 +49,8 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.fa
 
 _SECTIONS = (("checks", "Checks"), ("metrics", "Other metrics"), ("columns", "Column summary"),
              ("distributions", "Distributions"), ("correlations", "Correlations"), ("pairs", "Column pairs"),
-             ("privacy", "Privacy"), ("rare", "Rare values protected"), ("details", "Run details"))
+             ("privacy", "Privacy"), ("utility", "Utility (ml_efficacy)"), ("rare", "Rare values protected"),
+             ("details", "Run details"))
 
 
 def _e(value: object) -> str:
@@ -132,7 +133,7 @@ def _has(t: TableResult, key: str) -> bool:
         "columns": bool(insights and insights.columns), "distributions": bool(t.profile),
         "correlations": bool(insights and insights.heatmap_columns), "pairs": bool(insights and insights.pairs),
         "privacy": bool(insights and insights.dcr) or any(c.metric in _PRIVACY for c in t.checks),
-        "rare": bool(t.rare), "details": True,
+        "utility": any(c.metric == "ml_efficacy" for c in t.checks), "rare": bool(t.rare), "details": True,
     }[key]
 
 
@@ -326,6 +327,19 @@ def _privacy(t: TableResult) -> list[str]:
     return out
 
 
+def _utility(t: TableResult) -> list[str]:
+    """ml_efficacy: a model trained on synthetic rows and one trained on real rows, both scored
+    on the holdout (train-synthetic-test-real over train-real-test-real)."""
+    c = next(c for c in t.checks if c.metric == "ml_efficacy")
+    d = c.details
+    rows = [[_td(_e(d.get("target", "—"))), _td(_e(d.get("task") or "—")), _td(_e(d.get("score") or "—")),
+             _td(number(d.get("tstr"), 4), "num"), _td(number(d.get("trtr"), 4), "num"), _td(_e(c.value_text()), "num"),
+             _td(_e(threshold(c)), "num"), _td(_e(c.outcome.value), c.outcome.value)]]
+    return ['<p class="muted">A model trained on the synthetic rows (TSTR) and one trained on the real training rows (TRTR), '
+            "both scored on the holdout; ml_efficacy is their ratio, capped at 1 (1 = the synthetic data predicts as well as the real).</p>",
+            *_table(["target", "task", "score", "TSTR", "TRTR", "ml_efficacy", "threshold", "outcome"], rows)]
+
+
 def _rare(t: TableResult) -> list[str]:
     rows = [[_td(_e(r["column"])), _td(number(r["min_count"]), "num"), _td(number(r["values"]), "num"), _td(number(r["rows"]), "num"),
              _td(_e(r["replace"] if r["values"] else "—"))] for r in t.rare or []]
@@ -340,9 +354,6 @@ def _details(t: TableResult) -> list[str]:
              ("training rows", number(i.n_train) if i else "—"), ("holdout rows", number(i.n_holdout) if i else "—"),
              ("synthetic rows", number(t.rows)), ("fingerprint", t.fingerprint or "—"),
              ("training fingerprint", (i.training_fingerprint or "—") if i else "—")]
-    ml = next((c for c in t.checks if c.metric == "ml_efficacy"), None)
-    if ml is not None and ml.details:
-        facts.append(("ml_efficacy", ", ".join(f"{k} {number(v, 4)}" for k, v in ml.details.items() if v is not None)))
     out = ['<dl class="facts">', *(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts), "</dl>"]
     if t.timings:
         out += _table([_e(k) for k in t.timings], [[_td(f"{round(v, 3):.3f}", "num") for v in t.timings.values()]])
@@ -350,7 +361,7 @@ def _details(t: TableResult) -> list[str]:
 
 
 _RENDERERS = {"checks": _checks, "metrics": _metrics, "columns": _columns, "distributions": _distributions,
-              "correlations": _correlations, "pairs": _pairs, "privacy": _privacy, "rare": _rare, "details": _details}
+              "correlations": _correlations, "pairs": _pairs, "privacy": _privacy, "utility": _utility, "rare": _rare, "details": _details}
 
 
 __all__ = ["CSS", "margin", "pair_labels", "render", "threshold"]

@@ -239,3 +239,19 @@ def test_readme_links_the_committed_screenshots() -> None:
     links = set(re.findall(r"docs/img/[\w.-]+\.png", (root / "README.md").read_text()))
     assert {"docs/img/report-1400.png", "docs/img/report-390.png", "docs/img/report-pdf-page1.png"} <= links
     assert all((root / link).is_file() for link in links), sorted(link for link in links if not (root / link).is_file())
+
+
+def test_ml_efficacy_has_its_section() -> None:
+    check = evaluate("ml_efficacy", 0.93, min=0.8)
+    check.details.update({"target": "income", "task": "classification", "score": "roc_auc", "tstr": 0.81, "trtr": 0.87})
+    page = report_html(RunResult(tables=[TableResult(table="adult", checks=[check])]))
+    section = page[page.index('id="t-adult-utility"'):page.index('id="t-adult-details"')]
+    assert "income" in section and "0.81" in section and "0.87" in section and "roc_auc" in section
+
+
+def test_a_new_run_removes_a_stale_pdf(tmp_path: Path) -> None:
+    from synthspec.engine.results import clear_reports
+
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4 from an older run")
+    clear_reports(tmp_path)
+    assert not (tmp_path / "report.pdf").exists()
