@@ -178,7 +178,7 @@ def margin(check: CheckResult) -> float | None:
 
 def threshold(check: CheckResult) -> str:
     parts = [f"≥ {number(check.min)}" if check.min is not None else "", f"≤ {number(check.max)}" if check.max is not None else "",
-             f"≥ {number(check.min_relative)}× real" if check.min_relative is not None else ""]
+             f"≥ {number(check.min_relative)} × real (min_relative)" if check.min_relative is not None else ""]
     text = ", ".join(p for p in parts if p) or "—"
     source = check.details.get("threshold_from")
     return f"{text} ({source})" if source else text
