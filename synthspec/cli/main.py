@@ -275,14 +275,21 @@ def sample(table: str, rows: int, out: str | None, seed: int | None) -> int:
 
 @cli.command(epilog=epilog("report"))
 @common_options
+@click.option("--pdf", "pdf", is_flag=True, help="Also write target/report.pdf (the report's sections on A4 pages; no browser needed).")
 @error_handler
-def report() -> int:
-    """Re-render target/junit.xml, summary.md and report.html from target/run_results.json."""
+def report(pdf: bool) -> int:
+    """Re-render target/junit.xml, summary.md and report.html from target/run_results.json
+    (no data is read); with --pdf also target/report.pdf."""
     from synthspec.engine.results import load_results, render_reports
 
     settings = click.get_current_context().ensure_object(Settings)
     project = _project(settings, lint=False)
-    written = render_reports(load_results(project.target_dir), project.target_dir)
+    results = load_results(project.target_dir)
+    written = render_reports(results, project.target_dir)
+    if pdf:
+        from synthspec.report.pdf import write_report_pdf
+
+        written.append(write_report_pdf(results, project.target_dir))
     return _echo_written(settings, written)
 
 

@@ -358,6 +358,7 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
                 explicit_rows=bool(spec.rows or spec.scale), source=real.source, encoded=real.encoded,
                 train_idx=real.train_idx, holdout_idx=real.holdout_idx, secrets=policy_secrets(p.loaded, run.project),
                 state_dir=run.project.state_dir, training_fp=p.fps.training, show_progress=run.options.show_progress and run.options.jobs <= 1,
+                threshold_sources=p.threshold_sources,
             )
             for ref in p.refs:
                 parent = real if ref.self_reference else _read_real(run, run.prepared(ref.parent))
@@ -405,6 +406,7 @@ def _finish(run: _Run, pending: _Pending, result: JobResult | SynthspecError) ->
     out.metrics.update(result.metrics)
     out.checks = result.checks
     out.profile = result.profile
+    out.insights = result.insights
     out.rows = len(result.output)
     # The gate: a failed check, a metric that raised, or an error-severity check that could not
     # be evaluated (unless allowed) stops publishing alike.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthspec.engine.relational import Relations, SyntheticParent
+    from synthspec.metrics.insights import TableInsights
     from synthspec.metrics.profile import ColumnProfile
 
 
@@ -72,6 +73,7 @@ class TableJob:
     published: pd.DataFrame | None = None  # recheck: the published rows
     published_epsilon: float | None = None
     show_progress: bool = False
+    threshold_sources: dict[str, str] = field(default_factory=dict)  # per check: spec, guardrail... (report)
 
 
 @dataclass
@@ -84,6 +86,7 @@ class JobResult:
     reasons: list[str] = field(default_factory=list)
     artifact_sha256: str | None = None  # set when a model was trained and cached
     profile: list[ColumnProfile] | None = None  # real vs synthetic distributions, for report.html
+    insights: TableInsights | None = None  # the rest of the report's charts (metrics.insights)
 
 
 def limit_threads(threads: int) -> None:
@@ -166,7 +169,47 @@ def compute(job: TableJob) -> JobResult:
                                      epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows,
                                      extra_intervals=extra_intervals)
         profile = column_profiles(train, synthetic, kinds, datetimes={c.name for c in columns if c.datetime})
-    return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile)
+    for check in checks:
+        if check.metric in job.threshold_sources:
+            check.details["threshold_from"] = job.threshold_sources[check.metric]
+    with timed(timings, "report_s"):
+        insights = report_insights(job, train, holdout, synthetic, kinds, profile)
+    return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights)
+
+
+#: Synthetic (and at most as many reference) rows behind the report's distance histograms.
+DCR_HISTOGRAM_ROWS = 2000
+
+
+def report_insights(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
+                    kinds: dict[str, str], profile: list[ColumnProfile]) -> TableInsights:
+    """The report's data beyond the checks (see ``metrics.insights``), while the rows are at
+    hand. A failure here never blocks publishing: the report says what is missing and why."""
+    from synthspec.engine.tiny import MIN_HOLDOUT_ROWS
+    from synthspec.metrics.fidelity import quality_scores
+    from synthspec.metrics.insights import TableInsights, table_insights
+    from synthspec.metrics.privacy import dcr_distances
+
+    seed = job.spec.model.seed
+    sizes = {"seed": seed, "n_train": len(train), "n_holdout": len(holdout), "n_synthetic": len(synthetic),
+             "training_fingerprint": job.training_fp}
+    if not kinds or not len(train) or not len(synthetic):
+        return TableInsights(**sizes)
+    try:
+        quality = quality_scores(train, synthetic, kinds)
+        # The histograms on fewer rows than dcr_share (its cost is quadratic: 5000 rows take
+        # ~1.5 s on Adult, 2000 rows a sixth); shares of 2000 rows are good to about a percent.
+        distances = (dcr_distances(train, holdout, synthetic, kinds, seed=seed, max_rows=DCR_HISTOGRAM_ROWS)
+                     if len(holdout) >= MIN_HOLDOUT_ROWS else None)
+        insights = table_insights(train, holdout, synthetic, kinds, profile, seed=seed,
+                                  column_scores=quality.column_shape_scores, pair_scores=quality.pair_scores,
+                                  dcr_distances=distances)
+    except Exception as exc:  # a report chart must not stop a gate; its message may quote data
+        return TableInsights(**sizes, error=f"report details could not be computed ({type(exc).__name__})")
+    insights.training_fingerprint = job.training_fp
+    if insights.dcr is not None:
+        insights.dcr.references = min(len(train), len(holdout), DCR_HISTOGRAM_ROWS)
+    return insights
 
 
 def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, *,

@@ -47,6 +47,8 @@ class Prepared:
     findings: list[dict[str, Any]] = field(default_factory=list)  # PII detected in the source
     refs: list[Reference] = field(default_factory=list)  # this table's references, column order
     rare_rules: dict[str, rare.RareRule] = field(default_factory=dict)  # rare-value protection per column
+    #: Where each check's threshold came from (see ``threshold_sources``), for the report.
+    threshold_sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -79,6 +81,30 @@ def effective_checks(loaded: LoadedSpec, project: Project) -> dict[str, CheckSpe
     return {name: check.model_copy(update={"not_evaluated": check.not_evaluated or gate.not_evaluated,
                                            "decide": check.decide or gate.decide})
             for name, check in checks.items() if unmet(name, spec, check.target) is None}
+
+
+def threshold_sources(loaded: LoadedSpec, project: Project, checks: dict[str, CheckSpec]) -> dict[str, str]:
+    """Per effective check, who set its threshold: ``guardrail`` when a project guardrail's
+    bound is the one in force, else ``spec`` (the table's own spec file), ``project default``
+    (``defaults.checks`` of the project file), ``built-in default`` or ``built-in rule`` (key
+    uniqueness, referential integrity, cardinality, the tiny-table replacement). A reviewer
+    reads it next to the value: a loose threshold in a spec is a review point, a guardrail is not."""
+    own = loaded.doc.data.get("checks") if isinstance(loaded.doc.data, dict) else None
+    defaults = project.config.defaults.checks or {}
+    rails = dict(project.config.guardrails.checks.items())
+    sources = {}
+    for name, check in checks.items():
+        floor = rails.get(name)
+        if floor is not None and any(bound is not None and bound == getattr(check, side)
+                                     for side, bound in (("min", floor.min), ("max", floor.max), ("min_relative", floor.min_relative))):
+            sources[name] = "guardrail"
+        elif isinstance(own, dict) and name in own:
+            sources[name] = "spec"
+        elif name in defaults:
+            sources[name] = "project default"
+        else:
+            sources[name] = "built-in default" if name in BUILTIN_CHECKS else "built-in rule"
+    return sources
 
 
 def verify_columns(loaded: LoadedSpec, source_columns: list[tuple[str, str]]) -> list[ColumnPlan]:
@@ -137,6 +163,7 @@ def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes
     )
     published = history.current(cons.target, spec.table)
     prepared = Prepared(loaded, plans, source_columns, row_count, data_hash, model, rows, checks, fps, published)
+    prepared.threshold_sources = threshold_sources(loaded, project, checks)
     prepared.findings = findings
     prepared.refs = references_of(loaded)
     prepared.rare_rules = rare_rules

@@ -9,7 +9,6 @@ category labels only when at least 10 real rows hold them). Every report goes th
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -21,6 +20,7 @@ from typing import Any
 from synthspec import __version__, redact
 from synthspec.errors import EnvironmentError_, ExitCode
 from synthspec.metrics.checks import CheckResult, Outcome
+from synthspec.metrics.insights import TableInsights
 from synthspec.metrics.intervals import LEVEL, Interval
 from synthspec.metrics.profile import ColumnProfile
 
@@ -56,6 +56,8 @@ class TableResult:
     #: min_count, replace and how many distinct values and rows were protected; counts only.
     #: None when the source was not read (up to date, or an error before).
     rare: list[dict[str, Any]] | None = None
+    #: The report's other charts and summaries (privacy-safe, see ``synthspec.metrics.insights``).
+    insights: TableInsights | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -69,6 +71,8 @@ class TableResult:
             data["rare_values"] = list(self.rare)
         if self.profile is not None:
             data["profile"] = [p.to_dict() for p in self.profile]
+        if self.insights is not None:
+            data["insights"] = self.insights.to_dict()
         return data
 
     @classmethod
@@ -90,6 +94,7 @@ class TableResult:
             exit_code={"failed": ExitCode.CHECK_FAILED, "error": ExitCode.ENVIRONMENT}.get(status, ExitCode.OK),
             profile=[ColumnProfile.from_dict(p) for p in profile] if profile is not None else None,
             rare=[dict(r) for r in data["rare_values"]] if data.get("rare_values") is not None else None,
+            insights=TableInsights.from_dict(data["insights"]) if data.get("insights") else None,
         )
 
 
@@ -165,9 +170,10 @@ RENDERED_FILES = ("junit.xml", "summary.md", "report.html")
 
 
 def clear_reports(target_dir: Path) -> None:
-    """Remove the last run's reports (a run about to start must not leave them claiming it)."""
+    """Remove the last run's reports (a run about to start must not leave them claiming it),
+    report.pdf included (`synthspec report --pdf` writes it on request only)."""
     try:
-        for name in (RESULTS_FILE, *RENDERED_FILES):
+        for name in (RESULTS_FILE, *RENDERED_FILES, "report.pdf"):
             (target_dir / name).unlink(missing_ok=True)
     except OSError as exc:
         raise EnvironmentError_(f"cannot write reports to '{target_dir.name}/': {exc.strerror}") from exc
@@ -284,144 +290,8 @@ def summary_markdown(result: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#1f2328;padding:0 1rem}
-h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
-h3{font-size:1rem;margin:1.2rem 0 .4rem}
-table{border-collapse:collapse;margin:.4rem 0 1rem}th,td{border:1px solid #d0d7de;padding:.25rem .6rem;text-align:left}
-th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.passed,.up_to_date{color:#1a7f37}.failed,.error{color:#cf222e}.warn,.held,.skipped,.not_evaluated{color:#9a6700}
-.badge{font-weight:600}.muted{color:#656d76}.plots{display:flex;flex-wrap:wrap;gap:1rem}
-figure{margin:0;border:1px solid #d0d7de;border-radius:6px;padding:.5rem}figcaption{font-weight:600;margin-bottom:.3rem}
-.legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 .8rem;vertical-align:middle}
-@media (max-width:640px){body{margin:1rem auto}table{display:block;overflow-x:auto;max-width:100%}
-figure{max-width:100%;overflow-x:auto;box-sizing:border-box}}
-"""
-_REAL_COLOUR, _SYNTH_COLOUR = "#0969da", "#fb8f44"
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _num(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return _e(value)
-    return f"{value:.0f}" if float(value).is_integer() and abs(value) >= 1 else f"{value:.4g}"
-
-
 def report_html(result: RunResult) -> str:
-    """The run as one self-contained HTML page: per table its status, checks, metrics, timings
-    and real-vs-synthetic plots (inline SVG, no script, nothing fetched)."""
-    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>synthspec report: {_e(result.status)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
-             f'<h1>synthspec: <span class="badge {_e(result.status)}">{_e(result.status)}</span></h1>',
-             f'<p class="muted">synthspec {_e(result.version)}; started {_e(iso(result.started_at))}, '
-             f"finished {_e(iso(result.finished_at) or '—')}</p>"]
-    parts += _overview(result)
-    for table in result.tables:
-        parts += _table_section(table)
-    parts += ['<p class="muted">Plots show shares of rows. Numerical bins cover the real data\'s 1st–99th percentiles '
-              "on a coarse grid that never has an edge at the real minimum or maximum (values beyond are counted in the "
-              "end bins); categories held by fewer than 10 real rows "
-              "are merged into \u201cother\u201d. No raw cell value appears in this report.</p>", "</body>", "</html>"]
-    return "\n".join(parts) + "\n"
+    """The run as one self-contained HTML page (see ``synthspec.report.html``)."""
+    from synthspec.report.html import render
 
-
-def _overview(result: RunResult) -> list[str]:
-    rows = ["<table>", "<tr><th>table</th><th>status</th><th>action</th><th>model</th><th>rows</th><th>published</th>"
-            "<th>checks</th><th>time (s)</th></tr>"]
-    for t in result.tables:
-        passed = sum(c.outcome == Outcome.PASSED for c in t.checks)
-        rows.append(f'<tr><td><a href="#table-{_e(t.table)}">{_e(t.table)}</a></td><td class="{_e(t.status)}">{_e(t.status)}</td>'
-                    f"<td>{_e(t.action)}</td><td>{_e(t.model or '—')}</td><td class=\"num\">{_num(t.rows)}</td>"
-                    f"<td>{'yes' if t.published else 'no'}</td><td class=\"num\">{passed}/{len(t.checks)}</td>"
-                    f'<td class="num">{_total_seconds(t):.3f}</td></tr>')
-    return [*rows, "</table>"]
-
-
-def _table_section(t: TableResult) -> list[str]:
-    out = [f'<h2 id="table-{_e(t.table)}">{_e(t.table)} <span class="badge {_e(t.status)}">{_e(t.status)}</span></h2>']
-    if t.message:
-        out.append(f'<p class="{_e(t.status)}">{_e(t.message)}</p>')
-    if t.checks:
-        out += ["<h3>Checks</h3>", f"<p class=\"muted\">Value [{LEVEL:.0%} interval] (ratio to real data at the same size); "
-                "sizes: training / holdout / synthetic rows behind a sampled metric.</p>", "<table>",
-                "<tr><th>metric</th><th>value</th><th>min</th><th>max</th><th>min_relative</th><th>sizes</th><th>severity</th>"
-                "<th>outcome</th><th>message</th></tr>"]
-        for c in t.checks:
-            sizes = "/".join(str(c.details[k]) for k in ("n_train", "n_holdout", "n_synthetic") if k in c.details)
-            out.append(f'<tr><td>{_e(c.metric)}</td><td class="num">{_e(c.value_text())}</td><td class="num">{_num(c.min)}</td>'
-                       f'<td class="num">{_num(c.max)}</td><td class="num">{_num(c.min_relative)}</td><td class="num">{_e(sizes)}</td>'
-                       f'<td>{_e(c.severity)}</td><td class="{_e(c.outcome.value)}">{_e(c.outcome.value)}</td>'
-                       f'<td>{_e(c.note() or "")}</td></tr>')
-        out.append("</table>")
-    if t.metrics:
-        out += ["<h3>Metrics</h3>", "<table>", "<tr><th>metric</th><th>value</th></tr>"]
-        out += [f'<tr><td>{_e(k)}</td><td class="num">{_num(v)}</td></tr>' for k, v in sorted(t.metrics.items())]
-        out.append("</table>")
-    out += _rare_section(t)
-    if t.timings:
-        out += ["<h3>Timings</h3>", "<table>", "<tr>" + "".join(f"<th>{_e(k)}</th>" for k in t.timings) + "</tr>",
-                "<tr>" + "".join(f'<td class="num">{round(v, 3):.3f}</td>' for v in t.timings.values()) + "</tr>", "</table>"]
-    if t.profile:
-        out += ["<h3>Real vs synthetic distributions</h3>",
-                f'<p class="legend"><span style="background:{_REAL_COLOUR}"></span>real (training rows)'
-                f'<span style="background:{_SYNTH_COLOUR}"></span>synthetic</p>', '<div class="plots">']
-        out += [_plot(p) for p in t.profile]
-        out.append("</div>")
-    elif t.status not in ("error", "skipped", "up_to_date"):
-        out.append('<p class="muted">No distribution profile was recorded for this run.</p>')
-    return out
-
-
-def _rare_section(t: TableResult) -> list[str]:
-    """How many values and rows rare-value protection replaced per column (counts, no value)."""
-    if not t.rare:
-        return []
-    out = ["<h3>Rare values protected</h3>",
-           '<p class="muted">Categories held by fewer than min_count real rows, replaced before training '
-           "(token: the protected token; sample: a frequent value; null: every value was rare).</p>", "<table>",
-           "<tr><th>column</th><th>min_count</th><th>values</th><th>rows</th><th>replaced by</th></tr>"]
-    out += [f'<tr><td>{_e(r["column"])}</td><td class="num">{_num(r["min_count"])}</td><td class="num">{_num(r["values"])}</td>'
-            f'<td class="num">{_num(r["rows"])}</td><td>{_e(r["replace"] if r["values"] else "—")}</td></tr>' for r in t.rare]
-    return [*out, "</table>"]
-
-
-def _edge_label(value: float, datetime_: bool, step: float) -> str:
-    """The edge as it is (edges sit on a grid: a rounded label could show a real extreme)."""
-    if datetime_:
-        whole_days = step >= 86400 and value % 86400 == 0
-        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M")
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.10g}"
-
-
-def _plot(p: ColumnProfile) -> str:
-    """Grouped horizontal bars (real above synthetic) for each bin or category, inline SVG."""
-    labels = list(p.labels)
-    if p.kind == "numerical" and p.edges:
-        bins, step = len(p.edges) - 1, p.edges[1] - p.edges[0]
-        labels = [f"{_edge_label(p.edges[i], p.datetime, step)} – {_edge_label(p.edges[i + 1], p.datetime, step)}" if i < bins else label
-                  for i, label in enumerate(labels)]
-    label_w, bar_w, row_h = 170, 220, 18
-    top = max([*p.real, *p.synthetic, 1e-9])
-    height = row_h * len(labels) + 6
-    body = []
-    for i, label in enumerate(labels):
-        y = 3 + i * row_h
-        short = label if len(label) <= 26 else label[:25] + "…"
-        body.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end" font-size="11"><title>{_e(label)}</title>{_e(short)}</text>')
-        for j, (share, colour) in enumerate(((p.real[i], _REAL_COLOUR), (p.synthetic[i], _SYNTH_COLOUR))):
-            width = bar_w * share / top
-            body.append(f'<rect x="{label_w}" y="{y + 1 + j * 8}" width="{width:.1f}" height="7" fill="{colour}">'
-                        f"<title>{'real' if j == 0 else 'synthetic'}: {share:.1%}</title></rect>")
-        body.append(f'<text x="{label_w + bar_w + 6}" y="{y + 12}" font-size="10" fill="#656d76">'
-                    f"{p.real[i]:.0%} / {p.synthetic[i]:.0%}</text>")
-    svg = (f'<svg role="img" width="{label_w + bar_w + 70}" height="{height}" '
-           f'viewBox="0 0 {label_w + bar_w + 70} {height}" font-family="system-ui,sans-serif">'
-           f"<title>{_e(p.name)}: real vs synthetic</title>{''.join(body)}</svg>")
-    kind = "datetime" if p.datetime else p.kind
-    return f'<figure><figcaption>{_e(p.name)} <span class="muted">({_e(kind)})</span></figcaption>{svg}</figure>'
+    return render(result)

@@ -317,3 +317,28 @@ def exact_match_rate(
         n_synthetic=len(synthetic),
         n_holdout=len(holdout),
     )
+
+
+def dcr_distances(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    kinds: Mapping[str, str],
+    *,
+    seed: int,
+    max_rows: int = 5000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per compared synthetic row, the Gower distance (mean over columns, in [0, 1]) to its
+    closest training row and to its closest holdout row: the distributions behind
+    :func:`dcr_share`, drawn from the same samples (same seed, same order of draws), for the
+    report's privacy histograms. Distances only, never a row."""
+    columns = check_kinds(kinds, ("training", train), ("holdout", holdout), ("synthetic", synthetic))
+    if not len(train) or not len(holdout) or not len(synthetic) or not columns:
+        return np.zeros(0), np.zeros(0)
+    rng = np.random.default_rng(seed)
+    n_ref = min(len(train), len(holdout), max_rows)
+    enc_train, enc_hold, enc_syn = _sampled_encodings([(train, n_ref), (holdout, n_ref), (synthetic, max_rows)], columns, kinds, rng)
+    with _single_threaded_blas():
+        d_train = _nearest(enc_syn, enc_train).astype(np.float64) / len(columns)
+        d_hold = _nearest(enc_syn, enc_hold).astype(np.float64) / len(columns)
+    return d_train, d_hold

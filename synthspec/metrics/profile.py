@@ -59,6 +59,8 @@ class ColumnProfile:
     edges: list[float] | None = None
     datetime: bool = False
     notes: list[str] = field(default_factory=list)
+    #: The real column holds whole numbers only (the report labels its bins as integers).
+    integer: bool = False
 
     def __post_init__(self) -> None:
         # Shares are kept at the precision run_results.json stores, so `synthspec report`
@@ -69,14 +71,16 @@ class ColumnProfile:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "datetime": self.datetime, "labels": self.labels,
                 "edges": self.edges, "real": [round(v, 6) for v in self.real],
-                "synthetic": [round(v, 6) for v in self.synthetic], "notes": self.notes}
+                "synthetic": [round(v, 6) for v in self.synthetic], "notes": self.notes,
+                **({"integer": True} if self.integer else {})}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnProfile:
         return cls(name=str(data["name"]), kind=str(data["kind"]), labels=[str(v) for v in data["labels"]],
                    real=[float(v) for v in data["real"]], synthetic=[float(v) for v in data["synthetic"]],
                    edges=[float(v) for v in data["edges"]] if data.get("edges") is not None else None,
-                   datetime=bool(data.get("datetime", False)), notes=[str(v) for v in data.get("notes", [])])
+                   datetime=bool(data.get("datetime", False)), notes=[str(v) for v in data.get("notes", [])],
+                   integer=bool(data.get("integer", False)))
 
 
 def column_profiles(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str],
@@ -124,7 +128,8 @@ def numerical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, datet
         real_shares, synth_shares = real_shares[:-1], synth_shares[:-1]
     return ColumnProfile(name, "numerical", labels, real_shares, synth_shares,
                          edges=[float(e) for e in edges], datetime=datetime,
-                         notes=["values outside the real 1st–99th percentiles are counted in the end bins"])
+                         notes=["values outside the real 1st–99th percentiles are counted in the end bins"],
+                         integer=unit == 1.0)
 
 
 def safe_edges(present: np.ndarray, *, bins: int, unit: float = 0.0) -> np.ndarray | None:
