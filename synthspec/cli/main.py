@@ -237,11 +237,10 @@ def _error_reports(settings: Settings, exc: SynthspecError) -> None:
     even the project file cannot be read (where target/ is is then unknown)."""
     from synthspec.engine.apply import run_errors
     from synthspec.engine.results import RunResult, utc_now, write_reports
-    from synthspec.spec.project import load_project
+    from synthspec.spec.project import project_target_dir
 
-    try:
-        target = load_project(settings.project_dir, lint=False).target_dir
-    except SynthspecError:
+    target = project_target_dir(settings.project_dir)
+    if target is None:
         return
     result = RunResult(errors=run_errors(exc))
     result.finished_at = utc_now()
