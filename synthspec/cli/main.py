@@ -6,6 +6,7 @@ for the whole invocation), so no resolved ``${VAR}`` value or secret reaches a t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -205,7 +206,6 @@ def apply(force: bool, fail_fast: bool, jobs: int) -> int:
     from synthspec.cli.render import render_run
     from synthspec.engine.apply import ApplyOptions
     from synthspec.engine.apply import apply as run_apply
-
     from synthspec.engine.results import RunResult
 
     settings = click.get_current_context().ensure_object(Settings)
@@ -219,7 +219,7 @@ def apply(force: bool, fail_fast: bool, jobs: int) -> int:
     try:
         run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet,
                                                debug=settings.debug, jobs=jobs), result)
-    except (SynthspecError, KeyboardInterrupt) as exc:
+    except (SynthspecError, KeyboardInterrupt):
         if settings.debug:
             raise
         if settings.format == "json":  # one JSON document: the run, with its errors
@@ -244,10 +244,8 @@ def _error_reports(settings: Settings, exc: SynthspecError) -> None:
         return
     result = RunResult(errors=run_errors(exc))
     result.finished_at = utc_now()
-    try:
+    with contextlib.suppress(SynthspecError):  # the error itself is what the user sees
         write_reports(result, target)
-    except SynthspecError:
-        pass  # the error itself is what the user sees
 
 
 def _terminate_as_interrupt() -> None:
@@ -344,6 +342,8 @@ def history(limit: int) -> int:
     if settings.format == "json":
         click.echo(json.dumps({"runs": [{"run_id": r, "finished_at": iso(as_utc(at)), "tables": dict(t.rsplit(":", 1) for t in tables)}
                                         for r, at, tables in runs]}, indent=2))
+    elif not runs:
+        click.echo("no run recorded with its results yet: run `synthspec apply`")
     else:
         for run_id, at, tables in runs:
             click.echo(f"{run_id}  {iso(as_utc(at))}  {', '.join(tables)}")
