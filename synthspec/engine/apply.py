@@ -124,8 +124,16 @@ def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions, resu
     is filled in place, so a caller still has every table's outcome when the run raises."""
     result = RunResult() if result is None else result
     state.ensure_writable(project.target_dir, "reports")
-    state.ensure_writable(project.state_dir, "state")
-    salt = state.salt(project.state_dir)
+    try:
+        state.ensure_writable(project.state_dir, "state")
+        salt = state.salt(project.state_dir)
+    except SynthspecError as exc:  # nothing ran, and the reports say so (not the last run's "passed")
+        result.errors.extend(run_errors(exc))
+        result.tables.extend(_final_tables(None, specs, result.errors))
+        result.finished_at = utc_now()
+        clear_reports(project.target_dir)
+        write_reports(result, project.target_dir)
+        raise
     # Until this run writes its own, the reports say a run is under way: a process killed
     # outright (SIGKILL, out of memory) must not leave the previous run's "passed" in place,
     # not even in one of the files (the old ones go first).
@@ -169,7 +177,8 @@ def _final_tables(run: _Run | None, specs: list[LoadedSpec], errors: list[RunErr
     is `not_run`, never missing nor passed."""
     order = run.plan.tables if run is not None else [s.table for s in specs]
     results = run.results if run is not None else {}
-    why = f"not run: the run stopped ({errors[0].message})" if errors else "not run"
+    why = (f"not run: the run stopped ({errors[0].message})" if errors else
+           "not run: --fail-fast stopped the run after a table failed" if run is not None and run.options.fail_fast else "not run")
     return [results.get(t) or TableResult(table=t, status="not_run", action="none", message=why) for t in order]
 
 

@@ -216,3 +216,54 @@ def test_a_run_that_processed_no_table_is_not_green(two):
     assert results["status"] == "no_tables" and results["exit_code"] == 2 and results["tables"] == []
     assert _junit(two).find(".//testcase[@name='run']/failure") is not None
     assert "no table was processed" in _summary(two) and "no table was processed" in result.output
+
+
+def test_a_corrupt_state_is_an_error_in_the_reports(two):
+    (two / ".synthspec" / "salt").write_text("not hex at all")
+    result = run_cli(two, "apply")
+    assert result.exit_code == 3 and "empty or corrupt" in result.output
+    results = _results(two)
+    assert results["status"] == "error" and results["error_class"] == "EnvironmentError" and results["exit_code"] == 3
+    assert [t["status"] for t in results["tables"]] == ["not_run", "not_run"]
+    assert _junit(two).find(".//testcase[@name='run']/error").get("type") == "EnvironmentError"
+
+
+def test_a_publish_error_is_an_error_of_its_table(two):
+    # A table where synthspec's view must go: publishing it fails in DuckDB and rolls back.
+    con = duckdb.connect(str(two / "wh.duckdb"))
+    con.execute("DROP VIEW synthetic.one")
+    con.execute("CREATE TABLE synthetic.one (x INTEGER)")
+    con.close()
+    result = run_cli(two, "apply")
+    assert result.exit_code == 3, result.output
+    assert "one: error\n  " in result.stdout and "cannot publish synthetic.one" in result.stdout
+    results = _results(two)
+    one, second = results["tables"]
+    assert one["status"] == "error" and one["errors"][0]["class"] == "EnvironmentError" and not one["published"]
+    assert second["status"] == "up_to_date" and second["checks"]
+    assert results["status"] == "error" and results["error_class"] == "EnvironmentError"
+    assert _junit(two).find(".//testsuite[@name='one']/testcase[@name='apply']/error") is not None
+    assert "**one**: EnvironmentError:" in _summary(two)
+
+
+def test_a_locked_database_in_json_is_one_document_with_every_table(two):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(60)",
+         str(two / "wh.duckdb")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        result = run_cli(two, "apply", "--format", "json")
+        assert result.exit_code == 3
+        document = json.loads(result.stdout)
+        assert document == _results(two)
+        assert document["status"] == "error" and document["error_class"] == "EnvironmentError"
+        assert [t["status"] for t in document["tables"]] == ["not_run", "not_run"]
+        text = run_cli(two, "apply")
+        assert text.exit_code == 3 and "one: not_run (not run: the run stopped (database 'wh.duckdb' is locked" in text.stdout
+        assert "is locked by another process" in text.stderr
+    finally:
+        holder.kill()
+        holder.wait()
