@@ -325,7 +325,7 @@ def report(run_id: str | None) -> int:
     return _echo_written(settings, written)
 
 
-@cli.command(epilog=epilog("init"))
+@cli.command(epilog=epilog("history"))
 @common_options
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs, newest first.")
 @error_handler
@@ -350,7 +350,7 @@ def history(limit: int) -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@cli.command(epilog=epilog("init"))
 @common_options
 @click.option("--from-duckdb", "from_duckdb", type=click.Path(dir_okay=False), help="Draft specs for the tables of this DuckDB file.")
 @click.option("--schema", "schema_name", default="main", show_default=True, help="Schema to read with --from-duckdb.")
