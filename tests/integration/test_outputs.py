@@ -267,3 +267,21 @@ def test_a_locked_database_in_json_is_one_document_with_every_table(two):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_history_from_an_older_version_without_results_still_works(two):
+    # Older versions stored no `result` column: a no-op run shows the table as up to date
+    # (nothing to carry), adds the column, and the next full run is carried again.
+    con = duckdb.connect(str(two / "wh.duckdb"))
+    con.execute("ALTER TABLE _synthspec.runs DROP COLUMN result")
+    con.close()
+    assert run_cli(two, "history").stdout.startswith("no run recorded")
+    result = run_cli(two, "apply", "-q")
+    assert result.exit_code == 0
+    one, _ = _results(two)["tables"]
+    assert one["status"] == "up_to_date" and "up_to_date_since" not in one and one["checks"] == []
+    _edit(two / "specs" / "one.yml", "seed: 3", "seed: 6")
+    run_cli(two, "apply", "-q")
+    run_cli(two, "apply", "-q")
+    one, second = _results(two)["tables"]
+    assert one["up_to_date_since"] and one["checks"] and "up_to_date_since" not in second
