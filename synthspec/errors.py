@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     INVALID = 2  # invalid spec, project or usage
     ENVIRONMENT = 3  # source missing, database locked, unwritable target...
     CHANGES_PENDING = 4  # only from `plan --detailed-exitcode`
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT, the shell's convention)
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,16 @@ class EnvironmentError_(SynthspecError):  # noqa: N801 - avoid shadowing the bui
     """The world is not as the spec expects: missing source, locked or unwritable database."""
 
     exit_code = ExitCode.ENVIRONMENT
+
+
+class EnvironmentProblems(EnvironmentError_):
+    """Environment problems located in a spec (e.g. a secret the spec's policy needs is not
+    set): one line each, like a SpecError, but exit 3: the spec is valid, the environment of
+    the command that needs the value is not."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]

@@ -18,7 +18,7 @@ _MEANING: dict[int, str] = {
     ExitCode.OK: "success",
     ExitCode.CHECK_FAILED: "a check failed (the gate) or the privacy budget is exhausted",
     ExitCode.INVALID: "invalid spec, project or usage: one file:line:col line per problem",
-    ExitCode.ENVIRONMENT: "environment: source missing, database locked, model failure...",
+    ExitCode.ENVIRONMENT: "environment: source missing, database locked, a pii secret not set, model failure...",
     ExitCode.CHANGES_PENDING: "changes pending (plan --detailed-exitcode only)",
     INTERRUPTED: "interrupted (Ctrl-C, or SIGTERM from a cancelled CI job)",
 }
@@ -63,7 +63,13 @@ _HELP: dict[str, tuple[list[tuple[str, str]], list[int]]] = {
     ),
     "report": (
         [("synthspec report", "re-render target/ from target/run_results.json"),
+         ("synthspec report --run 20261130T164726Z-420981", "rebuild a past run's reports from the run history"),
          ("synthspec report --project-dir examples/shop --format json", "list the files written")],
+        [0, 2, 3],
+    ),
+    "history": (
+        [("synthspec history", "the newest runs: id, finish time, each table's status"),
+         ("synthspec history --limit 3 --format json", "machine-readable, e.g. to pick an id for report --run")],
         [0, 2, 3],
     ),
     "init": (

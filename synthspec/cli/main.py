@@ -6,6 +6,7 @@ for the whole invocation), so no resolved ``${VAR}`` value or secret reaches a t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -205,14 +206,46 @@ def apply(force: bool, fail_fast: bool, jobs: int) -> int:
     from synthspec.cli.render import render_run
     from synthspec.engine.apply import ApplyOptions
     from synthspec.engine.apply import apply as run_apply
+    from synthspec.engine.results import RunResult
 
     settings = click.get_current_context().ensure_object(Settings)
-    project, specs = _load(settings)
+    try:
+        project, specs = _load(settings)
+    except SynthspecError as exc:  # the reports must not keep saying the last run passed
+        _error_reports(settings, exc)
+        raise
     _terminate_as_interrupt()
-    result = run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet,
-                                                        debug=settings.debug, jobs=jobs))
+    result = RunResult()
+    try:
+        run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet,
+                                               debug=settings.debug, jobs=jobs), result)
+    except (SynthspecError, KeyboardInterrupt):
+        if settings.debug:
+            raise
+        if settings.format == "json":  # one JSON document: the run, with its errors
+            render_run(result, settings.format, quiet=settings.quiet)
+            return result.exit_code
+        render_run(result, settings.format, quiet=settings.quiet, run_errors=False)
+        raise  # its lines on stderr and its exit code, as every command
     render_run(result, settings.format, quiet=settings.quiet)
     return result.exit_code
+
+
+def _error_reports(settings: Settings, exc: SynthspecError) -> None:
+    """target/ of a run that stopped before it started (a spec error, an unknown --select):
+    run_results.json, junit.xml and summary.md say error, with the problems. Skipped when
+    even the project file cannot be read (where target/ is is then unknown)."""
+    from synthspec.engine.apply import run_errors
+    from synthspec.engine.results import RunResult, utc_now, write_reports
+    from synthspec.spec.project import project_target_dir
+
+    target = project_target_dir(settings.project_dir)
+    if target is None:
+        return
+    result = RunResult(errors=run_errors(exc))
+    result.finished_at = utc_now()
+    with contextlib.suppress(SynthspecError):  # the error itself is what the user sees
+        write_reports(result, target)
 
 
 def _terminate_as_interrupt() -> None:
@@ -275,22 +308,54 @@ def sample(table: str, rows: int, out: str | None, seed: int | None) -> int:
 
 @cli.command(epilog=epilog("report"))
 @common_options
+@click.option("--run", "run_id", default=None, help="Rebuild this past run's reports from the run history (see `synthspec history`).")
 @click.option("--pdf", "pdf", is_flag=True, help="Also write target/report.pdf (the report's sections on A4 pages; no browser needed).")
 @error_handler
-def report(pdf: bool) -> int:
-    """Re-render target/junit.xml, summary.md and report.html from target/run_results.json
-    (no data is read); with --pdf also target/report.pdf."""
-    from synthspec.engine.results import load_results, render_reports
+def report(run_id: str | None, pdf: bool) -> int:
+    """Re-render target/junit.xml, summary.md and report.html from target/run_results.json (no
+    data is read); with --run, rebuild all four files of a past run from the target database's
+    run history; with --pdf also target/report.pdf."""
+    from synthspec.engine.results import load_results, load_run, render_reports, write_reports
 
     settings = click.get_current_context().ensure_object(Settings)
     project = _project(settings, lint=False)
-    results = load_results(project.target_dir)
-    written = render_reports(results, project.target_dir)
+    if run_id is None:
+        results = load_results(project.target_dir)
+        written = render_reports(results, project.target_dir)
+    else:
+        results = load_run(project, run_id)
+        write_reports(results, project.target_dir)
+        written = [project.target_dir / name for name in ("run_results.json", "junit.xml", "summary.md", "report.html")]
     if pdf:
         from synthspec.report.pdf import write_report_pdf
 
         written.append(write_report_pdf(results, project.target_dir))
     return _echo_written(settings, written)
+
+
+@cli.command(epilog=epilog("history"))
+@common_options
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs, newest first.")
+@error_handler
+def history(limit: int) -> int:
+    """The newest runs in the target database's run history: id, finish time, table statuses."""
+    from synthspec.engine.results import as_utc, iso
+    from synthspec.io import history as run_history
+    from synthspec.io import warehouse
+
+    settings = click.get_current_context().ensure_object(Settings)
+    project = _project(settings, lint=False)
+    with warehouse.open_project(project, write=False, need_source=False) as cons:
+        runs = run_history.recent_runs(cons.target, limit)
+    if settings.format == "json":
+        click.echo(json.dumps({"runs": [{"run_id": r, "finished_at": iso(as_utc(at)), "tables": dict(t.rsplit(":", 1) for t in tables)}
+                                        for r, at, tables in runs]}, indent=2))
+    elif not runs:
+        click.echo("no run recorded with its results yet: run `synthspec apply`")
+    else:
+        for run_id, at, tables in runs:
+            click.echo(f"{run_id}  {iso(as_utc(at))}  {', '.join(tables)}")
+    return ExitCode.OK
 
 
 @cli.command(epilog=epilog("init"))

@@ -12,7 +12,16 @@ if TYPE_CHECKING:
     from synthspec.engine.results import RunResult
 
 _COLOUR = {"passed": "green", "up_to_date": "green", "failed": "red", "error": "red", "warn": "yellow", "held": "yellow",
-           "skipped": "yellow"}
+           "skipped": "yellow", "not_run": "yellow", "no_tables": "yellow"}
+
+
+def _problems(table: str, lines: list[str]) -> None:
+    """An errored table in the listing (stdout): its name, then one line per problem. The
+    problems also go to stderr, where every command writes its errors (CI log scanners)."""
+    click.echo(f"{table}: " + click.style("error", fg="red"))
+    for line in lines:
+        click.echo(f"  {line}")
+        click.secho(line, fg="red", err=True)
 
 
 def render_plan(plans: list[TablePlan], fmt: str) -> None:
@@ -26,8 +35,7 @@ def render_plan(plans: list[TablePlan], fmt: str) -> None:
         return
     for p in plans:
         if p.action == "error":
-            for line in p.reasons:
-                click.secho(line, fg="red", err=True)
+            _problems(p.table, p.reasons)
             continue
         why = "" if p.action == "none" else f" ({'; '.join(p.reasons)})"
         colour = "green" if p.action == "none" else "yellow"
@@ -41,7 +49,8 @@ def render_plan(plans: list[TablePlan], fmt: str) -> None:
         for note in p.notes:
             click.secho(f"  note: {note}", fg="yellow")
     pending = sum(p.action not in ("none", "error") for p in plans)
-    click.echo(f"{pending} of {len(plans)} table(s) with changes pending")
+    errored = sum(p.action == "error" for p in plans)
+    click.echo(f"{pending} of {len(plans)} table(s) with changes pending" + (f", {errored} with errors" if errored else ""))
 
 
 def plan_markdown(plans: list[TablePlan]) -> str:
@@ -110,19 +119,27 @@ def _md(text: str) -> str:
             .replace("\n", " "))
 
 
-def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
+def render_run(result: RunResult, fmt: str, *, quiet: bool, run_errors: bool = True) -> None:
+    """The run per table on stdout, errored ones included; ``run_errors=False`` when the
+    caller reports the run's own error (the CLI's error handler, on stderr)."""
+    from synthspec.engine.results import NO_TABLES, no_tables_message, since_text
+
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     for t in result.tables:
-        if t.status == "error":  # the message names the table (see engine.results.table_lines)
-            click.secho(t.message or f"{t.table}: error", fg="red", err=True)
+        if t.status == "error":  # each line names the table (see engine.results.table_lines)
+            _problems(t.table, [e.message for e in t.errors] or [t.message or "error"])
             continue
         if quiet and t.status in ("passed", "up_to_date"):
             continue
         total = sum(t.timings.values())
         line = f"{t.table}: " + click.style(t.status, fg=_COLOUR.get(t.status, "white"))
-        if t.status != "up_to_date":
+        if t.status == "up_to_date" and t.up_to_date_since:
+            line += f" ({since_text(t.up_to_date_since)})"
+        elif t.status == "not_run":
+            line += f" ({t.message})"
+        elif t.status != "up_to_date":
             line += f" ({t.action}, model {t.model}, {t.rows if t.rows is not None else '—'} rows, {total:.1f}s)"
         click.echo(line)
         for c in t.checks:
@@ -141,8 +158,11 @@ def render_run(result: RunResult, fmt: str, *, quiet: bool) -> None:
             click.echo(f"  {c.metric:<22} {value:>8}  {bounds:<16} " + outcome)
         if t.message and t.status in ("failed", "held", "skipped"):
             click.secho(f"  {t.message}", fg="red")
-    for error in result.errors:
-        click.secho(f"error: {error}", fg="red", err=True)
+    if run_errors:
+        for error in result.errors:
+            click.secho(f"error: {error.message}", fg="red", err=True)
+        if result.status == NO_TABLES:
+            click.secho(f"error: {no_tables_message()}", fg="red", err=True)
     if not quiet:
         click.echo(f"status: {result.status}")
 

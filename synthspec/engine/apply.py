@@ -7,6 +7,7 @@ is handed out once the tables it references are done (it is drawn against their 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
@@ -20,9 +21,12 @@ from synthspec.engine.compute import JobResult, RefInputs, TableJob, compute, li
 from synthspec.engine.prepare import Prepared, RunPlan, prepare_run
 from synthspec.engine.progress import progress_bar
 from synthspec.engine.results import (
+    RunError,
     RunResult,
     TableResult,
+    as_utc,
     clear_reports,
+    error_class,
     iso,
     table_lines,
     utc_now,
@@ -92,6 +96,7 @@ class _Run:
     salt: bytes
     options: ApplyOptions
     plan: RunPlan
+    run_id: str
     real: dict[str, RealTable] = field(default_factory=dict)
     staged: dict[str, Staged] = field(default_factory=dict)
     results: dict[str, TableResult] = field(default_factory=dict)
@@ -114,43 +119,73 @@ class _Pending:
     started: object
 
 
-def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions) -> RunResult:
-    result = RunResult()
+def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions, result: RunResult | None = None) -> RunResult:
+    """Run the selected tables; the reports always say what happened. ``result`` (optional)
+    is filled in place, so a caller still has every table's outcome when the run raises."""
+    result = RunResult() if result is None else result
     state.ensure_writable(project.target_dir, "reports")
-    state.ensure_writable(project.state_dir, "state")
-    salt = state.salt(project.state_dir)
+    try:
+        state.ensure_writable(project.state_dir, "state")
+        salt = state.salt(project.state_dir)
+    except SynthspecError as exc:  # nothing ran, and the reports say so (not the last run's "passed")
+        result.errors.extend(run_errors(exc))
+        result.tables.extend(_final_tables(None, specs, result.errors))
+        result.finished_at = utc_now()
+        clear_reports(project.target_dir)
+        write_reports(result, project.target_dir)
+        raise
     # Until this run writes its own, the reports say a run is under way: a process killed
     # outright (SIGKILL, out of memory) must not leave the previous run's "passed" in place,
     # not even in one of the files (the old ones go first).
     clear_reports(project.target_dir)
-    write_reports(RunResult(started_at=result.started_at, errors=[
-        f"the run started at {iso(result.started_at)} has not finished: it is still running, or it was killed"]), project.target_dir)
+    write_reports(RunResult(started_at=result.started_at, run_id=result.run_id, errors=[RunError(
+        "Unfinished", f"the run started at {iso(result.started_at)} has not finished: it is still running, or it was killed")]),
+        project.target_dir)
     run: _Run | None = None
     try:
         with warehouse.open_project(project, write=True) as cons:
-            run = _Run(cons, project, salt, options, prepare_run(cons, project, specs, salt, force=options.force))
+            run = _Run(cons, project, salt, options, prepare_run(cons, project, specs, salt, force=options.force), result.run_id)
             _schedule(run)
     except BaseException as exc:  # the reports say the run failed, and why (never "passed")
-        why = (str(exc) if isinstance(exc, SynthspecError) else
-               "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {type(exc).__name__}")
-        result.errors.append(why)
+        result.errors.extend(run_errors(exc))
         if run is not None:
-            _unfinished(run, why)
+            _unfinished(run, result.errors[0])
         raise
     finally:
-        if run is not None:
-            result.tables.extend(run.results[t] for t in run.plan.tables if t in run.results)
+        result.tables.extend(_final_tables(run, specs, result.errors))
         result.finished_at = utc_now()
         try:
             write_reports(result, project.target_dir)
         except SynthspecError as exc:  # the tables' outcomes are still shown, and the run is an error
-            result.errors.append(str(exc))
+            result.errors.append(RunError(error_class(exc), str(exc)))
     return result
 
 
-def _unfinished(run: _Run, why: str) -> None:
+def run_errors(exc: BaseException) -> list[RunError]:
+    """What stopped the run, one entry per problem line (no cell value: library messages of
+    an internal error are not shown, only the exception's type)."""
+    cls = error_class(exc)
+    if isinstance(exc, SynthspecError):
+        return [RunError(cls, redact.text(line)) for line in exc.lines()]
+    if isinstance(exc, KeyboardInterrupt):
+        return [RunError(cls, "interrupted")]
+    return [RunError(cls, f"internal error: {type(exc).__name__}")]
+
+
+def _final_tables(run: _Run | None, specs: list[LoadedSpec], errors: list[RunError]) -> list[TableResult]:
+    """Every table of the run, in plan order; one the run never got to (it stopped before)
+    is `not_run`, never missing nor passed."""
+    order = run.plan.tables if run is not None else [s.table for s in specs]
+    results = run.results if run is not None else {}
+    why = (f"not run: the run stopped ({errors[0].message})" if errors else
+           "not run: --fail-fast stopped the run after a table failed" if run is not None and run.options.fail_fast else "not run")
+    return [results.get(t) or TableResult(table=t, status="not_run", action="none", message=why) for t in order]
+
+
+def _unfinished(run: _Run, stop: RunError) -> None:
     """After the run stopped: a table that was still running is an error, and one whose checks
     passed but whose group was not published yet is held; neither reads as passed."""
+    why = stop.message
     for table, out in run.results.items():
         if table in run.staged:
             out.status, out.published = "held", False
@@ -158,6 +193,7 @@ def _unfinished(run: _Run, why: str) -> None:
         elif table not in run.done and out.status in ("passed", "error"):
             out.status, out.exit_code = "error", ExitCode.ENVIRONMENT
             out.message = out.message or f"not finished: the run stopped ({why})"
+            out.errors = out.errors or [RunError(stop.cls, out.message)]
 
 
 def _schedule(run: _Run) -> None:
@@ -276,6 +312,9 @@ def _publish_group(run: _Run, group: list[str]) -> None:
     if staged:
         from synthspec.engine.compute import timed
 
+        for table in staged:  # the history keeps the result as published, for later no-op runs
+            out = run.results[table]
+            run.staged[table].publication.record.result = {**out.to_dict(), "status": "passed", "published": True}
         try:
             with timed(run.results[staged[-1]].timings, "publish_s"):
                 history.publish_all(_target(run), schema=run.project.config.target.schema_,
@@ -287,7 +326,9 @@ def _publish_group(run: _Run, group: list[str]) -> None:
                 out = run.results[table]
                 out.status, out.published, out.exit_code = "error", False, exc.exit_code
                 out.message = f"{exc}; nothing of its group was published, the previous versions are unchanged"
+                out.errors = [RunError(error_class(exc), out.message)]
                 del run.staged[table]
+                _record_error(run, out)
             return
         for table in staged:
             run.results[table].status, run.results[table].published = "passed", True
@@ -299,6 +340,7 @@ def _hold(run: _Run, table: str, message: str) -> None:
     out.status, out.published, out.message = "held", False, message
     record = run.staged.pop(table).publication.record
     record.status, record.published, record.version, record.message = "held", False, None, redact.text(message)
+    record.result = out.to_dict()
     history.record_run(_target(run), record)
 
 
@@ -325,7 +367,8 @@ def _start(run: _Run, table: str) -> _Pending | None:
         out.model, out.fingerprint, out.action = prepared.model, prepared.fps.training, prepared.action
         if prepared.action == "none":
             out.status, out.rows, out.published = "up_to_date", prepared.rows, True
-            _record_up_to_date(run.cons, prepared, out, started)
+            out = run.results[table] = _carried(run, prepared, out)
+            _record_up_to_date(run, prepared, out, started)
             return None
         return _Pending(prepared, out, started)
     except SynthspecError as exc:
@@ -333,12 +376,31 @@ def _start(run: _Run, table: str) -> _Pending | None:
         return None
 
 
+def _carried(run: _Run, p: Prepared, out: TableResult) -> TableResult:
+    """An up-to-date table's entry: the full result of the run that published (or last
+    re-checked) its current version, from the run history; as it is when there is none."""
+    assert p.published is not None
+    last = history.last_result(run.cons.target, p.table, p.published.version)
+    if last is None:
+        return out
+    run_id, finished_at, data = last
+    since = {"run_id": run_id, "finished_at": iso(as_utc(finished_at)) if finished_at is not None else None}
+    carried = TableResult.from_dict(data).carried(since)
+    carried.fingerprint, carried.model = out.fingerprint, out.model
+    return carried
+
+
 def _fail(run: _Run, out: TableResult, exc: SynthspecError) -> None:
+    """The table is an error: one line per problem, each with the error's class; recorded in
+    the run history when the target is open (so `report --run` shows it)."""
     if run.options.debug:
         raise exc
     out.status, out.exit_code = "error", exc.exit_code
     spec_file = next((s.file for s in run.project.specs if s.table == out.table), None)
-    out.message = redact.text("; ".join(table_lines(out.table, spec_file, exc.lines())))
+    lines = [redact.text(line) for line in table_lines(out.table, spec_file, exc.lines())]
+    out.errors = [RunError(error_class(exc), line) for line in lines]
+    out.message = "\n".join(lines)
+    _record_error(run, out)
 
 
 def _job(run: _Run, pending: _Pending) -> TableJob | None:
@@ -381,7 +443,7 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
                 expected = history.recorded_artifact(run.cons.target, p.table, p.fps.training)
                 job.cached_dir = state.verified_model_dir(run.project.state_dir, p.table, p.fps.training, expected)
             if job.action != "recheck" and job.cached_dir is None and cls.differentially_private:
-                job.budget = _reserve_budget(run.cons, run.project, p, out, pending.started)
+                job.budget = _reserve_budget(run, p, out, pending.started)
                 if job.budget is None:
                     return None  # refused before fitting (privacy budget exhausted)
         return job
@@ -412,11 +474,11 @@ def _finish(run: _Run, pending: _Pending, result: JobResult | SynthspecError) ->
     # be evaluated (unless allowed) stops publishing alike.
     failed = any(c.blocks for c in out.checks)
     version = p.published.version if p.action == "recheck" and p.published else history.next_version(target, p.table)
-    record = _record(p, out, pending.started, version=version, status="failed" if failed else "passed", published=not failed)
+    record = _record(run.run_id, p, out, pending.started, version=version, status="failed" if failed else "passed", published=not failed)
     if failed:
         out.status, out.exit_code = "failed", ExitCode.CHECK_FAILED
         out.message = gate_message(p.table, out.checks)
-        record.version = None
+        record.version, record.result = None, out.to_dict()
         history.record_run(target, record)
         return
     out.status = "passed"
@@ -498,23 +560,24 @@ def _train_context(run: _Run, p: Prepared, real: RealTable) -> pd.DataFrame:
     return pd.concat(frames, axis=1)
 
 
-def _record(p: Prepared, out: TableResult, started, *, version: int | None, status: str, published: bool,  # noqa: ANN001
+def _record(run_id: str, p: Prepared, out: TableResult, started, *, version: int | None, status: str, published: bool,  # noqa: ANN001
             message: str | None = None) -> history.RunRecord:
     return history.RunRecord(
-        run_id=uuid.uuid4().hex, table=p.table, version=version, status=status, published=published,
+        run_id=run_id, table=p.table, version=version, status=status, published=published,
         started_at=started, finished_at=utc_now(), model=p.model, rows=p.rows, training_fp=p.fps.training,
         sampling_fp=p.fps.sampling, checks_fp=p.fps.checks, synthspec_version=__version__, metrics=out.metrics,
         message=redact.text(message) if message else message, training_parts=p.fps.parts, privacy=p.privacy,
     )
 
 
-def _reserve_budget(cons: Connections, project: Project, p: Prepared, out: TableResult, started) -> Budget | None:  # noqa: ANN001
+def _reserve_budget(run: _Run, p: Prepared, out: TableResult, started) -> Budget | None:  # noqa: ANN001
     """Check the ledger and reserve this run's epsilon on every relation the source reads,
     before any noisy query runs, under the machine ledger's lock (two runs over the same data
     must not both see the budget left). Over the cap on any relation: record a failed run
     (exit 1) and return None; nothing is fitted or published."""
     from synthspec.io import ledger
 
+    cons, project = run.cons, run.project
     spec = p.loaded.spec
     assert cons.target is not None and spec.privacy.epsilon is not None
     machine = ledger.machine_ledger_path(project)
@@ -530,8 +593,10 @@ def _reserve_budget(cons: Connections, project: Project, p: Prepared, out: Table
             out.message = (f"privacy budget exhausted for {most.source}: ε={most.epsilon:g} already spent in {most.runs} run(s) "
                            f"(last at {most.last_at}); this run needs ε={epsilon:g}, the cap is max_total_epsilon={cap:g}; "
                            "nothing was fitted or published")
-            history.record_run(cons.target, _record(p, out, started, version=None, status="failed", published=False,
-                                                    message="privacy budget exhausted"))
+            record = _record(run.run_id, p, out, started, version=None, status="failed", published=False,
+                             message="privacy budget exhausted")
+            record.result = out.to_dict()
+            history.record_run(cons.target, record)
             return None
         run_id, at = uuid.uuid4().hex, iso(utc_now()) or ""
         ledger.reserve(project.state_dir, cons.target, [
@@ -540,10 +605,28 @@ def _reserve_budget(cons: Connections, project: Project, p: Prepared, out: Table
     return Budget(epsilon, delta)
 
 
-def _record_up_to_date(cons: Connections, p: Prepared, out: TableResult, started) -> None:  # noqa: ANN001
-    """Every run is recorded, including the ones with nothing to do (not as a publication)."""
-    assert cons.target is not None and p.published is not None
-    history.record_run(cons.target, _record(p, out, started, version=p.published.version, status="up_to_date", published=False))
+def _record_up_to_date(run: _Run, p: Prepared, out: TableResult, started) -> None:  # noqa: ANN001
+    """Every run is recorded, including the ones with nothing to do (not as a publication),
+    with the result it showed (the carried one), so `report --run` rebuilds it."""
+    assert run.cons.target is not None and p.published is not None
+    record = _record(run.run_id, p, out, started, version=p.published.version, status="up_to_date", published=False)
+    record.result = out.to_dict()
+    history.record_run(run.cons.target, record)
+
+
+def _record_error(run: _Run, out: TableResult) -> None:
+    """An errored table in the history (best effort: the error may be the database's own)."""
+    import duckdb
+
+    if run.cons.target is None:
+        return
+    now = utc_now()
+    record = history.RunRecord(run_id=run.run_id, table=out.table, version=None, status="error", published=False,
+                               started_at=now, finished_at=now, model=out.model, rows=None, training_fp=out.fingerprint,
+                               sampling_fp=None, checks_fp=None, synthspec_version=__version__, metrics={},
+                               message=out.errors[0].message if out.errors else out.message, result=out.to_dict())
+    with contextlib.suppress(duckdb.Error, SynthspecError):
+        history.record_run(run.cons.target, record)
 
 
 def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthspec.engine.prepare import Prepared, prepare_run
-from synthspec.engine.results import table_lines
+from synthspec.engine.results import error_class, table_lines
 from synthspec.engine.weakening import weakenings
 from synthspec.errors import ExitCode, SynthspecError
 from synthspec.io import state, warehouse
@@ -27,10 +27,15 @@ class TablePlan:
     budget: dict[str, Any] | None = None  # DP tables: epsilon spent on the source, cap, left
     notes: list[str] = field(default_factory=list)  # e.g. guardrails this table cannot compute
     exit_code: ExitCode = ExitCode.OK
+    error_class: str | None = None  # action error: what kind (see engine.results.error_class)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "action": self.action, "reasons": self.reasons, "model": self.model,
+        data = {"table": self.table, "action": self.action, "reasons": self.reasons, "model": self.model,
                 "rows": self.rows, "privacy_weakenings": self.weakenings, "budget": self.budget, "notes": self.notes}
+        if self.action == "error":  # one entry per problem line, as run_results.json has them
+            data["errors"] = [{"class": self.error_class, "message": line} for line in self.reasons]
+            data["exit_code"] = int(self.exit_code)
+        return data
 
 
 def _budget(cons: warehouse.Connections, project: Project, loaded: LoadedSpec) -> dict[str, Any] | None:
@@ -62,7 +67,8 @@ def plan(project: Project, specs: list[LoadedSpec]) -> list[TablePlan]:
                                        _budget(cons, project, p.loaded), _guardrail_notes(project, p.loaded)))
             except SynthspecError as exc:
                 spec_file = next((s.file for s in project.specs if s.table == table), None)
-                plans.append(TablePlan(table, "error", table_lines(table, spec_file, exc.lines()), exit_code=exc.exit_code))
+                plans.append(TablePlan(table, "error", table_lines(table, spec_file, exc.lines()), exit_code=exc.exit_code,
+                                       error_class=error_class(exc)))
     return plans
 
 

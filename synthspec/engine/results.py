@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from synthspec import __version__, redact
-from synthspec.errors import EnvironmentError_, ExitCode
+from synthspec.errors import EnvironmentError_, ExitCode, SpecError, SynthspecError, UsageError
 from synthspec.metrics.checks import CheckResult, Outcome
 from synthspec.metrics.insights import TableInsights
 from synthspec.metrics.intervals import LEVEL, Interval
@@ -31,6 +31,48 @@ def utc_now() -> datetime:
 
 def iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def error_class(exc: BaseException) -> str:
+    """A stable name for what went wrong, for CI to branch on (never the message): the exit
+    code's family, not the Python class of the day."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "KeyboardInterrupt"
+    if isinstance(exc, SpecError):
+        return "SpecError"
+    if isinstance(exc, UsageError):
+        return "UsageError"
+    if isinstance(exc, EnvironmentError_):
+        return "EnvironmentError"
+    if isinstance(exc, MemoryError):
+        return "MemoryError"
+    if isinstance(exc, SynthspecError):  # e.g. a table stopped by one it references
+        return {ExitCode.INVALID: "SpecError", ExitCode.CHECK_FAILED: "CheckFailed"}.get(exc.exit_code, "EnvironmentError")
+    return "InternalError"
+
+
+#: The exit code of each error class (a stored result has no exception to ask).
+CLASS_EXIT = {"SpecError": ExitCode.INVALID, "UsageError": ExitCode.INVALID, "CheckFailed": ExitCode.CHECK_FAILED,
+              "KeyboardInterrupt": ExitCode.INTERRUPTED}
+
+
+@dataclass(frozen=True)
+class RunError:
+    """One problem (one line), of the run itself or of one table."""
+
+    cls: str
+    message: str
+    table: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"class": self.cls, "message": self.message, **({"table": self.table} if self.table else {})}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunError:
+        """Also reads the plain strings older run_results.json files hold."""
+        if isinstance(data, str):
+            return cls("Error", data)
+        return cls(str(data.get("class", "Error")), str(data.get("message", "")), data.get("table"))
 
 
 @dataclass
@@ -58,15 +100,25 @@ class TableResult:
     rare: list[dict[str, Any]] | None = None
     #: The report's other charts and summaries (privacy-safe, see ``synthspec.metrics.insights``).
     insights: TableInsights | None = None
+    #: status error: one entry per problem (class and one line of message)
+    errors: list[RunError] = field(default_factory=list)
+    #: An up-to-date table shows the checks, metrics and plots of the run that published (or
+    #: last re-checked) its current version: ``{"run_id", "finished_at"}`` of that run.
+    up_to_date_since: dict[str, str | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {
             "table": self.table, "status": self.status, "action": self.action, "model": self.model,
             "rows": self.rows, "fingerprint": self.fingerprint, "published": self.published,
+            "exit_code": int(self.exit_code),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "metrics": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.metrics.items()},
             "checks": [c.to_dict() for c in self.checks], "message": self.message,
         }
+        if self.errors:
+            data["errors"] = [{"class": e.cls, "message": e.message} for e in self.errors]
+        if self.up_to_date_since is not None:
+            data["up_to_date_since"] = dict(self.up_to_date_since)
         if self.rare is not None:
             data["rare_values"] = list(self.rare)
         if self.profile is not None:
@@ -86,16 +138,38 @@ class TableResult:
                               min_relative=c.get("min_relative"))
                   for c in data.get("checks", [])]
         profile = data.get("profile")
+        derived = {"failed": ExitCode.CHECK_FAILED, "error": ExitCode.ENVIRONMENT}.get(status, ExitCode.OK)
         return cls(
             table=str(data["table"]), status=status, action=str(data.get("action", "train")), model=data.get("model"),
             rows=data.get("rows"), fingerprint=data.get("fingerprint"), published=bool(data.get("published")),
             timings={k: float(v) for k, v in (data.get("timings") or {}).items()},
             metrics=dict(data.get("metrics") or {}), checks=checks, message=data.get("message"),
-            exit_code={"failed": ExitCode.CHECK_FAILED, "error": ExitCode.ENVIRONMENT}.get(status, ExitCode.OK),
+            exit_code=ExitCode(int(data["exit_code"])) if data.get("exit_code") is not None else derived,
             profile=[ColumnProfile.from_dict(p) for p in profile] if profile is not None else None,
             rare=[dict(r) for r in data["rare_values"]] if data.get("rare_values") is not None else None,
             insights=TableInsights.from_dict(data["insights"]) if data.get("insights") else None,
+            errors=[RunError.from_dict(e) for e in data.get("errors") or []],
+            up_to_date_since=dict(data["up_to_date_since"]) if data.get("up_to_date_since") else None,
         )
+
+    def carried(self, since: dict[str, str | None]) -> TableResult:
+        """This (published) result shown again by a run that found the table up to date: its
+        checks, metrics and plots, marked with the run they come from; no time of its own."""
+        return TableResult(table=self.table, status="up_to_date", action="none", model=self.model, rows=self.rows,
+                           fingerprint=self.fingerprint, published=True, metrics=dict(self.metrics),
+                           checks=list(self.checks), profile=self.profile, rare=self.rare, insights=self.insights,
+                           up_to_date_since=dict(since))
+
+
+def new_run_id(started: datetime) -> str:
+    """Sortable by time and unique: ``20261130T164455Z-3f9a1c``."""
+    import uuid
+
+    return f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+#: The run status when no table was processed: never green (see README "Outputs").
+NO_TABLES = "no_tables"
 
 
 @dataclass
@@ -103,37 +177,56 @@ class RunResult:
     started_at: datetime = field(default_factory=utc_now)
     finished_at: datetime | None = None
     tables: list[TableResult] = field(default_factory=list)
-    #: errors of the run itself (e.g. reports that could not be written), after the tables ran
-    errors: list[str] = field(default_factory=list)
+    #: errors of the run itself (e.g. a locked database, an interrupt, reports that could not
+    #: be written), not of one table
+    errors: list[RunError] = field(default_factory=list)
+    run_id: str = ""
+    #: The synthspec version that produced the run (a re-rendered report keeps the original's).
+    version: str = __version__
+
+    def __post_init__(self) -> None:
+        self.run_id = self.run_id or new_run_id(self.started_at)
 
     @property
     def status(self) -> str:
         statuses = {t.status for t in self.tables}
         if "error" in statuses or self.errors:
             return "error"
+        if not self.tables:
+            return NO_TABLES
         return "failed" if "failed" in statuses else "passed"
 
     @property
     def exit_code(self) -> ExitCode:
-        return max([*(t.exit_code for t in self.tables), *([ExitCode.ENVIRONMENT] if self.errors else [])], default=ExitCode.OK)
+        run = [CLASS_EXIT.get(e.cls, ExitCode.ENVIRONMENT) for e in self.errors]
+        if not self.tables and not self.errors:
+            run.append(ExitCode.INVALID)
+        return max([*(t.exit_code for t in self.tables), *run], default=ExitCode.OK)
 
-    #: The synthspec version that produced the run (a re-rendered report keeps the original's).
-    version: str = __version__
+    def all_errors(self) -> list[RunError]:
+        """The run's errors, then each table's, named by table."""
+        return [*self.errors, *(RunError(e.cls, e.message, t.table) for t in self.tables for e in t.errors)]
 
     def to_dict(self) -> dict[str, Any]:
+        errors = self.all_errors()
         return {
-            "synthspec_version": self.version, "started_at": iso(self.started_at),
-            "finished_at": iso(self.finished_at), "status": self.status,
-            "tables": [t.to_dict() for t in self.tables], **({"errors": list(self.errors)} if self.errors else {}),
+            "synthspec_version": self.version, "run_id": self.run_id, "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at), "status": self.status, "exit_code": int(self.exit_code),
+            "error_class": errors[0].cls if errors else None,
+            "tables": [t.to_dict() for t in self.tables], "errors": [e.to_dict() for e in errors],
         }
-
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        errors = [RunError.from_dict(e) for e in data.get("errors", [])]
         return cls(started_at=_parse_iso(data.get("started_at")) or utc_now(), finished_at=_parse_iso(data.get("finished_at")),
                    tables=[TableResult.from_dict(t) for t in data.get("tables", [])],
-                   errors=[str(e) for e in data.get("errors", [])],
-                   version=str(data.get("synthspec_version") or __version__))
+                   errors=[e for e in errors if e.table is None],  # a table's own are in its entry
+                   run_id=str(data.get("run_id") or ""), version=str(data.get("synthspec_version") or __version__))
+
+
+def no_tables_message() -> str:
+    return "no table was processed: the selection matched no spec (check --select/--exclude and the specs directory)"
 
 
 def table_lines(table: str, spec_file: str | None, lines: list[str]) -> list[str]:
@@ -225,6 +318,31 @@ def load_results(target_dir: Path) -> RunResult:
                          "run `synthspec apply` again") from exc
 
 
+def load_run(project: Any, run_id: str) -> RunResult:
+    """A past run, rebuilt from the target database's run history (opened read-only): every
+    table's stored result. Errors of the run itself (a locked database, an interrupt) were
+    never stored there: only its tables' outcomes come back."""
+    from synthspec.errors import UsageError
+    from synthspec.io import history, warehouse
+
+    target = project.path(project.config.target.duckdb)
+    if not target.exists():
+        raise UsageError(f"no target database '{project.config.target.duckdb}': no run history to rebuild from")
+    with warehouse.open_project(project, write=False, need_source=False) as cons:
+        started, finished, tables = history.run_results(cons.target, run_id)
+        if not tables:
+            known = [r for r, _, _ in history.recent_runs(cons.target)]
+            raise UsageError(f"unknown run id '{run_id}'; the most recent: {', '.join(known) or 'none recorded'} "
+                             "(`synthspec history` lists them)")
+    return RunResult(started_at=as_utc(started), finished_at=as_utc(finished),
+                     tables=[TableResult.from_dict(t) for t in tables], run_id=run_id)
+
+
+def as_utc(moment: Any) -> datetime:
+    """A TIMESTAMPTZ from DuckDB (local zone) as UTC."""
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def junit(result: RunResult) -> str:
     """One test suite per table, one test case per check (plus one for a table error). A check
     that blocked publishing is a failure (a metric that raised: an error), whatever its outcome:
@@ -239,7 +357,10 @@ def junit(result: RunResult) -> str:
                               time=f"{_total_seconds(table):.3f}")
         if table.status == "error":
             case = ET.SubElement(suite, "testcase", classname=f"synthspec.{table.table}", name="apply")
-            ET.SubElement(case, "error", message=table.message or "error")
+            _error_element(case, table.errors or [RunError("Error", table.message or table.status)])
+        elif table.status == "not_run":  # the run's own error is the suite "synthspec" below
+            case = ET.SubElement(suite, "testcase", classname=f"synthspec.{table.table}", name="apply")
+            ET.SubElement(case, "skipped", message=table.message or "not run")
         for check in cases:
             case = ET.SubElement(suite, "testcase", classname=f"synthspec.{table.table}", name=check.metric)
             if check.outcome == Outcome.ERROR:
@@ -252,12 +373,21 @@ def junit(result: RunResult) -> str:
         if table.status == "up_to_date" and not cases:
             ET.SubElement(suite, "testcase", classname=f"synthspec.{table.table}", name="up_to_date")
     if result.errors:  # the run itself failed (interrupted, reports or publication): never a green suite
-        suite = ET.SubElement(suites, "testsuite", name="synthspec", tests=str(len(result.errors)), failures="0",
-                              errors=str(len(result.errors)), time="0.000")
-        for error in result.errors:
-            ET.SubElement(ET.SubElement(suite, "testcase", classname="synthspec", name="run"), "error", message=error)
+        suite = ET.SubElement(suites, "testsuite", name="synthspec", tests="1", failures="0", errors="1", time="0.000")
+        _error_element(ET.SubElement(suite, "testcase", classname="synthspec", name="run"), result.errors)
+    elif result.status == NO_TABLES:  # nothing was checked: a failure, not an empty green suite
+        suite = ET.SubElement(suites, "testsuite", name="synthspec", tests="1", failures="1", errors="0", time="0.000")
+        ET.SubElement(ET.SubElement(suite, "testcase", classname="synthspec", name="run"), "failure",
+                      message=no_tables_message())
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _error_element(case: ET.Element, errors: list[RunError]) -> None:
+    """One <error>: typed by the first problem's class, its message the first line, every
+    problem one line of its text."""
+    error = ET.SubElement(case, "error", message=errors[0].message, type=errors[0].cls)
+    error.text = "\n".join(f"{e.cls}: {e.message}" for e in errors)
 
 
 def _total_seconds(table: TableResult) -> float:
@@ -266,7 +396,7 @@ def _total_seconds(table: TableResult) -> float:
 
 
 _ICON = {"passed": "✅", "failed": "❌", "error": "💥", "up_to_date": "⏸️", "warn": "⚠️", "not_evaluated": "➖",
-         "held": "✋", "skipped": "⏭️"}
+         "held": "✋", "skipped": "⏭️", "not_run": "⏹️", "no_tables": "⚠️"}
 
 
 def _fmt(value: float | None) -> str:
@@ -274,20 +404,32 @@ def _fmt(value: float | None) -> str:
 
 
 def summary_markdown(result: RunResult) -> str:
-    lines = [f"## synthspec: {result.status}", "", "| table | status | model | rows | published | checks |", "|---|---|---|---|---|---|"]
+    lines = [f"## synthspec: {result.status}", "", f"run `{result.run_id}`", "",
+             "| table | status | model | rows | published | checks |", "|---|---|---|---|---|---|"]
     for t in result.tables:
         checks = ", ".join(f"{_ICON['failed'] if c.blocks else _ICON.get(c.outcome.value, '')} {c.metric} {c.value_text()}"
                            for c in t.checks) or "—"
-        lines.append(f"| {t.table} | {_ICON.get(t.status, '')} {t.status} | {t.model or '—'} | {t.rows if t.rows is not None else '—'} | {'yes' if t.published else 'no'} | {checks} |")
+        status = f"{_ICON.get(t.status, '')} {t.status}" + (f" ({since_text(t.up_to_date_since)})" if t.up_to_date_since else "")
+        lines.append(f"| {t.table} | {status} | {t.model or '—'} | {t.rows if t.rows is not None else '—'} | {'yes' if t.published else 'no'} | {checks} |")
+    if result.status == NO_TABLES:
+        lines += ["", f"**{no_tables_message()}**"]
     protected = [(t.table, r) for t in result.tables for r in (t.rare or []) if r.get("values")]
     if protected:
         lines += ["", "### Rare values protected", "", "| table | column | min_count | values | rows | replaced by |",
                   "|---|---|---|---|---|---|"]
         lines += [f"| {table} | {r['column']} | {r['min_count']} | {r['values']} | {r['rows']} | {r['replace']} |" for table, r in protected]
-    problems = [*(("run", e) for e in result.errors), *((t.table, t.message) for t in result.tables if t.message)]
+    problems = [*((e.table or "run", f"{e.cls}: {e.message}") for e in result.all_errors()),
+                *((t.table, t.message) for t in result.tables if t.message and not t.errors)]
     if problems:
         lines += ["", "### Messages", ""] + [f"- **{name}**: {message}" for name, message in problems]
     return "\n".join(lines) + "\n"
+
+
+def since_text(since: dict[str, str | None] | None) -> str:
+    """``up to date since run <id> (<finished_at>)``: where a carried result comes from."""
+    if not since:
+        return ""
+    return f"up to date since run {since.get('run_id')} ({since.get('finished_at') or '—'})"
 
 
 def report_html(result: RunResult) -> str:

@@ -1,8 +1,11 @@
 """Secrets of the hash and fake policies, read from the environment.
 
 A spec names an environment variable (``secret_env``, default the project's
-``privacy.secret_env``), never a secret. A missing or short secret is a spec error: there is
-no default key, since a known key would let anyone rebuild the pseudonyms from a dictionary.
+``privacy.secret_env``), never a secret. A missing or short secret is an environment error
+(exit 3) of the commands that read it (plan, apply, sample: the pseudonyms and the training
+fingerprint depend on it), located at the column's ``pii`` key; ``validate`` never reads it,
+so a pull-request job without secrets can lint specs. There is no default key, since a known
+key would let anyone rebuild the pseudonyms from a dictionary.
 Every secret read is remembered by ``synthspec.redact``, so no output ever shows it.
 """
 
@@ -12,7 +15,7 @@ import os
 from collections.abc import Mapping
 
 from synthspec import redact
-from synthspec.errors import Problem
+from synthspec.errors import EnvironmentProblems, Problem
 from synthspec.spec.models import ColumnSpec
 
 MIN_SECRET_LENGTH = 16
@@ -35,8 +38,16 @@ def secret_problem(column: ColumnSpec, project_default: str, environ: Mapping[st
 
 
 def policy_secrets(loaded, project) -> dict[str, bytes]:  # noqa: ANN001
-    """Secret bytes per hash/fake column (presence was checked when the spec was loaded)."""
+    """Secret bytes per hash/fake column; every column whose secret is missing or too short
+    is one located line of an exit-3 error naming the variable."""
     default = project.config.privacy.secret_env
+    problems = []
+    for name, column in loaded.spec.columns.items():
+        if column.pii in ("hash", "fake") and (why := secret_problem(column, default)):
+            loc = loaded.doc.locate(("columns", name, "pii"), prefer_key=True)
+            problems.append(Problem(loc.file, loc.line, loc.col, f"column '{name}': {why}"))
+    if problems:
+        raise EnvironmentProblems(problems)
     secrets: dict[str, bytes] = {}
     for name, column in loaded.spec.columns.items():
         if column.pii in ("hash", "fake"):

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS {META}.runs (
     synthspec_version VARCHAR, metrics VARCHAR, message VARCHAR, training_parts VARCHAR, privacy VARCHAR);
 ALTER TABLE {META}.runs ADD COLUMN IF NOT EXISTS training_parts VARCHAR;
 ALTER TABLE {META}.runs ADD COLUMN IF NOT EXISTS privacy VARCHAR;
+ALTER TABLE {META}.runs ADD COLUMN IF NOT EXISTS result VARCHAR;
 CREATE TABLE IF NOT EXISTS {META}.models (
     table_name VARCHAR, training_fp VARCHAR, model VARCHAR, artifact_sha256 VARCHAR,
     created_at TIMESTAMPTZ);
@@ -183,23 +184,60 @@ class RunRecord:
     message: str | None
     training_parts: dict[str, str] | None = None
     privacy: dict[str, Any] | None = None
+    #: The table's full, redacted result as run_results.json shows it (checks, metrics,
+    #: profile): what a later no-op run and `synthspec report --run` show again.
+    result: dict[str, Any] | None = None
 
     def values(self) -> list[Any]:
         return [self.run_id, self.table, self.version, self.status, self.published, self.started_at,
                 self.finished_at, self.model, self.rows, self.training_fp, self.sampling_fp, self.checks_fp,
                 self.synthspec_version, json.dumps(self.metrics, sort_keys=True), self.message,
                 json.dumps(self.training_parts or {}, sort_keys=True),
-                json.dumps(self.privacy, sort_keys=True) if self.privacy is not None else None]
+                json.dumps(self.privacy, sort_keys=True) if self.privacy is not None else None,
+                json.dumps(redact.data(self.result), sort_keys=True) if self.result is not None else None]
 
 
 _RUN_COLUMNS = ("run_id, table_name, version, status, published, started_at, finished_at, model, rows, "
-                "training_fp, sampling_fp, checks_fp, synthspec_version, metrics, message, training_parts, privacy")
-_INSERT_RUN = f"INSERT INTO {META}.runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 17)})"
+                "training_fp, sampling_fp, checks_fp, synthspec_version, metrics, message, training_parts, privacy, result")
+_INSERT_RUN = f"INSERT INTO {META}.runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 18)})"
 
 
 def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     ensure_meta(con)
     con.execute(_INSERT_RUN, record.values())
+
+
+def last_result(con: duckdb.DuckDBPyConnection | None, table: str, version: int) -> tuple[str, Any, dict[str, Any]] | None:
+    """``(run_id, finished_at, result)`` of the last run that published (or re-checked)
+    ``version`` of ``table`` with its full result stored, or None (older history, or none)."""
+    if con is None or not _has_meta(con) or _runs_column(con, "result") != "result":
+        return None
+    row = con.execute(
+        f"SELECT run_id, finished_at, result FROM {META}.runs WHERE table_name = ? AND version = ? AND published "
+        "AND result IS NOT NULL ORDER BY finished_at DESC LIMIT 1", [table, version]).fetchone()
+    return (str(row[0]), row[1], json.loads(row[2])) if row else None
+
+
+def run_results(con: duckdb.DuckDBPyConnection | None, run_id: str) -> tuple[Any, Any, list[dict[str, Any]]]:
+    """``(started_at, finished_at, results)`` of one run: its stored table results in the
+    order they were recorded; no results when the history does not know the run."""
+    if con is None or not _has_meta(con) or _runs_column(con, "result") != "result":
+        return None, None, []
+    rows = con.execute(f"SELECT started_at, finished_at, result FROM {META}.runs WHERE run_id = ? AND result IS NOT NULL "
+                       "ORDER BY finished_at, table_name", [run_id]).fetchall()
+    if not rows:
+        return None, None, []
+    return min(r[0] for r in rows), max(r[1] for r in rows), [json.loads(r[2]) for r in rows]
+
+
+def recent_runs(con: duckdb.DuckDBPyConnection | None, limit: int = 10) -> list[tuple[str, Any, list[str]]]:
+    """The newest runs with stored results: ``(run_id, finished_at, ["table:status", ...])``."""
+    if con is None or not _has_meta(con) or _runs_column(con, "result") != "result":
+        return []
+    rows = con.execute(
+        f"SELECT run_id, max(finished_at) AS last_at, list(table_name || ':' || status ORDER BY table_name) FROM {META}.runs "
+        "WHERE result IS NOT NULL GROUP BY run_id ORDER BY last_at DESC LIMIT ?", [limit]).fetchall()
+    return [(str(r[0]), r[1], list(r[2])) for r in rows]
 
 
 @dataclass

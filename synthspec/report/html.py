@@ -34,7 +34,7 @@ h3{font-size:1.05rem;margin:1.6rem 0 .4rem}
 .wrap{overflow-x:auto;max-width:100%;margin:.4rem 0 1rem}
 table{border-collapse:collapse}th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.passed,.up_to_date{color:#1a7f37}.failed,.error{color:#cf222e}.warn,.held,.skipped,.not_evaluated{color:#9a6700}
+.passed,.up_to_date{color:#1a7f37}.failed,.error{color:#cf222e}.warn,.held,.skipped,.not_evaluated,.not_run,.no_tables{color:#9a6700}
 .badge{font-weight:700}.muted{color:#656d76}.verdict{border:1px solid #d0d7de;border-radius:8px;padding:.8rem 1rem;margin:1rem 0}
 .verdict.passed{background:#dafbe1}.verdict.failed,.verdict.error{background:#ffebe9}
 .plots{display:flex;flex-wrap:wrap;gap:1rem}.plots.pair figure{flex:1 1 300px}
@@ -106,7 +106,12 @@ def _verdict(result: RunResult) -> list[str]:
     if blocking:
         out.append("<p>Blocking: " + "; ".join(f"<b>{_e(t)}</b> {_e(c.metric)} {_e(c.value_text())} ({_e(c.outcome.value)})"
                                                for t, c in blocking) + "</p>")
-    problems = [*(f"run: {e}" for e in result.errors), *(f"{t.table}: {t.message}" for t in result.tables if t.message)]
+    from synthspec.engine.results import NO_TABLES, no_tables_message
+
+    problems = [*(f"run: {e.cls}: {e.message}" for e in result.errors),
+                *(f"{t.table}: {line}" for t in result.tables for line in problems_of(t))]
+    if not problems and result.status == NO_TABLES:
+        problems = [no_tables_message()]
     out += [f'<p class="{_e(result.status)}">{_e(p)}</p>' for p in problems]
     out.append(f'<p class="muted">synthspec {_e(result.version)}; started {_e(_iso(result.started_at))}, '
                f"finished {_e(_iso(result.finished_at) or '—')}</p></div>")
@@ -149,14 +154,22 @@ def _overview(result: RunResult) -> list[str]:
     return _table(["table", "status", "action", "model", "rows", "published", "checks passed", "time (s)"], rows)
 
 
+def problems_of(t: TableResult) -> list[str]:
+    """A table's problems, one line each with the error's class (older results: the message)."""
+    return [f"{e.cls}: {e.message}" for e in t.errors] or ([t.message] if t.message else [])
+
+
 def _seconds(t: TableResult) -> float:
     return sum(round(v, 3) for v in t.timings.values())
 
 
 def _table_section(t: TableResult) -> list[str]:
     out = [f'<h2 id="{_anchor(t.table)}">{_e(t.table)} <span class="badge {_e(t.status)}">{_e(t.status)}</span></h2>']
-    if t.message:
-        out.append(f'<p class="{_e(t.status)}">{_e(t.message)}</p>')
+    if t.up_to_date_since:
+        from synthspec.engine.results import since_text
+
+        out.append(f'<p class="muted">{_e(since_text(t.up_to_date_since))}: the checks, metrics and charts below are that run\'s</p>')
+    out += [f'<p class="{_e(t.status)}">{_e(line)}</p>' for line in problems_of(t)]
     if t.insights is not None and t.insights.error:
         out.append(f'<p class="warn">{_e(t.insights.error)}</p>')
     for key, title in _SECTIONS:

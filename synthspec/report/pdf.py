@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from synthspec.metrics.checks import Outcome
 from synthspec.report import charts
 from synthspec.report.fmt import bin_labels, number, share, signed, tick
-from synthspec.report.html import margin, pair_labels, threshold
+from synthspec.report.html import margin, pair_labels, problems_of, threshold
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -141,7 +141,8 @@ def _cover(result: RunResult) -> Figure:
     lines += [(f"Blocking: {t.table} {c.metric} {c.value_text()} ({c.outcome.value})", {"color": _COLOURS["failed"]})
               for t in result.tables for c in t.checks if c.blocks]
     lines += [(f"{name}: {message}", {"color": _COLOURS["failed"]})
-              for name, message in [*(("run", e) for e in result.errors), *((t.table, t.message) for t in result.tables if t.message)]]
+              for name, message in [*(("run", f"{e.cls}: {e.message}") for e in result.errors),
+                                    *((t.table, line) for t in result.tables for line in problems_of(t))]]
     y = _text(figure, lines)
     rows = [[t.table, t.status, t.action, t.model or "—", number(t.rows), "yes" if t.published else "no",
              f"{sum(c.outcome == Outcome.PASSED for c in t.checks)}/{len(t.checks)}"] for t in result.tables]
@@ -173,8 +174,12 @@ def _short(fingerprint: str | None) -> str:
 def _checks_page(t: TableResult) -> Figure:
     figure = _figure()
     y = _heading(figure, t, "checks")
-    if t.message:
-        y = _text(figure, [(t.message, {"color": _COLOURS.get(t.status, "#9a6700")})], top=y)
+    if t.up_to_date_since:
+        from synthspec.engine.results import since_text
+
+        y = _text(figure, [(since_text(t.up_to_date_since), {"color": "#656d76"})], top=y)
+    for line in problems_of(t):
+        y = _text(figure, [(line, {"color": _COLOURS.get(t.status, "#9a6700")})], top=y)
     rows, colours = [], []
     for c in t.checks:
         interval = f"[{number(c.interval.low)}, {number(c.interval.high)}]" if c.interval else "—"

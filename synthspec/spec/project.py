@@ -56,6 +56,17 @@ class Project:
         return self.path(self.config.target_dir)
 
 
+def project_target_dir(root: Path) -> Path | None:
+    """Where the reports go, from the project file alone (a broken spec must not hide it, so
+    `apply` can still say error there); None when the project file itself is invalid."""
+    root = root.resolve()
+    if not (root / PROJECT_FILE).exists():
+        return None
+    doc, found = load_yaml(root / PROJECT_FILE, PROJECT_FILE, None)
+    config = _validate(ProjectConfig, doc.data, doc, []) if not found else None
+    return Project(root=root, config=config).target_dir if config is not None else None
+
+
 def load_project(root: Path, environ: Mapping[str, str] | None = None, *, lint: bool = True) -> Project:
     """Parse and validate the project; raise one SpecError listing every problem.
 

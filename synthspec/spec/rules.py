@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from synthspec.engine.columns import ColumnPlan
 from synthspec.engine.rare import protectable
-from synthspec.engine.secrets import secret_problem
 from synthspec.errors import Problem
 from synthspec.metrics.checks import METRIC_NAMES
 from synthspec.metrics.registry import METRICS, ROLE_TEXT, unmet
@@ -92,8 +91,6 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
             # key its pseudonyms with a variable whose value is public (PATH, a commit hash).
             at(("columns", name, "secret_env"), f"column '{name}': secret_env '{column.secret_env}' is not one of the "
                                                 "project's secrets (privacy.secret_env, privacy.secret_envs in synthspec.yml)")
-        elif column.pii in ("hash", "fake") and (why := secret_problem(column, project.config.privacy.secret_env)):
-            at(("columns", name, "pii"), f"column '{name}': {why}")
         if column.type == "id" and not column.primary_key and column.pii != "drop" and column.references is None:
             at(("columns", name, "type"), f"column '{name}': an id column that is not the primary key needs 'references' or 'pii: drop'")
         if column.primary_key and column.pii not in (None, "hash", "fake", "drop") and column.references is None:

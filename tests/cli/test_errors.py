@@ -123,7 +123,8 @@ def test_locked_database(adult_project):
         assert f"database 'wh.duckdb' is locked by another process (process {holder.pid})" in result.output
         # The reports tell the truth: the run is an error, not a green run without tables.
         results = json.loads((adult_project / "target" / "run_results.json").read_text())
-        assert results["status"] == "error" and "is locked by another process" in results["errors"][0]
+        assert results["status"] == "error" and "is locked by another process" in results["errors"][0]["message"]
+        assert results["error_class"] == "EnvironmentError" and results["exit_code"] == 3
     finally:
         holder.kill()
         holder.wait()
@@ -189,8 +190,10 @@ def test_every_table_error_line_names_its_table(adult_project):
         result = run(adult_project, command)
         assert result.exit_code == 3
         assert result.stderr.startswith("adult: cannot read source table 'raw.adults': Catalog Error"), result.stderr
+        # stdout lists every table, the errored one with its problem (one line each)
+        assert result.stdout.startswith("adult: error\n  adult: cannot read source table 'raw.adults'"), result.stdout
     summary = (adult_project / "target" / "summary.md").read_text()
-    assert "- **adult**: adult: cannot read source table 'raw.adults'" in summary
+    assert "- **adult**: EnvironmentError: adult: cannot read source table 'raw.adults'" in summary
 
 
 def test_no_project_file(tmp_path):

@@ -397,7 +397,7 @@ def _fill_from_results(reports: dict[str, TableReport], results: dict[str, Any],
     for error in results.get("errors", []):
         for report in reports.values():
             if not report.published:
-                report.reasons.append(f"run: {error}")
+                report.reasons.append(f"run: {error['message'] if isinstance(error, dict) else error}")
 
 
 def _check_summary(check: dict[str, Any]) -> dict[str, Any]:

@@ -120,7 +120,8 @@ def test_fail_fast_holds_back_a_group_it_cut_short(project: Path) -> None:
     result = apply(project, "--fail-fast")
     assert result.returncode == 1
     report = {t["table"]: t for t in json.loads((project / "target" / "run_results.json").read_text())["tables"]}
-    assert set(report) == {"accounts", "adult"}
+    assert set(report) == {"accounts", "adult", "payments"}  # every table of the run is listed
+    assert report["payments"]["status"] == "not_run" and "--fail-fast" in report["payments"]["message"]
     assert report["adult"]["status"] == "failed"
     assert report["accounts"]["status"] == "held" and "--fail-fast" in report["accounts"]["message"]
     with duckdb.connect(str(project / "wh.duckdb"), read_only=True) as con:

@@ -100,11 +100,21 @@ def test_fake_and_hash_are_consistent_across_runs_and_keyed(titanic_project, mon
     assert {t for _, t in rotated}.isdisjoint({t for _, t in first})
 
 
-def test_missing_secret_is_a_spec_error(titanic_project, monkeypatch):
+def test_missing_secret_is_an_environment_error_of_the_commands_that_read_it(titanic_project, monkeypatch):
+    # validate is offline and secret-free: a pull-request job without secrets lints specs.
     monkeypatch.delenv("SYNTHSPEC_SECRET")
-    result = run(titanic_project, "validate")
-    assert result.exit_code == 2
-    assert "specs/passengers.yml:9:22: column 'Name': 'pii: fake' needs a secret key in the environment variable 'SYNTHSPEC_SECRET', which is not set" in result.output
-    assert "column 'Ticket'" in result.output
+    assert run(titanic_project, "validate").exit_code == 0
+    line = ("specs/passengers.yml:9:22: column 'Name': 'pii: fake' needs a secret key in the environment variable "
+            "'SYNTHSPEC_SECRET', which is not set")
+    for command in ("plan", "apply"):
+        result = run(titanic_project, command, "-q")
+        assert result.exit_code == 3, (command, result.output)
+        assert line in result.output
+        assert "column 'Ticket'" in result.output
+    results = json.loads((titanic_project / "target" / "run_results.json").read_text())
+    assert results["status"] == "error"
+    assert results["tables"][0]["errors"][0]["class"] == "EnvironmentError"
+    assert run(titanic_project, "sample", "passengers", "-n", "5").exit_code == 3
     monkeypatch.setenv("SYNTHSPEC_SECRET", "short")
-    assert "shorter than 16 characters" in run(titanic_project, "plan").output
+    result = run(titanic_project, "plan")
+    assert result.exit_code == 3 and "shorter than 16 characters" in result.output

@@ -191,7 +191,8 @@ def test_an_interrupted_run_is_an_error_in_every_report(shadow, monkeypatch):
     result = run_cli(shadow, "apply", "--force")
     assert result.exit_code == 130
     results = json.loads((shadow / "target" / "run_results.json").read_text())
-    assert results["status"] == "error" and results["errors"] == ["interrupted"]
+    assert results["status"] == "error" and results["errors"][0] == {"class": "KeyboardInterrupt", "message": "interrupted"}
+    assert results["error_class"] == "KeyboardInterrupt" and results["exit_code"] == 130
     assert results["tables"][0]["status"] == "error" and "not finished" in results["tables"][0]["message"]
     assert "## synthspec: error" in (shadow / "target" / "summary.md").read_text()
     junit = (shadow / "target" / "junit.xml").read_text()
@@ -226,8 +227,9 @@ def test_a_cancelled_or_killed_run_never_leaves_a_passed_report(tmp_path, write,
     results = json.loads(report.read_text())
     assert results["status"] == "error", results
     if signal_name == "SIGTERM":
-        assert code == 130 and results["errors"] == ["interrupted"]  # stopped at the next safe point
+        assert code == 130 and results["errors"][0] == {"class": "KeyboardInterrupt", "message": "interrupted"}  # next safe point
     else:
-        assert code == -signal.SIGKILL and "has not finished" in results["errors"][0]
+        assert code == -signal.SIGKILL and "has not finished" in results["errors"][0]["message"]
+        assert results["error_class"] == "Unfinished"
     assert "## synthspec: error" in (tmp_path / "target" / "summary.md").read_text()
     assert query_db(tmp_path, "SELECT sql FROM duckdb_views() WHERE view_name = 'a'") == before
