@@ -41,9 +41,8 @@ import yaml
 if __package__ in (None, ""):  # run as a script: make `tests.corpus` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.corpus.manifest import BY_NAME, ENTRIES, Entry  # noqa: E402
-
 from synthspec.spec.models import DEFAULT_RARE_TOKEN as RARE_TOKEN  # noqa: E402
+from tests.corpus.manifest import BY_NAME, ENTRIES, Entry  # noqa: E402
 
 #: A text or integer column with at most this many distinct real values is audited as discrete.
 DISCRETE_MAX = 50

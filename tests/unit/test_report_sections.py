@@ -186,9 +186,12 @@ def test_pdf_has_the_sections_and_is_reproducible(tmp_path: Path) -> None:
 def test_a_run_without_tables_or_with_errors_says_so(tmp_path: Path) -> None:
     from synthspec.report.pdf import write_pdf
 
-    empty = RunResult(errors=["database is locked"])
+    from synthspec.engine.results import RunError
+
+    empty = RunResult(errors=[RunError("EnvironmentError", "database is locked")])
     page = report_html(empty)
-    assert "No table was processed" in page and 'class="verdict error"' in page and "database is locked" in page
+    assert "No table was processed" in page and 'class="verdict error"' in page
+    assert "EnvironmentError: database is locked" in page
     broken = RunResult(tables=[TableResult(table="orders", status="error", message="source missing")])
     page = report_html(broken)
     assert 'id="t-orders-details"' in page and 'id="t-orders-distributions"' not in page and "source missing" in page
