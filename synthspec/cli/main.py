@@ -172,6 +172,10 @@ def plan(detailed_exitcode: bool) -> int:
 
     settings = click.get_current_context().ensure_object(Settings)
     project, specs = _load(settings)
+    if not specs:  # as for apply: a plan of nothing is not a green "no changes"
+        from synthspec.engine.results import no_tables_message
+
+        raise UsageError(no_tables_message())
     plans = make_plan(project, specs)
     render_plan(plans, settings.format)
     code = max((p.exit_code for p in plans), default=ExitCode.OK)

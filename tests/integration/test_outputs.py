@@ -216,6 +216,8 @@ def test_a_run_that_processed_no_table_is_not_green(two):
     assert results["status"] == "no_tables" and results["exit_code"] == 2 and results["tables"] == []
     assert _junit(two).find(".//testcase[@name='run']/failure") is not None
     assert "no table was processed" in _summary(two) and "no table was processed" in result.output
+    plan = run_cli(two, "plan", "-s", "tag:nothing")  # nor is a plan of nothing a green "no changes"
+    assert plan.exit_code == 2 and "no table was processed" in plan.output
 
 
 def test_a_corrupt_state_is_an_error_in_the_reports(two):
