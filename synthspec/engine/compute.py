@@ -124,7 +124,7 @@ def model_errors(model: str, stage: str) -> Iterator[None]:
 
 
 def compute(job: TableJob) -> JobResult:
-    from synthspec.engine import codec
+    from synthspec.engine.checked import checked_frame
     from synthspec.engine.checks import run_checks
     from synthspec.engine.codec import model_columns
     from synthspec.engine.tiny import avoid_real_rows, smallest_assessable
@@ -140,7 +140,6 @@ def compute(job: TableJob) -> JobResult:
     if job.action == "recheck":
         assert job.published is not None
         output, epsilon = job.published, job.published_epsilon
-        synthetic = codec.encode(output, job.plans)
     else:
         if job.action == "resample" and job.cached_dir is None:
             result_action, reasons = "train", ["no cached model"]
@@ -152,6 +151,8 @@ def compute(job: TableJob) -> JobResult:
                 synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds)
             bar(1, 1)
         epsilon = model.epsilon_spent if model is not None else None
+    # What is checked is what is published, in one canonical form on both paths (engine/checked.py).
+    synthetic = checked_frame(output, job.plans)
 
     kinds = {c.name: c.kind for c in columns}
     tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
