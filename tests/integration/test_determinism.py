@@ -29,7 +29,7 @@ SYNTHSPEC = [sys.executable, "-m", "synthspec.cli.main"]
 CHECKS = """\
 checks:
   quality_score: {min: 0.3}
-  column_shapes: {min: 0.3}
+  column_shapes: {min: 0.3, min_relative: 0.1}
   dcr_share: {max: 0.99}
   exact_match_rate: {max: 1.0, severity: warn}
   nndr: {max: 1.0, severity: warn}
@@ -133,6 +133,7 @@ def test_publish_recheck_other_process_and_two_jobs_give_identical_values(projec
     first = apply(project, "--jobs", "1", hash_seed="1")
     assert {t["table"]: t["action"] for t in first["tables"]} == {"customers": "train", "orders": "train"}
     assert set(values(first)["customers"]) >= {"dcr_share", "reidentification_risk", "ml_efficacy", "quality_score"}
+    assert "relative" in values(first)["orders"]["column_shapes"][2]  # min_relative's subsampled comparison
     rows = published(project)
     loosen(project)
     recheck = apply(project, hash_seed="2")
