@@ -29,12 +29,17 @@ if TYPE_CHECKING:
 
 def checked_frame(rows: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
     """``rows`` (publish-ready values, or published ones read back) as the checks see them."""
+    return content_order(published_frame(rows, plans))
+
+
+def published_frame(rows: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
+    """The modelled columns of ``rows`` as published, encoded like the real rows, in the
+    order of ``rows`` (so positions still name rows, e.g. to redraw those equal to a real row)."""
     from synthspec.engine import codec
     from synthspec.io.roundtrip import as_published
 
     modelled = [(p.name, p.duckdb_type) for p in plans if p.role == "model"]
-    published = as_published(rows, modelled)
-    return content_order(codec.encode(published, plans))
+    return codec.encode(as_published(rows, modelled), plans)
 
 
 def content_order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -51,4 +56,4 @@ def content_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[np.argsort(hashes, kind="stable")].reset_index(drop=True)
 
 
-__all__ = ["checked_frame", "content_order"]
+__all__ = ["checked_frame", "content_order", "published_frame"]
