@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from synthspec import redact
+from synthspec.errors import EnvironmentError_
 from synthspec.io.history import cast_columns
-from synthspec.io.warehouse import _TZ, quote
+from synthspec.io.warehouse import _TZ, quote, unsupported_type
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,19 +29,30 @@ def as_published(frame: pd.DataFrame, column_types: list[tuple[str, str]]) -> pd
 
     Rows keep their order (an explicit position, not DuckDB's insertion-order setting). Time
     zones are read as UTC instants, as ``warehouse.read_source`` reads the real rows, so both
-    sides of a comparison have one form whatever the session's TimeZone."""
+    sides of a comparison have one form whatever the session's TimeZone. A type synthspec
+    does not model (only ever published as NULLs) comes back as NULLs, as
+    ``history.read_published`` reads it: some such types cannot reach pandas at all."""
     import duckdb
 
     names = [name for name, _ in column_types]
     subset = frame[names].reset_index(drop=True).assign(**{_POSITION: range(len(frame))})
     select = cast_columns(subset[names], column_types)
     zoned = [name for name, duckdb_type in column_types if _TZ.match(duckdb_type)]
-    outer = ", ".join(f"timezone('UTC', {quote(n)}) AS {quote(n)}" if n in zoned else quote(n) for n in names)
+    unsupported = {name for name, duckdb_type in column_types if unsupported_type(duckdb_type)}
+
+    def outer_column(name: str) -> str:
+        if name in unsupported:
+            return f"NULL AS {quote(name)}"
+        return f"timezone('UTC', {quote(name)}) AS {quote(name)}" if name in zoned else quote(name)
+
+    outer = ", ".join(outer_column(n) for n in names)
     con = duckdb.connect()  # in memory: only to CAST exactly as a publication does
     try:
         con.register("_synthspec_rows", subset)
         out = con.execute(f"SELECT {outer or '1'} FROM (SELECT {select or '1'}, {quote(_POSITION)} "
                           f"FROM _synthspec_rows) ORDER BY {quote(_POSITION)}").df()
+    except duckdb.Error as exc:  # what publishing would meet: said before any check, values withheld
+        raise EnvironmentError_(f"the synthetic rows do not fit the source's column types: {redact.error(exc)}") from exc
     finally:
         con.close()
     for name in zoned:

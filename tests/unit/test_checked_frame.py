@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from synthspec.engine.checked import checked_frame, content_order
 from synthspec.engine.checks import run_checks
 from synthspec.engine.columns import ColumnPlan
+from synthspec.errors import EnvironmentError_
 from synthspec.io.roundtrip import as_published
 from synthspec.spec.models import CheckSpec, ColumnSpec
 from tests.helpers import KINDS, make_frame
@@ -83,3 +85,17 @@ def test_checks_on_shuffled_rows_give_bit_identical_values() -> None:
     plain = run_checks(train, holdout, synthetic, KINDS, checks, seed=9)[1]
     other = run_checks(train, holdout, reordered, KINDS, checks, seed=9)[1]
     assert [r.interval for r in plain] != [r.interval for r in other]
+
+
+def test_rows_that_do_not_fit_the_source_types_are_an_environment_error_without_values() -> None:
+    frame = pd.DataFrame({"price": [1.5, 987654.321]})
+    with pytest.raises(EnvironmentError_) as caught:
+        as_published(frame, [("price", "DECIMAL(4,2)")])
+    assert "do not fit the source's column types" in str(caught.value)
+    assert "987654" not in str(caught.value)
+
+
+def test_types_synthspec_does_not_model_come_back_as_nulls() -> None:
+    frame = pd.DataFrame({"blob": [None, None], "n": [1, 2]})
+    published = as_published(frame, [("blob", "BLOB"), ("n", "INTEGER")])
+    assert published["blob"].isna().all() and published["n"].tolist() == [1, 2]
