@@ -124,7 +124,7 @@ def model_errors(model: str, stage: str) -> Iterator[None]:
 
 
 def compute(job: TableJob) -> JobResult:
-    from synthspec.engine import codec
+    from synthspec.engine.checked import checked_frame
     from synthspec.engine.checks import run_checks
     from synthspec.engine.codec import model_columns
     from synthspec.engine.tiny import avoid_real_rows, smallest_assessable
@@ -140,7 +140,6 @@ def compute(job: TableJob) -> JobResult:
     if job.action == "recheck":
         assert job.published is not None
         output, epsilon = job.published, job.published_epsilon
-        synthetic = codec.encode(output, job.plans)
     else:
         if job.action == "resample" and job.cached_dir is None:
             result_action, reasons = "train", ["no cached model"]
@@ -152,6 +151,8 @@ def compute(job: TableJob) -> JobResult:
                 synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds)
             bar(1, 1)
         epsilon = model.epsilon_spent if model is not None else None
+    # What is checked is what is published, in one canonical form on both paths (engine/checked.py).
+    synthetic = checked_frame(output, job.plans)
 
     kinds = {c.name: c.kind for c in columns}
     tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
@@ -163,7 +164,7 @@ def compute(job: TableJob) -> JobResult:
         extra_intervals = {}
         if sizes is not None and (interval := ks_similarity(relational_metrics["cardinality"], *sizes)) is not None:
             extra_intervals["cardinality"] = interval
-        extra = {"epsilon_spent": epsilon, **_leakage(job.source, output, pii_columns(job.plans)), **relational_metrics}
+        extra = {"epsilon_spent": epsilon, **_leakage(job.source, output, job.plans), **relational_metrics}
         metrics, checks = run_checks(train, holdout, synthetic, kinds, job.checks, seed=spec.model.seed, extra=extra,
                                      quasi_identifiers=spec.privacy.quasi_identifiers,
                                      epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows,
@@ -356,11 +357,16 @@ def _normalised_values(source: pd.DataFrame, columns: list[str]) -> set[str]:
     return {normalise_for_matching(v) for c in columns if c in source for v in source[c].dropna().unique()}
 
 
-def _leakage(source: pd.DataFrame, output: pd.DataFrame, columns: list[str]) -> dict[str, float | None]:
+def _leakage(source: pd.DataFrame, output: pd.DataFrame, plans: list[ColumnPlan]) -> dict[str, float | None]:
+    """pii_leakage over the cells as published (CAST to the source types, see
+    ``io.roundtrip``), so that a re-check of the published rows counts what publishing did."""
+    columns = pii_columns(plans)
     if not columns:
         return {"pii_leakage": None}
+    from synthspec.io.roundtrip import as_published
     from synthspec.metrics.disclosure import pii_leakage
 
+    output = as_published(output, [(p.name, p.duckdb_type) for p in plans if p.name in output.columns])
     # Dropped columns of types no published cell can hold (BLOB, lists, STRUCT...) are not read,
     # so not scanned: none of their values can equal a published cell (see engine/inputs.py).
     return {"pii_leakage": float(pii_leakage({c: source[c] for c in columns if c in source}, output).count)}

@@ -111,17 +111,20 @@ def avoid_real_rows(job: TableJob, model: Synthesizer | None, relations: Relatio
     in REDRAWS draws is left for ``real_row_matches`` to report."""
     import numpy as np
 
+    from synthspec.engine.checked import published_frame
     from synthspec.engine.compute import draw
     from synthspec.engine.relational import derived_seed
 
-    bad = real_row_positions(synthetic, job.encoded, kinds)
+    # Compared as published (engine/checked.py): a draw that differs from a real row only
+    # below the source type's precision is published as that real row.
+    bad = real_row_positions(published_frame(output, job.plans), job.encoded, kinds)
     if not len(bad) or model is None:
         return synthetic, output
     synthetic, output = synthetic.copy(), output.copy()
     keys = [p.name for p in job.plans if p.spec.primary_key]
     for attempt in range(1, REDRAWS + 1):
         more_synthetic, more_output = draw(job, model, relations, seed=derived_seed(job.spec.model.seed, "redraw", str(attempt)))
-        good = np.setdiff1d(np.arange(len(more_synthetic)), real_row_positions(more_synthetic, job.encoded, kinds))
+        good = np.setdiff1d(np.arange(len(more_synthetic)), real_row_positions(published_frame(more_output, job.plans), job.encoded, kinds))
         take = good[: len(bad)]
         if not len(take):
             continue

@@ -312,8 +312,9 @@ def test_no_raw_values_in_outputs(tmp_path, write):
           id: {type: id, primary_key: true}
           g: {type: numerical}
           s: {type: text, pii: drop}
-        checks: {quality_score: {min: 0.9999}}
+        checks: {quality_score: {min: 0.9999, decide: value}}
         """)
+    # decide: value: the published integers score near 1, and their interval reaches 1.
     result = run(tmp_path, "apply")
     assert result.exit_code == 1
     texts = [result.output] + [p.read_text() for p in (tmp_path / "target").iterdir()]
