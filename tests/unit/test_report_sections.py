@@ -184,9 +184,8 @@ def test_pdf_has_the_sections_and_is_reproducible(tmp_path: Path) -> None:
 
 
 def test_a_run_without_tables_or_with_errors_says_so(tmp_path: Path) -> None:
-    from synthspec.report.pdf import write_pdf
-
     from synthspec.engine.results import RunError
+    from synthspec.report.pdf import write_pdf
 
     empty = RunResult(errors=[RunError("EnvironmentError", "database is locked")])
     page = report_html(empty)
