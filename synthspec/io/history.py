@@ -207,10 +207,15 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     con.execute(_INSERT_RUN, record.values())
 
 
+def _stores_results(con: duckdb.DuckDBPyConnection | None) -> bool:
+    """Whether the history has the ``result`` column (older ones, or no history, do not)."""
+    return con is not None and _has_meta(con) and _runs_column(con, "result") == "result"
+
+
 def last_result(con: duckdb.DuckDBPyConnection | None, table: str, version: int) -> tuple[str, Any, dict[str, Any]] | None:
     """``(run_id, finished_at, result)`` of the last run that published (or re-checked)
     ``version`` of ``table`` with its full result stored, or None (older history, or none)."""
-    if con is None or not _has_meta(con) or _runs_column(con, "result") != "result":
+    if not _stores_results(con):
         return None
     row = con.execute(
         f"SELECT run_id, finished_at, result FROM {META}.runs WHERE table_name = ? AND version = ? AND published "
@@ -221,7 +226,7 @@ def last_result(con: duckdb.DuckDBPyConnection | None, table: str, version: int)
 def run_results(con: duckdb.DuckDBPyConnection | None, run_id: str) -> tuple[Any, Any, list[dict[str, Any]]]:
     """``(started_at, finished_at, results)`` of one run: its stored table results in the
     order they were recorded; no results when the history does not know the run."""
-    if con is None or not _has_meta(con) or _runs_column(con, "result") != "result":
+    if not _stores_results(con):
         return None, None, []
     rows = con.execute(f"SELECT started_at, finished_at, result FROM {META}.runs WHERE run_id = ? AND result IS NOT NULL "
                        "ORDER BY finished_at, table_name", [run_id]).fetchall()
@@ -232,7 +237,7 @@ def run_results(con: duckdb.DuckDBPyConnection | None, run_id: str) -> tuple[Any
 
 def recent_runs(con: duckdb.DuckDBPyConnection | None, limit: int = 10) -> list[tuple[str, Any, list[str]]]:
     """The newest runs with stored results: ``(run_id, finished_at, ["table:status", ...])``."""
-    if con is None or not _has_meta(con) or _runs_column(con, "result") != "result":
+    if not _stores_results(con):
         return []
     rows = con.execute(
         f"SELECT run_id, max(finished_at) AS last_at, list(table_name || ':' || status ORDER BY table_name) FROM {META}.runs "

@@ -245,18 +245,13 @@ def dcr_share(
         raise ValueError("dcr_share needs non-empty training, holdout and synthetic frames")
     if not columns:
         raise ValueError("dcr_share needs at least one column")
-    rng = np.random.default_rng(seed)
-    n_ref = min(len(train), len(holdout), max_rows)
-    enc_train, enc_hold, enc_syn = _sampled_encodings([(train, n_ref), (holdout, n_ref), (synthetic, max_rows)], columns, kinds, rng)
-    with _single_threaded_blas():
-        d_train = _nearest(enc_syn, enc_train)
-        d_hold = _nearest(enc_syn, enc_hold)
+    d_train, d_hold, n_ref = _closest(train, holdout, synthetic, columns, kinds, seed=seed, max_rows=max_rows)
     diff = d_hold.astype(np.float64) - d_train.astype(np.float64)
     closer = np.where(np.abs(diff) <= _TIE_TOLERANCE, 0.5, (diff > 0).astype(np.float64))
     n_cols = len(columns)
     return DcrResult(
         share=float(closer.mean()),
-        n_synthetic=len(enc_syn),
+        n_synthetic=len(d_train),
         n_reference=n_ref,
         median_dcr_train=float(np.median(d_train)) / n_cols,
         median_dcr_holdout=float(np.median(d_hold)) / n_cols,
@@ -335,10 +330,17 @@ def dcr_distances(
     columns = check_kinds(kinds, ("training", train), ("holdout", holdout), ("synthetic", synthetic))
     if not len(train) or not len(holdout) or not len(synthetic) or not columns:
         return np.zeros(0), np.zeros(0)
+    d_train, d_hold, _ = _closest(train, holdout, synthetic, columns, kinds, seed=seed, max_rows=max_rows)
+    return d_train.astype(np.float64) / len(columns), d_hold.astype(np.float64) / len(columns)
+
+
+def _closest(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str],
+             kinds: Mapping[str, str], *, seed: int, max_rows: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Summed column distances (float32) from up to ``max_rows`` synthetic rows to their closest
+    row among ``n_ref`` sampled training rows and among as many holdout rows, and ``n_ref``:
+    the samples both :func:`dcr_share` and :func:`dcr_distances` measure (seeded draws)."""
     rng = np.random.default_rng(seed)
     n_ref = min(len(train), len(holdout), max_rows)
     enc_train, enc_hold, enc_syn = _sampled_encodings([(train, n_ref), (holdout, n_ref), (synthetic, max_rows)], columns, kinds, rng)
     with _single_threaded_blas():
-        d_train = _nearest(enc_syn, enc_train).astype(np.float64) / len(columns)
-        d_hold = _nearest(enc_syn, enc_hold).astype(np.float64) / len(columns)
-    return d_train, d_hold
+        return _nearest(enc_syn, enc_train), _nearest(enc_syn, enc_hold), n_ref
