@@ -273,13 +273,15 @@ def clear_reports(target_dir: Path) -> None:
 
 
 def write_reports(result: RunResult, target_dir: Path) -> None:
+    """The rendered files first, run_results.json last: whoever sees run_results.json (CI, a
+    process watching for it) finds the other files of the same state next to it, even when the
+    process is killed right after."""
+    render_reports(result, target_dir)
     try:
-        target_dir.mkdir(parents=True, exist_ok=True)
         text = json.dumps(redact.data(result.to_dict()), indent=2) + "\n"
         (target_dir / RESULTS_FILE).write_text(redact.text(text))
     except OSError as exc:
         raise EnvironmentError_(f"cannot write reports to '{target_dir.name}/': {exc.strerror}") from exc
-    render_reports(result, target_dir)
 
 
 def render_reports(result: RunResult, target_dir: Path) -> list[Path]:
