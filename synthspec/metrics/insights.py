@@ -103,6 +103,11 @@ class TableInsights:
     n_holdout: int | None = None
     n_synthetic: int | None = None
     training_fingerprint: str | None = None
+    #: The full sizes, set only when the sizes above are bounded samples of them (see
+    #: ``engine.checked.CHECK_ROWS``): the metrics and charts were computed on samples.
+    n_train_total: int | None = None
+    n_holdout_total: int | None = None
+    n_synthetic_total: int | None = None
     columns: list[ColumnSummary] = field(default_factory=list)
     heatmap_columns: list[str] = field(default_factory=list)
     real_association: list[list[float | None]] = field(default_factory=list)
@@ -115,11 +120,21 @@ class TableInsights:
     def to_dict(self) -> dict[str, Any]:
         return _rounded(asdict(self))
 
+    def sampled(self) -> str | None:
+        """"computed on samples of ..." for the report's run details, or None when every row
+        was used."""
+        if self.n_synthetic_total is None:
+            return None
+        return (f"samples of {self.n_train:,} training / {self.n_holdout:,} holdout / {self.n_synthetic:,} synthetic rows "
+                f"(exact_match_rate: every real row)")
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TableInsights:
         dcr = data.get("dcr")
         return cls(seed=data.get("seed"), n_train=data.get("n_train"), n_holdout=data.get("n_holdout"),
                    n_synthetic=data.get("n_synthetic"), training_fingerprint=data.get("training_fingerprint"),
+                   n_train_total=data.get("n_train_total"), n_holdout_total=data.get("n_holdout_total"),
+                   n_synthetic_total=data.get("n_synthetic_total"),
                    columns=[ColumnSummary(**c) for c in data.get("columns", [])],
                    heatmap_columns=list(data.get("heatmap_columns", [])),
                    real_association=[list(r) for r in data.get("real_association", [])],

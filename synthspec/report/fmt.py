@@ -102,4 +102,9 @@ def _integer_label(i: int, bins: int, low: float, high: float) -> str:
     return f"{first:,}" if first == last else f"{first:,}–{last:,}"
 
 
-__all__ = ["bin_labels", "number", "share", "signed", "tick"]
+def full_size(total: int | None, compared: int | None) -> int | None:
+    """A frame's full size: ``total`` when the metrics saw a sample of it, else ``compared``."""
+    return compared if total is None else total
+
+
+__all__ = ["bin_labels", "full_size", "number", "share", "signed", "tick"]
