@@ -12,10 +12,12 @@ Error messages name columns only, never values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    # numpy and pandas load on first use: `plan` and a no-op `apply` import the metric
+    # modules (for their dataclasses) and never compute with them.
+    import pandas as pd
 
 Kind = Literal["numerical", "categorical"]
 KINDS: tuple[str, ...] = ("numerical", "categorical")
@@ -47,6 +49,9 @@ def normalise(frame: pd.DataFrame, columns: list[str], kinds: Mapping[str, str])
     frame and the same values as strings in another compare equal, and so pandas never has to
     order or hash a mix of bools and strings.
     """
+    import numpy as np
+    import pandas as pd
+
     out: dict[str, pd.Series] = {}
     for name in columns:
         series = frame[name]

@@ -24,10 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from synthspec.metrics._frames import normalise
 from synthspec.metrics.profile import (
@@ -37,6 +34,12 @@ from synthspec.metrics.profile import (
     OTHER,
     ColumnProfile,
 )
+
+if TYPE_CHECKING:
+    # numpy and pandas load on first use: `validate`, `plan` and a no-op `apply` import
+    # this module (for its dataclasses) and never compute with it.
+    import numpy as np
+    import pandas as pd
 
 #: Quantiles of the column summary (snapped to the profile grid).
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -161,6 +164,8 @@ def table_insights(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Dat
     """The report's data for one table. ``train``/``synthetic``: model frames; ``profiles``:
     the grids (see ``metrics.profile``); scores from the QualityReport; ``dcr_distances``: the
     per-row Gower distances to the closest training and holdout rows (``privacy.dcr_distances``)."""
+    import numpy as np
+
     columns = list(kinds)
     real_n, synth_n = normalise(train, columns, kinds), normalise(synthetic, columns, kinds)
     by_name = {p.name: p for p in profiles}
@@ -183,6 +188,8 @@ def table_insights(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Dat
 
 
 def _subsample(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    import numpy as np
+
     if len(frame) <= MAX_ASSOCIATION_ROWS:
         return frame
     return frame.iloc[np.sort(rng.choice(len(frame), MAX_ASSOCIATION_ROWS, replace=False))].reset_index(drop=True)
@@ -191,6 +198,8 @@ def _subsample(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 def _summary(name: str, kind: str, real: pd.Series, synthetic: pd.Series, profile: ColumnProfile | None,
              score: float | None) -> ColumnSummary:
     """Counts for every column; grid-snapped quantiles or the profile's top category."""
+    import numpy as np
+
     summary = ColumnSummary(name, kind, [_missing(real), _missing(synthetic)],
                             [int(real.nunique(dropna=True)), int(synthetic.nunique(dropna=True))], score)
     if profile is None:
@@ -213,6 +222,8 @@ def _missing(series: pd.Series) -> float:
 def _bin_of(series: pd.Series, q: float, edges: np.ndarray) -> int | None:
     """The profile bin (0-based, end bins open) holding the ``q`` quantile: the report prints
     the bin's label, so a quantile is known to within a bin of the safe grid only."""
+    import numpy as np
+
     values = series.dropna().to_numpy(dtype="float64")
     if not values.size:
         return None
@@ -222,6 +233,8 @@ def _bin_of(series: pd.Series, q: float, edges: np.ndarray) -> int | None:
 
 def _codes(series: pd.Series, profile: ColumnProfile) -> np.ndarray:
     """Each value's position in ``_labels(profile)`` (bins clipped into the end bins, other, missing)."""
+    import numpy as np
+
     labels = _labels(profile)
     other, missing = labels.index(OTHER), labels.index(MISSING)
     if profile.kind == "numerical" and profile.edges:
@@ -257,6 +270,9 @@ def association_matrix(frame: pd.DataFrame, columns: list[str], kinds: Mapping[s
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    import numpy as np
+    import pandas as pd
+
     ok = ~(np.isnan(a) | np.isnan(b))
     if ok.sum() < MIN_NUMERICAL_ROWS:
         return None
@@ -267,6 +283,8 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def _cramers_v(a: np.ndarray, b: np.ndarray) -> float | None:
+    import numpy as np
+
     table = np.zeros((int(a.max()) + 1, int(b.max()) + 1))
     np.add.at(table, (a, b), 1.0)
     table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
@@ -282,6 +300,9 @@ def bivariate(real: pd.DataFrame, synthetic: pd.DataFrame, rows: ColumnProfile, 
               score: float | None) -> Bivariate:
     """Shares per cell of two profiles' bars; real cells under ``MIN_CATEGORY_COUNT`` rows
     suppressed; bars empty on both sides left out."""
+    import numpy as np
+    import pandas as pd
+
     row_labels, col_labels = _labels(rows), _labels(cols)
 
     def grid(frame: pd.DataFrame) -> np.ndarray:
@@ -301,6 +322,8 @@ def bivariate(real: pd.DataFrame, synthetic: pd.DataFrame, rows: ColumnProfile, 
 
 def dcr_histogram(train: np.ndarray, holdout: np.ndarray) -> DcrHistogram:
     """Shares per bin of a fixed grid (the same for every table, so reports compare)."""
+    import numpy as np
+
     edges = np.round(np.arange(0.0, DCR_TOP + DCR_WIDTH / 2, DCR_WIDTH), 6)
 
     def shares(values: np.ndarray) -> list[float]:
