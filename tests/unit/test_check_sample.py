@@ -106,3 +106,17 @@ def test_the_report_says_when_metrics_ran_on_samples() -> None:
                             n_holdout_total=200_000, n_synthetic_total=1_000_000)
     assert sampled.sampled() is not None and "50,000 training" in sampled.sampled()
     assert TableInsights.from_dict(sampled.to_dict()).n_synthetic_total == 1_000_000
+
+
+def test_normalise_converts_distinct_values_with_the_per_cell_result() -> None:
+    """The per-distinct-value text conversion gives what converting every cell gave, also where
+    hashing would merge values of different text (1, 1.0 and True)."""
+    def per_cell(values: pd.Series) -> list[object]:
+        raw = values.to_numpy()
+        return list(np.where(pd.isna(raw), None, raw.astype(str)).astype(object))
+
+    cases = [[True, "True", None, np.nan, 1, 1.0, "x", pd.NA], [True, False, None, np.nan], ["a", None, "b", pd.NA],
+             [None, None], [], [np.float64(1.5), "a"], [np.True_, True, None]]
+    for values in cases:
+        series = pd.Series(values, dtype=object)
+        assert normalise(pd.DataFrame({"c": series}), ["c"], {"c": "categorical"})["c"].tolist() == per_cell(series)
