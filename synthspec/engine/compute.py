@@ -153,17 +153,16 @@ def compute(job: TableJob) -> JobResult:
                 synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds)
             bar(1, 1)
         epsilon = model.epsilon_spent if model is not None else None
-    # What is checked is what is published, in one canonical form on both paths, on at most
-    # CHECK_ROWS rows per frame (engine/checked.py); the full frames go where every row counts.
-    synthetic = check_sample([output], job.plans)
-    population = Population(train, holdout, len(output))
-    train = real_sample(train, spec.model.seed, 0)
-    holdout = real_sample(holdout, spec.model.seed, 1)
-    computed = Computed()
-
     kinds = {c.name: c.kind for c in columns}
     tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
     with timed(timings, "checks_s"):
+        # What is checked is what is published, in one canonical form on both paths, on at most
+        # CHECK_ROWS rows per frame (engine/checked.py); the full frames go where every row counts.
+        synthetic = check_sample([output], job.plans)
+        population = Population(train, holdout, len(output))
+        train = real_sample(train, spec.model.seed, 0)
+        holdout = real_sample(holdout, spec.model.seed, 1)
+        computed = Computed()
         from synthspec.metrics.intervals import ks_similarity
 
         relational_metrics = _relational_metrics(job, output)
