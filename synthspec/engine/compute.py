@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthspec.engine.checks import Computed, Population
-
     from synthspec.engine.relational import Relations, SyntheticParent
     from synthspec.metrics.insights import TableInsights
     from synthspec.metrics.profile import ColumnProfile

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     # numpy and pandas load on first use: `plan` and a no-op `apply` import the metric
     # modules (for their dataclasses) and never compute with them.
+    import numpy as np
     import pandas as pd
 
 Kind = Literal["numerical", "categorical"]

@@ -301,7 +301,6 @@ def bivariate(real: pd.DataFrame, synthetic: pd.DataFrame, rows: ColumnProfile, 
     """Shares per cell of two profiles' bars; real cells under ``MIN_CATEGORY_COUNT`` rows
     suppressed; bars empty on both sides left out."""
     import numpy as np
-    import pandas as pd
 
     row_labels, col_labels = _labels(rows), _labels(cols)
 
