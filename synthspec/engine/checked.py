@@ -27,7 +27,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
     from synthspec.engine.columns import ColumnPlan
@@ -63,9 +62,10 @@ def content_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Rows per frame (synthetic output, training split, holdout) the checks and the report score.
-#: Measured on a 1M-row Adult-shaped table (2 shared cores): checks + report take ~2 s at 50k
-#: rows and grow linearly; the sampling error of a share at 50k rows is ~0.2 percentage points,
-#: far below the thresholds' margins, and the intervals are computed on the sampled sizes.
+#: The metrics' cost grows with the rows compared (QualityReport pairs, profiles, bootstrap):
+#: on Adult (32k rows, all scored) checks + report take a few seconds, so 50k rows bound them
+#: there at any table size. A share's sampling error at 50k rows is ~0.2 percentage points,
+#: and the intervals are computed on the sampled sizes (docs/checks.md).
 CHECK_ROWS = 50_000
 
 
@@ -74,23 +74,23 @@ def check_sample(pieces: Iterable[pd.DataFrame], plans: list[ColumnPlan], rows: 
     table), in their checked form and content order.
 
     Each piece is CAST as published; the ``rows`` rows with the smallest hash of their
-    published values are kept (a uniform sample that does not depend on the row order or on
-    how the output was cut into pieces, so a re-check of the published rows picks the same
-    rows) and only those are encoded. At or below ``rows`` rows in all, this is exactly
+    published values (``io.roundtrip.smallest_published``) are kept: a uniform sample that
+    does not depend on the row order or on how the output was cut into pieces, so a re-check
+    of the published rows picks the same rows. Only those are encoded. At or below ``rows`` rows in all, this is exactly
     ``checked_frame`` of the concatenated pieces. Memory holds the kept rows and one piece."""
     import numpy as np
     import pandas as pd
 
     from synthspec.engine import codec
-    from synthspec.io.roundtrip import as_published
+    from synthspec.io.roundtrip import smallest_published
 
     modelled = [(p.name, p.duckdb_type) for p in plans if p.role == "model"]
     kept: pd.DataFrame | None = None
     hashes = np.zeros(0, dtype=np.uint64)
     for piece in pieces:
-        published = as_published(piece, modelled)
+        published, piece_hashes = smallest_published(piece, modelled, rows)
         kept = published if kept is None else pd.concat([kept, published], ignore_index=True)
-        hashes = np.concatenate([hashes, _hashes(published)])
+        hashes = np.concatenate([hashes, piece_hashes])
         if len(kept) > rows:
             smallest = np.sort(np.argsort(hashes, kind="stable")[:rows])
             kept, hashes = kept.iloc[smallest].reset_index(drop=True), hashes[smallest]
@@ -109,16 +109,6 @@ def real_sample(frame: pd.DataFrame, seed: int, stream: int, rows: int = CHECK_R
 
     rng = np.random.default_rng([seed, 0xC4EC, stream])
     return frame.iloc[np.sort(rng.choice(len(frame), rows, replace=False))].reset_index(drop=True)
-
-
-def _hashes(frame: pd.DataFrame) -> np.ndarray:
-    """One uint64 per row of ``frame`` (zeros when it has no column: any rows will do)."""
-    import numpy as np
-    import pandas as pd
-
-    if not len(frame.columns):
-        return np.zeros(len(frame), dtype=np.uint64)
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
 
 
 __all__ = ["CHECK_ROWS", "check_sample", "checked_frame", "content_order", "published_frame", "real_sample"]
