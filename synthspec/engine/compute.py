@@ -125,8 +125,7 @@ def model_errors(model: str, stage: str) -> Iterator[None]:
 
 
 def compute(job: TableJob) -> JobResult:
-    from synthspec.engine.checked import check_sample, real_sample
-    from synthspec.engine.checks import Computed, Population, run_checks
+    from synthspec.engine.checks import Computed, run_checks
     from synthspec.engine.codec import model_columns
     from synthspec.engine.tiny import avoid_real_rows, smallest_assessable
     from synthspec.metrics.profile import column_profiles
@@ -155,12 +154,7 @@ def compute(job: TableJob) -> JobResult:
     kinds = {c.name: c.kind for c in columns}
     tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
     with timed(timings, "checks_s"):
-        # What is checked is what is published, in one canonical form on both paths, on at most
-        # CHECK_ROWS rows per frame (engine/checked.py); the full frames go where every row counts.
-        synthetic = check_sample([output], job.plans)
-        population = Population(train, holdout, len(output))
-        train = real_sample(train, spec.model.seed, 0)
-        holdout = real_sample(holdout, spec.model.seed, 1)
+        train, holdout, synthetic, population = _check_frames(job, train, holdout, output)
         computed = Computed()
         from synthspec.metrics.intervals import ks_similarity
 
@@ -181,6 +175,20 @@ def compute(job: TableJob) -> JobResult:
     with timed(timings, "report_s"):
         insights = report_insights(job, train, holdout, synthetic, kinds, profile, computed, population)
     return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights)
+
+
+def _check_frames(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame,
+                  output: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Population]:
+    """The training split, holdout and synthetic frames the checks and the report score, and
+    the full table behind them. What is checked is what is published, in one canonical form on
+    the publish and the re-check paths, on at most CHECK_ROWS rows per frame (engine/checked.py);
+    the full frames go to the metrics where every row counts."""
+    from synthspec.engine.checked import check_sample, real_sample
+    from synthspec.engine.checks import Population
+
+    seed = job.spec.model.seed
+    population = Population(train, holdout, len(output))
+    return (real_sample(train, seed, 0), real_sample(holdout, seed, 1), check_sample([output], job.plans), population)
 
 
 def report_insights(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
