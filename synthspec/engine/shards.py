@@ -153,7 +153,7 @@ def _reader(path: Path, batch_rows: int = BATCH_ROWS):  # noqa: ANN202 - a pyarr
     from synthspec.io.warehouse import files_connection, sql_string
 
     con = files_connection([str(Path(path).resolve())])
-    return con, con.execute(f"SELECT * FROM read_parquet({sql_string(str(Path(path).resolve()))})").to_arrow_reader(batch_rows)
+    return con, con.sql(f"SELECT * FROM read_parquet({sql_string(str(Path(path).resolve()))})").to_arrow_reader(batch_rows)
 
 
 def insert_parts(con: duckdb.DuckDBPyConnection, table: str, parts: list[Path], column_types: list[tuple[str, str]], *,
