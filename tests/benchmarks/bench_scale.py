@@ -32,6 +32,7 @@ import contextlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -138,6 +139,7 @@ def insert_adult_shaped(con: Any, table: str, rows: int, seed: int) -> None:
     import pandas as pd
 
     adult = pd.read_parquet(BUNDLED)
+    con.execute("SET enable_progress_bar = false")
     con.register("adult_base", adult.assign(_pos=np.arange(len(adult))))
     exprs = []
     for name in adult.columns:
@@ -348,11 +350,14 @@ def all_rows_project(source: Path, root: Path, setting: dict[str, Any]) -> Path:
     return root
 
 
-def training_cap_field() -> str | None:
-    """The spec key capping training rows, when this synthspec has one (the fit11 work)."""
-    from synthspec.spec.models import ModelSpec
+def training_cap_label() -> str | None:
+    """How the default caps training rows, when this synthspec has the key (None: no cap)."""
+    from synthspec.spec import models
 
-    return "max_training_rows" if "max_training_rows" in ModelSpec.model_fields else None
+    if "max_training_rows" not in models.ModelSpec.model_fields:
+        return None
+    default = getattr(models, "DEFAULT_MAX_TRAINING_ROWS", None)
+    return "`max_training_rows` default" + (f": at most {default:,} training rows" if default else "")
 
 
 def cli_help(*command: str) -> str:
@@ -380,7 +385,9 @@ def run_sample(project: Path, rows: int, out: Path, timeout: float) -> dict[str,
 class RayCluster:
     """A local 2-node Ray cluster (head + one worker, 1 CPU each). Each node runs `ray start
     --block` in its own process group, and stopping kills those groups: `ray stop --force` would
-    also stop every other Ray cluster of this user on a shared machine."""
+    also stop every other Ray cluster of this user on a shared machine. Ray >= 2.59 requires a
+    token on local clusters: a fresh one for this benchmark, given to the nodes and the clients
+    (``env``) alike."""
 
     def __init__(self, work: Path) -> None:
         ray = str(Path(sys.executable).with_name("ray"))
@@ -388,21 +395,45 @@ class RayCluster:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.address = f"127.0.0.1:{self.port}"
+        self.env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32), "RAY_ADDRESS": self.address}
+        node_env = {**os.environ, **self.env}
+        node_env.pop("RAY_ADDRESS")  # `ray start --head` would read it as a cluster to join
         common = ["--num-cpus", "1", "--block", "--disable-usage-stats"]
         self.nodes = [subprocess.Popen([ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(self.port),
-                                        "--include-dashboard=false", *common], cwd=work, start_new_session=True,
+                                        "--include-dashboard=false", *common], cwd=work, start_new_session=True, env=node_env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-        time.sleep(8)
         self.nodes.append(subprocess.Popen([ray, "start", "--address", self.address, "--node-ip-address", "127.0.0.1", *common],
-                                           cwd=work, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(8)
+                                           cwd=work, start_new_session=True, env=node_env,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.cpus = self._wait_for_nodes(2)
+
+    def _wait_for_nodes(self, count: int, timeout: float = 180) -> float:
+        """Wait (a node takes 10-20 s to start on a busy machine) until ``count`` nodes are alive;
+        the cluster's CPUs."""
+        probe = ("import ray, sys, time\nray.init(logging_level='ERROR')\nend = time.time() + float(sys.argv[1])\n"
+                 "while len([n for n in ray.nodes() if n['Alive']]) < int(sys.argv[2]) and time.time() < end:\n    time.sleep(1)\n"
+                 "print(len([n for n in ray.nodes() if n['Alive']]), ray.cluster_resources().get('CPU', 0))")
+        end = time.time() + timeout
+        while time.time() < end:  # the head itself may not answer yet
+            out = subprocess.run([sys.executable, "-c", probe, str(end - time.time()), str(count)], capture_output=True,
+                                 text=True, env={**os.environ, **self.env})
+            if out.returncode == 0:
+                nodes, cpus = out.stdout.split()
+                if int(nodes) >= count:
+                    return float(cpus)
+            time.sleep(2)
+        self.stop()
+        raise RuntimeError(f"the local Ray cluster did not reach {count} nodes in {timeout:.0f} s")
 
     def stop(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        """SIGTERM each node's process group (Ray drains), then SIGKILL whatever is left of it."""
+        for sig, grace in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 5.0)):
             for node in reversed(self.nodes):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(node.pid, sig)
-            time.sleep(3)
+            for node in self.nodes:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    node.wait(grace)
 
 
 def run_ray(work: Path, big: Path | None, big_rows: int, timeout: float) -> list[dict[str, Any]]:
@@ -413,7 +444,7 @@ def run_ray(work: Path, big: Path | None, big_rows: int, timeout: float) -> list
         (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, demo / name)
     cluster = RayCluster(work)
     extra = ["--ray-address", cluster.address] if "--ray-address" in cli_help("apply") else []
-    env = {"RAY_ADDRESS": cluster.address}
+    env = cluster.env
     out = []
     try:
         for label, project, db, rows in [("demo (UCI Adult)", demo, demo / "demo.duckdb", 32_561), *(
@@ -511,8 +542,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="20k/50k rows, 300k sampled: checks the script in ~3 min")
     parser.add_argument("--sdv-max-rows", type=int, default=1_000_000, help="SDV runs on sizes up to this many rows")
     parser.add_argument("--training-size", type=int, help="size of the default-vs-all-rows comparison (default: 1M, or the largest size below)")
-    parser.add_argument("--all-rows-model", default='{"max_training_rows": 0}',
-                        help="JSON merged into the spec's model to train on every row")
+    parser.add_argument("--all-rows-model", help="JSON merged into the spec's model to train on every row "
+                        "(default: {\"max_training_rows\": 0} when the build has that key; given: always run)")
     parser.add_argument("--sample-rows", type=int, default=10_000_000)
     parser.add_argument("--eval-rows", type=int, default=200_000, help="synthetic rows (seeded sample) for accuracy and TSTR")
     parser.add_argument("--real-rows", type=int, default=100_000, help="rows of the separate real sample")
@@ -553,12 +584,12 @@ def main() -> None:
         del reference
         train_rows: list[tuple[ApplyRun, dict[str, float]]] = []
         default = next(a for a in applies if a.rows == size)
-        cap = training_cap_field()
-        train_rows.append((ApplyRun(f"default (`{cap}` default)" if cap else "default (no training-row cap in this build)",
+        cap = training_cap_label()
+        train_rows.append((ApplyRun(f"default ({cap})" if cap else "default (no training-row cap in this build)",
                                     size, default.run, default.timings, default.metrics, default.status),
                            evaluate_published(projects[size], real, args.eval_rows) if default.run["code"] == 0 else {}))
-        setting = json.loads(args.all_rows_model)
-        if cap:
+        setting = json.loads(args.all_rows_model or '{"max_training_rows": 0}')
+        if cap or args.all_rows_model:
             full = all_rows_project(projects[size], work / "all-rows", setting)
             run = run_apply(full, f"all rows (`model: {json.dumps(setting)}`)", size, args.timeout, "--force")
             train_rows.append((run, evaluate_published(full, real, args.eval_rows) if run.run["code"] == 0 else {}))
@@ -621,7 +652,7 @@ def render(args: argparse.Namespace, applies: list[ApplyRun], sdv: dict[int, dic
     if len(train_rows) > 1 and train_rows[0][0].metrics.get("quality_score") is not None and train_rows[1][0].metrics.get("quality_score") is not None:
         delta = train_rows[0][0].metrics["quality_score"] - train_rows[1][0].metrics["quality_score"]
         lines.append(f"- **Gate: default quality within 0.005 of the all-rows fit: Δ = {delta:+.4f}: {'PASS' if delta >= -0.005 else 'FAIL'}.**")
-    elif not cap:
+    elif len(train_rows) == 1:
         lines.append("- This build has no `model.max_training_rows`: every `apply` trains on all rows, so there is nothing to compare.")
     lines += ["", *training_table(train_rows, trtr), "",
               f"- Accuracy: 1 − total variation distance of each column and each column pair (numbers in 10 quantile bins of the "
