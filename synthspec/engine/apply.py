@@ -466,8 +466,8 @@ def _finish(run: _Run, pending: _Pending, result: JobResult | SynthspecError) ->
     if isinstance(result, SynthspecError):
         _fail(run, out, result)
         return
-    for key, value in result.timings.items():
-        out.timings[key] = out.timings.get(key, 0.0) + value
+    for key, value in result.timings.items():  # seconds add up; a peak RSS is a maximum
+        out.timings[key] = max(out.timings.get(key, 0.0), value) if key.endswith("_peak_mb") else out.timings.get(key, 0.0) + value
     if result.action != p.action:
         p.action, p.reasons, out.action = result.action, result.reasons, result.action
     target = _target(run)

@@ -113,11 +113,27 @@ def limit_threads(threads: int) -> None:
 
 @contextmanager
 def timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    """Add the stage's seconds to ``timings[key]`` and record ``<stage>_peak_mb``: the process's
+    peak RSS at the end of the stage. The peak never decreases, so it is "peak so far" (an upper
+    bound on the stage's own need); getrusage is one cheap syscall, not a sampler."""
     start = time.perf_counter()
     try:
         yield
     finally:
         timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
+        peak = peak_rss_mb()
+        if peak is not None:
+            timings[key.removesuffix("_s") + "_peak_mb"] = peak
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident set size in MB (None where getrusage does not exist)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 @contextmanager

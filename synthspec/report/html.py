@@ -160,7 +160,7 @@ def problems_of(t: TableResult) -> list[str]:
 
 
 def _seconds(t: TableResult) -> float:
-    return sum(round(v, 3) for v in t.timings.values())
+    return sum(round(v, 3) for v in t.stage_seconds.values())
 
 
 def _table_section(t: TableResult) -> list[str]:
@@ -368,8 +368,8 @@ def _details(t: TableResult) -> list[str]:
              ("synthetic rows", number(t.rows)), ("fingerprint", t.fingerprint or "—"),
              ("training fingerprint", (i.training_fingerprint or "—") if i else "—")]
     out = ['<dl class="facts">', *(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts), "</dl>"]
-    if t.timings:
-        out += _table([_e(k) for k in t.timings], [[_td(f"{round(v, 3):.3f}", "num") for v in t.timings.values()]])
+    if t.stage_seconds:
+        out += _table([_e(k) for k in t.stage_seconds], [[_td(f"{round(v, 3):.3f}", "num") for v in t.stage_seconds.values()]])
     return out
 
 

@@ -197,7 +197,7 @@ def _checks_page(t: TableResult) -> Figure:
     facts = [["model", t.model or "—"], ["action", t.action], ["seed", number(i.seed) if i else "—"],
              ["training / holdout / synthetic rows", f"{number(i.n_train) if i else '—'} / {number(i.n_holdout) if i else '—'} / {number(t.rows)}"],
              ["fingerprint", _short(t.fingerprint)], ["training fingerprint", _short(i.training_fingerprint if i else None)],
-             ["timings (s)", ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in t.timings.items()) or "—"]]
+             ["timings (s)", ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in t.stage_seconds.items()) or "—"]]
     y = _text(figure, [("Run details", {"size": 12, "weight": "bold"})], top=y)
     _table(figure, y, ["", ""], facts)
     return figure
