@@ -153,6 +153,35 @@ def _clean_category(value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
+def _category_codes(col: pd.Series) -> tuple[list[Any], np.ndarray]:
+    """A categorical column's vocabulary (cleaned values sorted by :func:`_category_key`, None
+    last when there are nulls) and every row's code in it. Text-only and boolean-only columns
+    (what the engine passes) are factorised once and only their distinct values cleaned; other
+    objects go cell by cell, since equal-hashing values of different types (``1``, ``True``)
+    must stay apart exactly as :func:`_category_codes_per_cell` keeps them."""
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in ("string", "boolean", "empty"):
+        return _category_codes_per_cell(col)
+    codes, uniques = pd.factorize(col)
+    cleaned = [_clean_category(u) for u in uniques]
+    vocab: list[Any] = sorted(set(cleaned), key=_category_key)
+    code_of = {v: i for i, v in enumerate(vocab)}
+    has_null = bool((codes < 0).any())
+    vocab += [None] if has_null else []
+    # position k of the lookup: the code of distinct value k; the last position: nulls (code -1)
+    lookup = np.array([code_of[v] for v in cleaned] + [len(vocab) - 1], np.int64)
+    return vocab, lookup[codes]
+
+
+def _category_codes_per_cell(col: pd.Series) -> tuple[list[Any], np.ndarray]:
+    """:func:`_category_codes` one cell at a time, for columns of mixed Python types."""
+    missing = col.isna().to_numpy()
+    raw = [None if gap else _clean_category(v) for v, gap in zip(col, missing, strict=True)]
+    vocab: list[Any] = sorted({v for v in raw if v is not None}, key=_category_key)
+    vocab += [None] if any(v is None for v in raw) else []
+    code_of = {v: i for i, v in enumerate(vocab)}
+    return vocab, np.array([code_of[v] for v in raw], np.int64)
+
+
 @register("cart")
 class CartSynthesizer(Synthesizer):
     description = (
@@ -215,18 +244,12 @@ class CartSynthesizer(Synthesizer):
         for j, name in enumerate(self._order):
             col = data[name]
             if by_name[name].kind == "categorical":
-                missing = col.isna().to_numpy()
-                raw = [
-                    None if gap else _clean_category(v) for v, gap in zip(col, missing, strict=True)
-                ]
-                vocab: list[Any] = sorted({v for v in raw if v is not None}, key=_category_key)
-                vocab += [None] if any(v is None for v in raw) else []
-                code_of = {v: i for i, v in enumerate(vocab)}
-                y = np.array([code_of[v] for v in raw], np.int64)
+                vocab, y = _category_codes(col)
                 value_tree = grow(j, everyone, y, True, 0.0)
                 self._models[name] = _ColumnModel("categorical", vocab, 0.0, 0.0, None, value_tree)
                 # Predictors see nulls as NaN (sklearn trees learn which side missing goes to).
-                x[:, j] = np.where(y == code_of.get(None, -1), np.nan, y)
+                null_code = len(vocab) - 1 if vocab and vocab[-1] is None else -1
+                x[:, j] = np.where(y == null_code, np.nan, y)
             else:
                 v = col.to_numpy(np.float64)
                 null = np.isnan(v)

@@ -201,3 +201,50 @@ def test_builtin_capabilities_match_the_classes():
     for name, info in BUILTIN_MODELS.items():
         cls = get_model(name)
         assert (cls.Params, cls.cost, cls.differentially_private) == (info.params, info.cost, info.differentially_private), name
+
+
+def _tricky_frame(n: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({
+        "a": rng.integers(0, 50, n).astype(float),
+        "s": rng.choice(np.array(["x", "y", "Z", "", "10", "9", "é"], dtype=object), n),
+        "b": rng.choice(np.array([True, False, None], dtype=object), n),
+        "t": rng.choice(np.array(["p", None, "q", np.nan], dtype=object), n),
+        "u": rng.choice(np.array(["only"], dtype=object), n),
+    })
+    frame.loc[frame.index % 7 == 0, "a"] = np.nan
+    return frame
+
+
+_TRICKY_COLUMNS = [ModelColumn("a", "numerical"), ModelColumn("s", "categorical"), ModelColumn("b", "categorical"),
+                   ModelColumn("t", "categorical"), ModelColumn("u", "categorical")]
+
+
+def test_vectorised_category_codes_save_byte_identical_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The factorised encoding of categories (fast path) gives the very files the per-cell
+    encoding gives: same vocabulary order, same codes, same trees (text with nulls and NaN,
+    booleans with nulls, numbers as text, a single value)."""
+    from synthspec.models import cart
+
+    def save(directory: Path) -> dict[str, bytes]:
+        model = CartSynthesizer(_TRICKY_COLUMNS, Params(min_samples_leaf=5), 7)
+        model.fit(_tricky_frame())
+        directory.mkdir()
+        model.save(directory)
+        return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+    fast = save(tmp_path / "fast")
+    monkeypatch.setattr(cart, "_category_codes", cart._category_codes_per_cell)
+    assert save(tmp_path / "per_cell") == fast
+
+
+def test_category_codes_keep_types_apart_in_mixed_columns() -> None:
+    """Objects of mixed types (``1`` and ``True`` hash equal) take the per-cell path: every
+    distinct (type, text) is its own category, as before."""
+    from synthspec.models.cart import _category_codes, _category_codes_per_cell
+
+    mixed = pd.Series([True, "True", 1, None, "1", False, 1.0], dtype=object)
+    vocab, codes = _category_codes(mixed)
+    expected_vocab, expected_codes = _category_codes_per_cell(mixed)
+    assert vocab == expected_vocab and codes.tolist() == expected_codes.tolist()
+    assert vocab == [False, True, "1", "1.0", "True", None]

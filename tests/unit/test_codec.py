@@ -108,3 +108,37 @@ def test_discrete_support_and_snap():
     assert codec.discrete_support(pd.Series(range(200))) is None
     snapped = codec.snap(np.array([0.2, 1.6, 2.4, 7.0, np.nan]), np.array([1.0, 2.0, 3.0]))
     assert snapped[:4].tolist() == [1.0, 2.0, 2.0, 3.0] and np.isnan(snapped[4])
+
+
+def _per_cell_text(series: pd.Series) -> list[object]:
+    """The categorical encoding one cell at a time: what ``codec.encode`` must reproduce."""
+    values = series.astype(object).map(lambda v: v if isinstance(v, str) or v is None or v is pd.NA else str(v))
+    return values.where(series.notna(), None).tolist()
+
+
+def test_vectorised_categorical_encoding_matches_per_cell_on_tricky_values():
+    """Numbers, decimals, dates, timestamps (naive and UTC), nullable integers, booleans as
+    categories, text with nulls and NaN, numbers as text, mixed objects: the same text, type
+    and null for every cell as the per-cell encoding."""
+    import datetime as dt
+    from decimal import Decimal
+
+    rng = np.random.default_rng(5)
+    n = 400
+    cases = {
+        "BIGINT": pd.Series(rng.integers(-5, 5, n)),
+        "DOUBLE": pd.Series(np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 4, n) / 2)),
+        "INTEGER": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, 9, n)).tolist(), dtype="Int64"),
+        "DECIMAL(5,2)": pd.Series(rng.choice(np.array([Decimal("1.50"), Decimal("2.00"), None], dtype=object), n)),
+        "DATE": pd.Series(rng.choice(np.array([dt.date(2020, 1, 1), dt.date(1, 1, 1), None], dtype=object), n)),
+        "TIMESTAMP": pd.Series(pd.to_datetime(rng.choice(["2020-01-01 00:00", "2021-06-30 12:00", None], n))),
+        "TIMESTAMPTZ": pd.Series(pd.to_datetime(rng.choice(["2020-01-01", None], n))).dt.tz_localize("UTC"),
+        "VARCHAR": pd.Series(rng.choice(np.array(["a", "10", "", None, np.nan, "1.0"], dtype=object), n)),
+        "JSON": pd.Series(rng.choice(np.array([1, 1.0, True, "1", None, False], dtype=object), n)),
+        "UTINYINT": pd.Series(rng.choice(np.array([True, False], dtype=object), n)).astype(bool),
+    }
+    for duckdb_type, values in cases.items():
+        source = pd.DataFrame({"c": values})
+        encoded = codec.encode(source, [plan("c", duckdb_type, type="categorical")])["c"].tolist()
+        expected = _per_cell_text(source["c"])
+        assert [(type(v), v) for v in encoded] == [(type(v), v) for v in expected], duckdb_type
