@@ -306,9 +306,10 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
             relations.counts[r.ref.column] = relational.fit_count_model(r.parent_train, r.parent_columns, r.counts, spec.model.seed)
             share = float(null_share[r.ref.column]) if null_share is not None else 0.0
             relations.stats[r.ref.column] = relational.RelationStats.of(share, r.counts)
+    train, context = fit_rows(job, train, columns, private=cls.differentially_private)
     data: object = train
     if job.given:
-        data = pd.concat([job.train_context, train], axis=1)
+        data = pd.concat([context, train], axis=1)
     if cls.differentially_private:
         from synthspec.privacy.dp import PrivateTable
 
@@ -328,6 +329,21 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
 
     _, digest = state.store_model(job.state_dir, job.table, job.training_fp, save)
     return model, relations, digest
+
+
+def fit_rows(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], *,
+             private: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The training rows (and their parents' attributes) the model is fitted on: all of them,
+    or above ``model.max_training_rows`` a seeded subsample (engine/subsample.py). Only the fit
+    sees the subsample; the checks and the donors keep the whole training split."""
+    from synthspec.engine.subsample import subsample_applies, training_cap, training_rows
+
+    cap = training_cap(job.spec.model.max_training_rows, private=private)
+    if cap is None or not subsample_applies(cap, len(train)):
+        return train, job.train_context
+    rows = training_rows(train, {c.name: c.kind for c in columns}, cap, job.spec.model.seed, stratify=not private)
+    context = None if job.train_context is None else job.train_context.iloc[rows].reset_index(drop=True)
+    return train.iloc[rows].reset_index(drop=True), context
 
 
 def _foreign_key_primary_key(plans: list[ColumnPlan]) -> list[str]:
@@ -404,4 +420,4 @@ def _relational_metrics(job: TableJob, output: pd.DataFrame) -> dict[str, Any]:
     return metrics
 
 
-__all__ = ["JobResult", "RefInputs", "TableJob", "compute", "draw", "fitted_model", "limit_threads", "model_errors", "pii_columns", "timed"]
+__all__ = ["JobResult", "RefInputs", "TableJob", "compute", "draw", "fit_rows", "fitted_model", "limit_threads", "model_errors", "pii_columns", "timed"]

@@ -237,10 +237,28 @@ def read_source(cons: Connections, loaded: LoadedSpec, project: Project, columns
             return f"CAST({quote(name)} AS VARCHAR) AS {quote(name)}"
         return quote(name)
 
-    select = _braced(", ".join(expression(c, t) for c, t in columns))
+    import pandas as pd
+
     names = [c for c, _ in columns]
     order = _braced(", ".join([row_hash(names), *(quote(c) for c in names)])) if names else "1"
-    frame = _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {order}", _frame)
+    text = [(c, t) for c, t in columns if _is_text(t)]
+    other = [(c, t) for c, t in columns if not _is_text(t)]
+
+    def read(part: list[tuple[str, str]], fetch):  # noqa: ANN001, ANN202
+        select = _braced(", ".join(expression(c, t) for c, t in part))
+        return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {order}", fetch)
+
+    if not text:
+        frame = read(columns, _frame)
+    else:
+        # Text through Arrow: several times faster than DuckDB's per-cell conversion, and each
+        # distinct string becomes one Python object shared by its rows (a million cells of a
+        # dozen values hold a dozen strings, not a million). The same values as `.df()` (str,
+        # None for NULL); other types keep `.df()`'s conversions. The order is total (row hash,
+        # then every column), so both reads return the rows in the same order.
+        texts = read(text, _text_frame)
+        rest = read(other, _frame) if other else None
+        frame = pd.DataFrame({c: (texts[c] if c in texts.columns else rest[c]) for c in names})  # type: ignore[index]
     for name, duckdb_type in columns:
         if _TZ.match(duckdb_type):
             frame[name] = frame[name].dt.tz_localize("UTC")
@@ -296,6 +314,20 @@ def _one(result):  # noqa: ANN001, ANN202
 
 def _frame(result):  # noqa: ANN001, ANN202
     return result.df()
+
+
+def _is_text(duckdb_type: str) -> bool:
+    return duckdb_type.strip().upper().startswith(("VARCHAR", "TEXT", "STRING"))
+
+
+def _text_frame(result):  # noqa: ANN001, ANN202
+    """Text columns as object columns of ``str`` and None, one object per distinct string."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "an extra copy": still far cheaper than .df()
+        table = result.to_arrow_table()
+    return table.to_pandas(deduplicate_objects=True, types_mapper=None)
 
 
 def sample_expression(name: str, duckdb_type: str) -> str:
