@@ -306,7 +306,11 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
             relations.counts[r.ref.column] = relational.fit_count_model(r.parent_train, r.parent_columns, r.counts, spec.model.seed)
             share = float(null_share[r.ref.column]) if null_share is not None else 0.0
             relations.stats[r.ref.column] = relational.RelationStats.of(share, r.counts)
-    train, context = fit_rows(job, train, columns, private=cls.differentially_private)
+    grow_rows = subsample_rows(job, train, columns, private=cls.differentially_private)
+    context = job.train_context
+    if grow_rows is not None and not cls.subsample_in_fit:
+        train = train.iloc[grow_rows].reset_index(drop=True)
+        context = None if context is None else context.iloc[grow_rows].reset_index(drop=True)
     data: object = train
     if job.given:
         data = pd.concat([context, train], axis=1)
@@ -319,7 +323,10 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
     if model is not None:
         with timed(timings, "fit_s"), progress_bar(f"{job.table}: training {job.model}", enabled=job.show_progress) as bar, \
                 model_errors(job.model, "training"):
-            model.fit(data, progress=bar)
+            if grow_rows is not None and cls.subsample_in_fit:
+                model.fit(data, progress=bar, grow_rows=grow_rows)  # type: ignore[call-arg]
+            else:
+                model.fit(data, progress=bar)
 
     def save(directory: Path) -> None:
         if model is not None:
@@ -331,19 +338,15 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
     return model, relations, digest
 
 
-def fit_rows(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], *,
-             private: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The training rows (and their parents' attributes) the model is fitted on: all of them,
-    or above ``model.max_training_rows`` a seeded subsample (engine/subsample.py). Only the fit
-    sees the subsample; the checks and the donors keep the whole training split."""
+def subsample_rows(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], *, private: bool) -> np.ndarray | None:
+    """Positions in ``train`` of the rows to fit on, or None for every row (engine/subsample.py).
+    Only the fit sees the subsample; the checks and the donors of policies keep the whole split."""
     from synthspec.engine.subsample import subsample_applies, training_cap, training_rows
 
     cap = training_cap(job.spec.model.max_training_rows, private=private)
     if cap is None or not subsample_applies(cap, len(train)):
-        return train, job.train_context
-    rows = training_rows(train, {c.name: c.kind for c in columns}, cap, job.spec.model.seed, stratify=not private)
-    context = None if job.train_context is None else job.train_context.iloc[rows].reset_index(drop=True)
-    return train.iloc[rows].reset_index(drop=True), context
+        return None
+    return training_rows(train, {c.name: c.kind for c in columns}, cap, job.spec.model.seed, stratify=not private)
 
 
 def _foreign_key_primary_key(plans: list[ColumnPlan]) -> list[str]:
@@ -420,4 +423,4 @@ def _relational_metrics(job: TableJob, output: pd.DataFrame) -> dict[str, Any]:
     return metrics
 
 
-__all__ = ["JobResult", "RefInputs", "TableJob", "compute", "draw", "fit_rows", "fitted_model", "limit_threads", "model_errors", "pii_columns", "timed"]
+__all__ = ["JobResult", "RefInputs", "TableJob", "compute", "draw", "fitted_model", "limit_threads", "model_errors", "pii_columns", "timed"]

@@ -237,28 +237,15 @@ def read_source(cons: Connections, loaded: LoadedSpec, project: Project, columns
             return f"CAST({quote(name)} AS VARCHAR) AS {quote(name)}"
         return quote(name)
 
-    import pandas as pd
-
+    select = _braced(", ".join(expression(c, t) for c, t in columns))
     names = [c for c, _ in columns]
     order = _braced(", ".join([row_hash(names), *(quote(c) for c in names)])) if names else "1"
-    text = [(c, t) for c, t in columns if _is_text(t)]
-    other = [(c, t) for c, t in columns if not _is_text(t)]
-
-    def read(part: list[tuple[str, str]], fetch):  # noqa: ANN001, ANN202
-        select = _braced(", ".join(expression(c, t) for c, t in part))
-        return _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {order}", fetch)
-
-    if not text:
-        frame = read(columns, _frame)
-    else:
-        # Text through Arrow: several times faster than DuckDB's per-cell conversion, and each
-        # distinct string becomes one Python object shared by its rows (a million cells of a
-        # dozen values hold a dozen strings, not a million). The same values as `.df()` (str,
-        # None for NULL); other types keep `.df()`'s conversions. The order is total (row hash,
-        # then every column), so both reads return the rows in the same order.
-        texts = read(text, _text_frame)
-        rest = read(other, _frame) if other else None
-        frame = pd.DataFrame({c: (texts[c] if c in texts.columns else rest[c]) for c in names})  # type: ignore[index]
+    # Text and plain numbers through Arrow when that is all there is: several times faster than
+    # DuckDB's per-cell conversion of text, and each distinct string becomes one Python object
+    # shared by its rows (a million cells of a dozen values hold a dozen strings, not a million).
+    # Other types keep `.df()`'s conversions, which the rest of the engine is built on.
+    fast = any(_is_text(t) for _, t in columns) and all(_is_text(t) or t.strip().upper() in _ARROW_SAFE for _, t in columns)
+    frame = _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {order}", _arrow_frame if fast else _frame)
     for name, duckdb_type in columns:
         if _TZ.match(duckdb_type):
             frame[name] = frame[name].dt.tz_localize("UTC")
@@ -320,14 +307,32 @@ def _is_text(duckdb_type: str) -> bool:
     return duckdb_type.strip().upper().startswith(("VARCHAR", "TEXT", "STRING"))
 
 
-def _text_frame(result):  # noqa: ANN001, ANN202
-    """Text columns as object columns of ``str`` and None, one object per distinct string."""
+#: DuckDB types whose Arrow conversion gives exactly `.df()`'s pandas values and dtypes (with
+#: nulls: the nullable integer and boolean dtypes; NaN in floats).
+_ARROW_SAFE = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+                         "BOOLEAN", "FLOAT", "DOUBLE"})
+
+
+def _arrow_frame(result):  # noqa: ANN001, ANN202
+    """The result as `.df()` gives it, for text and the types of ``_ARROW_SAFE`` only, through
+    Arrow: strings deduplicated, integers and booleans with nulls as pandas' nullable dtypes."""
     import warnings
+
+    import pandas as pd
+    import pyarrow as pa
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "an extra copy": still far cheaper than .df()
         table = result.to_arrow_table()
-    return table.to_pandas(deduplicate_objects=True, types_mapper=None)
+    columns = {}
+    for name, chunked in zip(table.column_names, table.columns, strict=True):
+        kind = chunked.type
+        if chunked.null_count and (pa.types.is_integer(kind) or pa.types.is_boolean(kind)):
+            dtype = pd.BooleanDtype() if pa.types.is_boolean(kind) else pd.api.types.pandas_dtype(str(kind).replace("int", "Int").replace("uInt", "UInt"))
+            columns[name] = pd.Series(dtype.__from_arrow__(chunked), name=name)
+        else:
+            columns[name] = chunked.to_pandas(deduplicate_objects=True)
+    return pd.DataFrame(columns)
 
 
 def sample_expression(name: str, duckdb_type: str) -> str:

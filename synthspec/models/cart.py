@@ -190,6 +190,7 @@ class CartSynthesizer(Synthesizer):
     cost = 1
     differentially_private = False
     supports_given = True
+    subsample_in_fit = True  # fit(..., grow_rows=): trees on the subsample, donors per `donors`
     Params: ClassVar[type[ModelParams]] = CartParams
 
     def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int, budget: Budget | None = None) -> None:
@@ -209,14 +210,22 @@ class CartSynthesizer(Synthesizer):
         )
         return first + rest
 
-    def fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None = None) -> None:
+    def fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None = None, *,
+            grow_rows: np.ndarray | None = None) -> None:
+        """``grow_rows`` (positions in ``data``, big tables): grow the trees on these rows only;
+        with ``donors: all`` every row of ``data`` is then routed to its leaf as a donor (the
+        trees' cost is n log n in the rows they are grown on, routing is linear), with
+        ``donors: fitted`` the other rows are not used at all."""
+        if grow_rows is not None and getattr(self.params, "donors", "fitted") == "fitted":
+            data, grow_rows = data.iloc[grow_rows].reset_index(drop=True), None
         # Many categories in few rows is expected here (leaves draw donors; the tree only
         # partitions): sklearn's "looks like regression" warning is noise for users.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            self._fit(data, progress)
+            self._fit(data, progress, grow_rows)
 
-    def _fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None) -> None:
+    def _fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None,
+             grow_rows: np.ndarray | None = None) -> None:
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
         p: CartParams = self.params  # type: ignore[assignment]
@@ -227,6 +236,11 @@ class CartSynthesizer(Synthesizer):
         x = np.empty((len(data), len(self._order)), np.float64)
         self._models = {}
 
+        growing: np.ndarray | None = None
+        if grow_rows is not None:
+            growing = np.zeros(len(data), bool)
+            growing[grow_rows] = True
+
         def grow(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> _Tree:
             xj = x[rows, :j].astype(np.float32)
             if j == 0:
@@ -235,11 +249,17 @@ class CartSynthesizer(Synthesizer):
                 cls = DecisionTreeClassifier if classify else DecisionTreeRegressor
                 est = cls(min_samples_leaf=leaf, max_depth=p.max_depth,
                           random_state=(self.seed + j) % 2**32)  # fmt: skip
-                tree = _Tree.from_sklearn(est.fit(xj, y))
+                if growing is None:
+                    est.fit(xj, y)
+                else:
+                    on = growing[rows]
+                    est.fit(xj[on], y[on])
+                tree = _Tree.from_sklearn(est)
             tree.set_donors(tree.route(xj), y.astype(np.float64), smooth)
             return tree
 
-        leaf = p.min_samples_leaf if p.min_samples_leaf is not None else leaf_size(len(data))
+        grown_on = len(data) if grow_rows is None else len(grow_rows)
+        leaf = p.min_samples_leaf if p.min_samples_leaf is not None else leaf_size(grown_on)
         everyone = np.arange(len(data))
         for j, name in enumerate(self._order):
             col = data[name]

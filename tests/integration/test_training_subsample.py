@@ -15,14 +15,14 @@ from tests.helpers import ADULT_COLUMNS, make_warehouse, query_db, run_cli
 pytestmark = pytest.mark.integration
 
 
-def _project(root: Path, adult: pd.DataFrame, cap: int | None) -> Path:
+def _project(root: Path, adult: pd.DataFrame, cap: int | None, extra: str = "") -> Path:
     root.mkdir()
     make_warehouse(root / "wh.duckdb", {"adult": adult.head(3000)})
     (root / "synthspec.yml").write_text(
         "name: test\nsource: {duckdb: wh.duckdb}\ntarget: {duckdb: wh.duckdb, schema: synthetic}\n"
         "defaults:\n  checks:\n    quality_score: {min: 0.5}\n    dcr_share: {max: 0.9}\n")
     (root / "specs").mkdir()
-    model = "model:\n  type: cart\n  seed: 7\n" + (f"  max_training_rows: {cap}\n" if cap is not None else "")
+    model = "model:\n  type: cart\n  seed: 7\n" + (f"  max_training_rows: {cap}\n" if cap is not None else "") + extra
     (root / "specs" / "adult.yml").write_text("version: 1\ntable: adult\nsource:\n  table: raw.adult\n" + model
                                               + "columns:\n" + ADULT_COLUMNS)
     return root
@@ -59,6 +59,12 @@ def test_a_capped_table_is_fitted_on_a_seeded_subsample(tmp_path: Path, adult: p
     assert run_cli(every, "apply", "-q").exit_code == 0
     assert _fitted_rows(every) == 2400
     assert query_db(every, "SELECT * FROM synthetic.adult") != first
+
+    # cart's `donors: all`: trees grown on the subsample, every training row a donor
+    donors = _project(tmp_path / "donors", adult, 1000, "  params: {donors: all}\n")
+    assert run_cli(donors, "apply", "-q").exit_code == 0
+    assert _fitted_rows(donors) == 2400
+    assert query_db(donors, "SELECT * FROM synthetic.adult") not in (first, query_db(every, "SELECT * FROM synthetic.adult"))
 
 
 def test_a_table_under_the_default_cap_is_unchanged_by_it(tmp_path: Path, adult: pd.DataFrame) -> None:

@@ -248,3 +248,32 @@ def test_category_codes_keep_types_apart_in_mixed_columns() -> None:
     expected_vocab, expected_codes = _category_codes_per_cell(mixed)
     assert vocab == expected_vocab and codes.tolist() == expected_codes.tolist()
     assert vocab == [False, True, "1", "1.0", "True", None]
+
+
+def test_trees_grown_on_a_subsample_take_every_row_as_donor(tmp_path: Path) -> None:
+    """``grow_rows`` with ``donors: all``: the trees see those rows only, the leaves hold every
+    row as a donor; with every row it is the plain fit, file for file. With ``donors: fitted``
+    (the default) it is the plain fit on the subsample, file for file."""
+    data = make_frame(2000)
+    quarter = np.arange(0, len(data), 4)
+
+    def files(name: str, frame: pd.DataFrame, grow_rows: np.ndarray | None = None, **params: object) -> dict[str, bytes]:
+        model = CartSynthesizer(COLUMNS, Params(min_samples_leaf=10, **params), 1)
+        model.fit(frame, grow_rows=grow_rows)
+        (tmp_path / name).mkdir()
+        model.save(tmp_path / name)
+        return {p.name: p.read_bytes() for p in sorted((tmp_path / name).iterdir())}
+
+    plain = files("plain", data)
+    assert files("every", data, np.arange(len(data)), donors="all") == plain
+    assert files("fitted", data, quarter) == files("sliced", data.iloc[quarter].reset_index(drop=True))
+
+    sub = CartSynthesizer(COLUMNS, Params(min_samples_leaf=10, donors="all"), 1)
+    sub.fit(data, grow_rows=quarter)
+    for name, m in sub._models.items():
+        tree = m.value_tree
+        assert tree is not None
+        expected = len(data) if m.kind == "categorical" else int(data[name].notna().sum())
+        assert len(tree.donors) == expected
+    out = sub.sample(500, seed=3)
+    assert list(out.columns) == [c.name for c in COLUMNS] and len(out) == 500

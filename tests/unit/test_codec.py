@@ -142,3 +142,25 @@ def test_vectorised_categorical_encoding_matches_per_cell_on_tricky_values():
         encoded = codec.encode(source, [plan("c", duckdb_type, type="categorical")])["c"].tolist()
         expected = _per_cell_text(source["c"])
         assert [(type(v), v) for v in encoded] == [(type(v), v) for v in expected], duckdb_type
+
+
+def test_arrow_read_gives_the_same_frame_as_duckdb_df():
+    """Text and plain numbers read through Arrow (big sources) equal `.df()`'s frame: values,
+    nulls and dtypes (nullable integers and booleans), with and without nulls."""
+    from synthspec.io.warehouse import _ARROW_SAFE, _arrow_frame, _frame
+
+    con = duckdb.connect()
+    rng = np.random.default_rng(1)
+    n = 300
+    frame = pd.DataFrame({"s": rng.choice(np.array(["a", "é", "", "10", None], dtype=object), n),
+                          "s_full": rng.choice(np.array(["x", "y"], dtype=object), n),
+                          "k": rng.integers(-3, 3, n)})
+    con.register("f", frame)
+    select = ", ".join(["s", "s_full"] + [
+        f"CAST(CASE WHEN k = 0 AND '{t}' <> 'BOOLEAN' THEN NULL ELSE abs(k) END AS {t}) AS c_{t}" for t in sorted(_ARROW_SAFE)
+    ] + [f"CAST(abs(k) AS {t}) AS full_{t}" for t in sorted(_ARROW_SAFE)])
+    select += ", CAST(CASE WHEN k = 0 THEN NULL ELSE k > 0 END AS BOOLEAN) AS b_null"
+    query = f"SELECT {select} FROM f ORDER BY k, s"
+    expected, actual = _frame(con.execute(query)), _arrow_frame(con.execute(query))
+    pd.testing.assert_frame_equal(actual, expected, check_exact=True)
+    assert [type(v) for v in actual["s"]] == [type(v) for v in expected["s"]]
