@@ -164,3 +164,35 @@ def test_arrow_read_gives_the_same_frame_as_duckdb_df():
     expected, actual = _frame(con.execute(query)), _arrow_frame(con.execute(query))
     pd.testing.assert_frame_equal(actual, expected, check_exact=True)
     assert [type(v) for v in actual["s"]] == [type(v) for v in expected["s"]]
+
+
+def test_hash_ordered_read_equals_duckdbs_order_by_with_duplicates_and_collisions(tmp_path, monkeypatch):
+    """The canonical order sorted on the row hashes here equals DuckDB's ORDER BY (hash, values),
+    duplicate rows included; when different rows share a hash it falls back to DuckDB's sort."""
+    from synthspec.io import warehouse
+
+    rng = np.random.default_rng(2)
+    n = 500
+    frame = pd.DataFrame({"s": rng.choice(np.array(["a", "b", None], dtype=object), n),
+                          "i": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 3, n)).tolist(), dtype="Int64")})
+    con = duckdb.connect()
+    con.register("f", frame)
+    expected = con.execute("SELECT s, i FROM f ORDER BY hash(s, i), s, i").df()
+
+    def read(project, loaded, cons) -> pd.DataFrame:
+        return warehouse._hash_ordered(cons, loaded, project, "s, i", ["s", "i"])
+
+    def on_source(cons, loaded, project, template, fetch):  # the frame stands for the source relation
+        return fetch(con.execute(template.format(rel="f")))
+
+    monkeypatch.setattr(warehouse, "_on_source", on_source)
+    got = read(None, None, None)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    # every row hashes alike: different rows tie, so DuckDB must order them
+    monkeypatch.setattr(warehouse, "row_hash", lambda names: "0::UBIGINT")
+    assert read(None, None, None) is None
+    duplicates = pd.DataFrame({"s": ["x"] * 5 + [None] * 3, "i": pd.array([1] * 5 + [None] * 3, dtype="Int64")})
+    con.register("f", duplicates)
+    assert read(None, None, None) is None  # "x" and null rows differ
+    con.register("f", duplicates.head(5))  # identical rows tie: any order is the order
+    pd.testing.assert_frame_equal(read(None, None, None), con.execute("SELECT s, i FROM f").df(), check_exact=True)
