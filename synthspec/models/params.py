@@ -48,7 +48,7 @@ class CartParams(ModelParams):
         description="Above `model.max_training_rows`: `fitted` draws donors from the subsample the trees "
         "are grown on; `all` grows the trees on the subsample, then routes every training row to its "
         "leaf as a donor (closer to a fit on every row, at a linear extra cost: on a 1M-row Adult-shaped "
-        "table, quality_score 0.9969 instead of 0.9952 against 0.9973 on every row, fit about twice as long).",
+        "table, quality_score 0.9969 instead of 0.9952 against 0.9973 on every row, for about twice the fit time).",
     )
 
 
