@@ -48,9 +48,28 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
             if plan.spec.type == "boolean" and plan.duckdb_type.upper() != "BOOLEAN":
                 values = _to_booleans(values, plan)
             elif plan.duckdb_type.upper() != "BOOLEAN":
-                values = values.map(lambda v: v if isinstance(v, str) or v is None or v is pd.NA else str(v))
+                values = _as_text(series, values)
             out[plan.name] = values.where(series.notna(), None).to_numpy(dtype=object)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _text_of(value: object) -> object:
+    """A category's model value: text stays text, a null stays null, anything else its ``str``."""
+    return value if isinstance(value, str) or value is None or value is pd.NA else str(value)
+
+
+def _as_text(series: pd.Series, values: pd.Series) -> pd.Series:
+    """:func:`_text_of` of every cell of ``values`` (``series`` as object), without a Python call
+    per cell on the frequent shapes: text only (nothing to do), or one non-object dtype (each
+    distinct value converted once, then spread by its code). Objects of mixed types go cell by
+    cell: equal-hashing values of different types (``1``, ``1.0``, ``True``) have different texts."""
+    if series.dtype == object:
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            return values
+        return values.map(_text_of)
+    codes, uniques = pd.factorize(series)
+    texts = np.array([_text_of(u) for u in pd.Series(uniques).astype(object)] + [None], dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype=object)
 
 
 def _to_booleans(values: pd.Series, plan: ColumnPlan) -> pd.Series:

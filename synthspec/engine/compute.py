@@ -392,9 +392,14 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
             relations.counts[r.ref.column] = relational.fit_count_model(r.parent_train, r.parent_columns, r.counts, spec.model.seed)
             share = float(null_share[r.ref.column]) if null_share is not None else 0.0
             relations.stats[r.ref.column] = relational.RelationStats.of(share, r.counts)
+    grow_rows = subsample_rows(job, train, columns, private=cls.differentially_private)
+    context = job.train_context
+    if grow_rows is not None and not cls.subsample_in_fit:
+        train = train.iloc[grow_rows].reset_index(drop=True)
+        context = None if context is None else context.iloc[grow_rows].reset_index(drop=True)
     data: object = train
     if job.given:
-        data = pd.concat([job.train_context, train], axis=1)
+        data = pd.concat([context, train], axis=1)
     if cls.differentially_private:
         from synthspec.privacy.dp import PrivateTable
 
@@ -404,7 +409,10 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
     if model is not None:
         with timed(timings, "fit_s"), progress_bar(f"{job.table}: training {job.model}", enabled=job.show_progress) as bar, \
                 model_errors(job.model, "training"):
-            model.fit(data, progress=bar)
+            if grow_rows is not None and cls.subsample_in_fit:
+                model.fit(data, progress=bar, grow_rows=grow_rows)  # type: ignore[call-arg]
+            else:
+                model.fit(data, progress=bar)
 
     def save(directory: Path) -> None:
         if model is not None:
@@ -414,6 +422,17 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
 
     _, digest = state.store_model(job.state_dir, job.table, job.training_fp, save)
     return model, relations, digest
+
+
+def subsample_rows(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], *, private: bool) -> np.ndarray | None:
+    """Positions in ``train`` of the rows to fit on, or None for every row (engine/subsample.py).
+    Only the fit sees the subsample; the checks and the donors of policies keep the whole split."""
+    from synthspec.engine.subsample import subsample_applies, training_cap, training_rows
+
+    cap = training_cap(job.spec.model.max_training_rows, private=private)
+    if cap is None or not subsample_applies(cap, len(train)):
+        return None
+    return training_rows(train, {c.name: c.kind for c in columns}, cap, job.spec.model.seed, stratify=not private)
 
 
 def _foreign_key_primary_key(plans: list[ColumnPlan]) -> list[str]:
