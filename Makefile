@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo example test lint bench corpus clean
+.PHONY: install demo example test lint bench bench-scale corpus clean
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,14 @@ lint: install
 
 bench: install
 	$(BIN)/python tests/benchmarks/bench_adult.py --out BENCHMARKS.md
+
+# The scaling benchmark (~35 min on 2 cores): 100k / 1M / 10M-row sources, SDV alongside, a 10M-row
+# `sample`, Ray when `apply` has `--executor`. Replaces its own section of BENCHMARKS.md.
+# `make bench-scale SCALE_ARGS=--quick` checks the script in ~3 min (do not commit that output).
+SCALE_ARGS ?=
+
+bench-scale: install
+	$(BIN)/python tests/benchmarks/bench_scale.py --out BENCHMARKS.md $(SCALE_ARGS)
 
 # The corpus (tests/corpus): init + apply with the defaults on 40+ real public tables, audited;
 # writes CORPUS.md (~15-20 min on 2 cores). Its data packages are the `corpus` extra only.

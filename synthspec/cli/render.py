@@ -133,7 +133,7 @@ def render_run(result: RunResult, fmt: str, *, quiet: bool, run_errors: bool = T
             continue
         if quiet and t.status in ("passed", "up_to_date"):
             continue
-        total = sum(t.timings.values())
+        total = sum(t.stage_seconds.values())
         line = f"{t.table}: " + click.style(t.status, fg=_COLOUR.get(t.status, "white"))
         if t.status == "up_to_date" and t.up_to_date_since:
             line += f" ({since_text(t.up_to_date_since)})"

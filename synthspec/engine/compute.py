@@ -75,6 +75,8 @@ class TableJob:
     published_epsilon: float | None = None
     show_progress: bool = False
     threshold_sources: dict[str, str] = field(default_factory=dict)  # per check: spec, guardrail... (report)
+    column_types: list[tuple[str, str]] = field(default_factory=list)  # the published columns (Parquet parts)
+    shardable: bool = False  # no references either way: big outputs are drawn in shards (engine/shards.py)
 
 
 @dataclass
@@ -88,6 +90,13 @@ class JobResult:
     artifact_sha256: str | None = None  # set when a model was trained and cached
     profile: list[ColumnProfile] | None = None  # real vs synthetic distributions, for report.html
     insights: TableInsights | None = None  # the rest of the report's charts (metrics.insights)
+    #: a sharded output: every row is in these Parquet parts (``output`` holds the first shard)
+    parts: list[Path] = field(default_factory=list)
+    rows: int | None = None  # rows of the whole output (default: ``len(output)``)
+
+    @property
+    def total_rows(self) -> int:
+        return len(self.output) if self.rows is None else self.rows
 
 
 def limit_threads(threads: int) -> None:
@@ -105,11 +114,27 @@ def limit_threads(threads: int) -> None:
 
 @contextmanager
 def timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    """Add the stage's seconds to ``timings[key]`` and record ``<stage>_peak_mb``: the process's
+    peak RSS at the end of the stage. The peak never decreases, so it is "peak so far" (an upper
+    bound on the stage's own need); getrusage is one cheap syscall, not a sampler."""
     start = time.perf_counter()
     try:
         yield
     finally:
         timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
+        peak = peak_rss_mb()
+        if peak is not None:
+            timings[key.removesuffix("_s") + "_peak_mb"] = peak
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident set size in MB (None where getrusage does not exist)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 @contextmanager
@@ -125,9 +150,10 @@ def model_errors(model: str, stage: str) -> Iterator[None]:
 
 
 def compute(job: TableJob) -> JobResult:
+    from synthspec.engine.checked import check_sample
     from synthspec.engine.checks import Computed, run_checks
     from synthspec.engine.codec import model_columns
-    from synthspec.engine.tiny import avoid_real_rows, smallest_assessable
+    from synthspec.engine.tiny import smallest_assessable
     from synthspec.metrics.profile import column_profiles
 
     spec = job.spec
@@ -137,24 +163,26 @@ def compute(job: TableJob) -> JobResult:
     holdout = job.encoded.iloc[job.holdout_idx].reset_index(drop=True)
     columns = model_columns(job.plans)
     epsilon: float | None
+    parts: list[Path] = []
     if job.action == "recheck":
         assert job.published is not None
         output, epsilon = job.published, job.published_epsilon
+        # What is checked is what is published, in one canonical form on both paths, on at most
+        # CHECK_ROWS rows (engine/checked.py).
+        synthetic = check_sample([output], job.plans)
+        leakage = _leakage(job.source, output, job.plans)
     else:
         if job.action == "resample" and job.cached_dir is None:
             result_action, reasons = "train", ["no cached model"]
         model, relations, digest = fitted_model(job, train, columns, timings, train_model=result_action == "train")
-        kinds = {c.name: c.kind for c in columns}
-        with timed(timings, "sample_s"), progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
-            synthetic, output = draw(job, model, relations)
-            if (check := job.checks.get("real_row_matches")) is not None and check.max == 0:
-                synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds)
-            bar(1, 1)
+        with timed(timings, "sample_s"):
+            output, synthetic, parts, leakage = _draw_all(job, model, relations, {c.name: c.kind for c in columns})
         epsilon = model.epsilon_spent if model is not None else None
+
     kinds = {c.name: c.kind for c in columns}
     tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
     with timed(timings, "checks_s"):
-        train, holdout, synthetic, population = _check_frames(job, train, holdout, output)
+        train, holdout, population = _check_frames(job, train, holdout, job.rows if parts else len(output))
         computed = Computed()
         from synthspec.metrics.intervals import ks_similarity
 
@@ -163,7 +191,12 @@ def compute(job: TableJob) -> JobResult:
         extra_intervals = {}
         if sizes is not None and (interval := ks_similarity(relational_metrics["cardinality"], *sizes)) is not None:
             extra_intervals["cardinality"] = interval
-        extra = {"epsilon_spent": epsilon, **_leakage(job.source, output, job.plans), **relational_metrics}
+        if parts and "key_uniqueness" in relational_metrics:  # over every part, not the first shard's rows
+            from synthspec.engine.shards import key_duplicates
+
+            total, duplicated = key_duplicates(parts, [p.name for p in job.plans if p.spec.primary_key])
+            relational_metrics["key_uniqueness"] = 1.0 - duplicated / total if total else 1.0
+        extra = {"epsilon_spent": epsilon, **leakage, **relational_metrics}
         metrics, checks = run_checks(train, holdout, synthetic, kinds, job.checks, seed=spec.model.seed, extra=extra,
                                      quasi_identifiers=spec.privacy.quasi_identifiers,
                                      epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows,
@@ -174,21 +207,67 @@ def compute(job: TableJob) -> JobResult:
             check.details["threshold_from"] = job.threshold_sources[check.metric]
     with timed(timings, "report_s"):
         insights = report_insights(job, train, holdout, synthetic, kinds, profile, computed, population)
-    return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights)
+    return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights,
+                     parts=parts, rows=job.rows if parts else None)
+
+
+def _draw_all(job: TableJob, model: Synthesizer | None, relations: Relations | None,
+              kinds: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, list[Path], dict[str, float | None]]:
+    """Every shard of the output (``engine.shards``): the first shard's publish-ready rows,
+    the checks' sample of all rows in their canonical form (``engine.checked``), the Parquet
+    parts (none when there is one shard: the rows stay in memory) and pii_leakage over all
+    rows. Only the first shard and the sample stay in memory."""
+    from synthspec.engine import shards
+    from synthspec.engine.checked import check_sample
+    from synthspec.engine.tiny import avoid_real_rows
+
+    layout = shards.layout(job.rows, shardable=job.shardable)
+    seed = job.spec.model.seed
+    avoid = (check := job.checks.get("real_row_matches")) is not None and check.max == 0
+    memo: dict[str, Any] = {}
+    leaked = 0.0
+    first: pd.DataFrame | None = None
+    parts: list[Path] = []
+    directory = shards.parts_dir(job.state_dir, job.table) if len(layout) > 1 else None
+
+    def shard_rows(shard: shards.Shard) -> pd.DataFrame:
+        nonlocal leaked, first
+        one = len(layout) == 1  # exactly today's draw: the job's rows, the spec's seed
+        shard_seed = shards.seed_of(seed, shard.index)
+        kwargs: dict[str, Any] = {} if one else {"rows": shard.rows, "offset": shard.start}
+        synthetic, output = draw(job, model, relations, seed=shard_seed, memo=memo, **kwargs)
+        if avoid:
+            synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds, seed=shard_seed, **kwargs)
+        leaked += _leakage(job.source, output, job.plans)["pii_leakage"] or 0.0
+        if directory is not None:
+            parts.append(shards.write_part(output, job.column_types, shards.part_path(directory, shard.index)))
+        if first is None:
+            first = output
+        bar(shard.index + 1, len(layout))
+        return output
+
+    try:
+        with progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
+            sample = check_sample((shard_rows(shard) for shard in layout), job.plans)
+    except BaseException:
+        if directory is not None:
+            shards.remove([directory / "_"])
+        raise
+    assert first is not None
+    leakage = {"pii_leakage": leaked if pii_columns(job.plans) else None}
+    return first, sample, parts, leakage
 
 
 def _check_frames(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame,
-                  output: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Population]:
-    """The training split, holdout and synthetic frames the checks and the report score, and
-    the full table behind them. What is checked is what is published, in one canonical form on
-    the publish and the re-check paths, on at most CHECK_ROWS rows per frame (engine/checked.py);
-    the full frames go to the metrics where every row counts."""
-    from synthspec.engine.checked import check_sample, real_sample
+                  n_synthetic: int) -> tuple[pd.DataFrame, pd.DataFrame, Population]:
+    """The training split and holdout the checks and the report score (at most CHECK_ROWS rows
+    each, seeded: engine/checked.py; the synthetic side is ``check_sample``), and the full
+    table behind them, for the metrics where every row counts and for the sizes reported."""
+    from synthspec.engine.checked import real_sample
     from synthspec.engine.checks import Population
 
     seed = job.spec.model.seed
-    population = Population(train, holdout, len(output))
-    return (real_sample(train, seed, 0), real_sample(holdout, seed, 1), check_sample([output], job.plans), population)
+    return real_sample(train, seed, 0), real_sample(holdout, seed, 1), Population(train, holdout, n_synthetic)
 
 
 def report_insights(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
@@ -245,12 +324,17 @@ def _totals(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
 
 
 def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, *,
-         seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+         seed: int | None = None, rows: int | None = None, offset: int = 0,
+         memo: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The job's synthetic rows: as the model's frame (for the checks) and publish-ready.
 
     Lay out the rows (children: parents and context), sample, enforce bounds and constraints,
     decode (keys, foreign keys, PII policies), then assign self-references. ``seed`` defaults
-    to the spec's; `apply` and `sample` share this path, so they draw the same rows."""
+    to the spec's; `apply` and `sample` share this path, so they draw the same rows.
+
+    ``rows`` and ``offset`` draw one shard of a table without references (``engine.shards``):
+    ``rows`` rows whose generated keys continue from position ``offset``. ``memo`` keeps what
+    every shard of one job shares (the learnt dependencies, the real values to avoid)."""
     import numpy as np
     import pandas as pd
 
@@ -258,8 +342,9 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
 
     spec = job.spec
     seed = spec.model.seed if seed is None else seed
+    memo = {} if memo is None else memo
     parents = {r.ref.parent: r.synthetic for r in job.refs if r.synthetic is not None}
-    layout = relational.ChildLayout(job.rows, None, {})
+    layout = relational.ChildLayout(job.rows if rows is None else rows, None, {})
     # A child's rows get their own random stream: with its parents' seed, row i of both would
     # be correlated through the RNG alone.
     row_seed = relational.derived_seed(seed, "rows", job.table) if parents else seed
@@ -288,17 +373,21 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
         from synthspec.engine import dependencies
         from synthspec.spec.models import DEFAULT_RARE_TOKEN
 
-        categorical = [c.name for c in codec.model_columns(job.plans) if c.kind == "categorical"]
-        categorical_plans = [p for p in job.plans if p.name in categorical]
-        raw = codec.encode(job.source.iloc[job.train_idx].reset_index(drop=True), categorical_plans)
-        learnt = dependencies.learn(raw, categorical, job.encoded.iloc[job.train_idx].reset_index(drop=True),
-                                    token=DEFAULT_RARE_TOKEN)
-        synthetic = dependencies.enforce(synthetic, learnt)
-    avoid = _normalised_values(job.source, pii_columns(job.plans)) if any(p.role in ("post", "key") for p in job.plans) else None
+        if "dependencies" not in memo:
+            categorical = [c.name for c in codec.model_columns(job.plans) if c.kind == "categorical"]
+            categorical_plans = [p for p in job.plans if p.name in categorical]
+            raw = codec.encode(job.source.iloc[job.train_idx].reset_index(drop=True), categorical_plans)
+            memo["dependencies"] = dependencies.learn(raw, categorical, job.encoded.iloc[job.train_idx].reset_index(drop=True),
+                                                      token=DEFAULT_RARE_TOKEN)
+        synthetic = dependencies.enforce(synthetic, memo["dependencies"])
+    if "avoid" not in memo:
+        memo["avoid"] = (_normalised_values(job.source, pii_columns(job.plans))
+                         if any(p.role in ("post", "key") for p in job.plans) else None)
     pending_self = {r.ref.column: pd.Series([None] * layout.n, dtype=object) for r in job.refs if r.synthetic is None}
     output = codec.decode(synthetic, job.plans, donors, layout.n, np.random.default_rng(seed),
-                          secrets=job.secrets, avoid=avoid, key_formats=job.source,
-                          foreign_keys={**layout.foreign_keys, **pending_self})
+                          secrets=job.secrets, avoid=memo["avoid"], key_formats=job.source,
+                          foreign_keys={**layout.foreign_keys, **pending_self}, offset=offset,
+                          total=None if rows is None else job.rows)
     if pending_self and relations is not None:
         keys = output[primary_key_column(job.plans, job.table)]
         for column, values in relational.assign_self_references(relations, synthetic, keys, seed).items():
@@ -337,9 +426,14 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
             relations.counts[r.ref.column] = relational.fit_count_model(r.parent_train, r.parent_columns, r.counts, spec.model.seed)
             share = float(null_share[r.ref.column]) if null_share is not None else 0.0
             relations.stats[r.ref.column] = relational.RelationStats.of(share, r.counts)
+    grow_rows = subsample_rows(job, train, columns, private=cls.differentially_private)
+    context = job.train_context
+    if grow_rows is not None and not cls.subsample_in_fit:
+        train = train.iloc[grow_rows].reset_index(drop=True)
+        context = None if context is None else context.iloc[grow_rows].reset_index(drop=True)
     data: object = train
     if job.given:
-        data = pd.concat([job.train_context, train], axis=1)
+        data = pd.concat([context, train], axis=1)
     if cls.differentially_private:
         from synthspec.privacy.dp import PrivateTable
 
@@ -349,7 +443,10 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
     if model is not None:
         with timed(timings, "fit_s"), progress_bar(f"{job.table}: training {job.model}", enabled=job.show_progress) as bar, \
                 model_errors(job.model, "training"):
-            model.fit(data, progress=bar)
+            if grow_rows is not None and cls.subsample_in_fit:
+                model.fit(data, progress=bar, grow_rows=grow_rows)  # type: ignore[call-arg]
+            else:
+                model.fit(data, progress=bar)
 
     def save(directory: Path) -> None:
         if model is not None:
@@ -359,6 +456,17 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
 
     _, digest = state.store_model(job.state_dir, job.table, job.training_fp, save)
     return model, relations, digest
+
+
+def subsample_rows(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], *, private: bool) -> np.ndarray | None:
+    """Positions in ``train`` of the rows to fit on, or None for every row (engine/subsample.py).
+    Only the fit sees the subsample; the checks and the donors of policies keep the whole split."""
+    from synthspec.engine.subsample import subsample_applies, training_cap, training_rows
+
+    cap = training_cap(job.spec.model.max_training_rows, private=private)
+    if cap is None or not subsample_applies(cap, len(train)):
+        return None
+    return training_rows(train, {c.name: c.kind for c in columns}, cap, job.spec.model.seed, stratify=not private)
 
 
 def _foreign_key_primary_key(plans: list[ColumnPlan]) -> list[str]:

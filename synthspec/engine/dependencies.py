@@ -61,12 +61,12 @@ def learn(train: pd.DataFrame, columns: list[str], protected: pd.DataFrame | Non
         if rows < 2 or distinct[a] < 2 or distinct[a] > MAX_DISTINCT_SHARE * rows:
             continue
         a_codes = codes[a][keep]
-        groups = np.unique(a_codes).size
+        groups = _distinct(a_codes)
         for b in present:
             if b == a or distinct[b] < 2:
                 continue
             b_codes = codes[b][keep]
-            if np.unique(a_codes * (int(b_codes.max()) + 1) + b_codes).size == groups:  # one b per a
+            if _distinct(a_codes * (int(b_codes.max()) + 1) + b_codes) == groups:  # one b per a
                 candidates.append((distinct[a], a, b))
     chosen: dict[str, str] = {}
     for _, a, b in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
@@ -80,6 +80,18 @@ def learn(train: pd.DataFrame, columns: list[str], protected: pd.DataFrame | Non
         mapping = dict(rows.drop_duplicates(a).itertuples(index=False, name=None))
         out.append(Dependency(a, b, mapping))
     return out
+
+
+#: Codes below this are counted with a bincount (linear) rather than a sort.
+_BINCOUNT_LIMIT = 1 << 24
+
+
+def _distinct(codes: np.ndarray) -> int:
+    """How many distinct non-negative integer codes: a bincount when they are small (pairs of
+    category codes on big tables: linear, where a sort is n log n), else ``np.unique``."""
+    if codes.size and int(codes.max()) < _BINCOUNT_LIMIT:
+        return int(np.count_nonzero(np.bincount(codes)))
+    return int(np.unique(codes).size)
 
 
 def _derives(chosen: dict[str, str], start: str, target: str) -> bool:

@@ -44,6 +44,20 @@ def data_fingerprint_part(salt: bytes, row_count: int, data_hash: str, columns: 
     return _digest(salt, {"rows": row_count, "hash": data_hash, "columns": columns})
 
 
+def _subsample_part(spec: TableSpec, model: str, row_count: int) -> str | None:
+    """The cap on the rows the model is fitted on, when the source has more rows than it (the
+    default cap too, so a change of the default retrains big tables and only them)."""
+    from synthspec.engine.subsample import subsample_applies, training_cap
+    from synthspec.models.registry import is_differentially_private
+
+    try:
+        private = is_differentially_private(model)
+    except KeyError:  # an unknown model is reported elsewhere; no subsample to describe
+        return None
+    cap = training_cap(spec.model.max_training_rows, private=private)
+    return f"fitted on at most {cap} training rows" if cap is not None and subsample_applies(cap, row_count) else None
+
+
 @dataclass(frozen=True)
 class Fingerprints:
     training: str
@@ -78,7 +92,9 @@ def fingerprints(
         "spec": _digest(salt, {
             "source": spec.source.model_dump(exclude_none=True),
             "columns": {name: c.model_dump(exclude={"description"}, exclude_none=True) for name, c in spec.columns.items()},
-            "model": {"type": model, "seed": spec.model.seed, "params": spec.model.params},
+            "model": {"type": model, "seed": spec.model.seed, "params": spec.model.params,
+                      # only when set, so specs without it keep their fingerprints
+                      **({"max_training_rows": spec.model.max_training_rows} if spec.model.max_training_rows is not None else {})},
             "holdout": spec.holdout,
             "privacy": spec.privacy.model_dump(exclude_none=True),
             "rare": rare or {},
@@ -87,6 +103,8 @@ def fingerprints(
     }
     if upstream:
         parts["upstream"] = _digest(salt, {t: u["training"] for t, u in sorted(upstream.items())})
+    if (subsample := _subsample_part(spec, model, row_count)) is not None:
+        parts["subsample"] = subsample
     if tiny:  # trained on every row, not on a split (only then, so other tables keep their fingerprints)
         parts["split"] = "all rows: tiny table"
     training = _digest(salt, parts)

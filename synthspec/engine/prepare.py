@@ -209,6 +209,8 @@ def _training_reasons(p: Prepared, last: history.PublishedVersion) -> list[str]:
         reasons.append("synthspec or library versions changed")
     if parts.get("upstream") != p.fps.parts.get("upstream"):
         reasons.append("a referenced table's data or spec changed")
+    if parts.get("subsample") != p.fps.parts.get("subsample") and not reasons:
+        reasons.append("the training subsample changed (model.max_training_rows, see docs/scale.md)")
     return reasons or ["training fingerprint changed"]
 
 

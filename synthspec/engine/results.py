@@ -106,6 +106,11 @@ class TableResult:
     #: last re-checked) its current version: ``{"run_id", "finished_at"}`` of that run.
     up_to_date_since: dict[str, str | None] | None = None
 
+    @property
+    def stage_seconds(self) -> dict[str, float]:
+        """The `<stage>_s` durations of ``timings``: it also holds `<stage>_peak_mb` (peak RSS so far)."""
+        return {k: v for k, v in self.timings.items() if k.endswith("_s")}
+
     def to_dict(self) -> dict[str, Any]:
         data = {
             "table": self.table, "status": self.status, "action": self.action, "model": self.model,
@@ -394,7 +399,7 @@ def _error_element(case: ET.Element, errors: list[RunError]) -> None:
 
 def _total_seconds(table: TableResult) -> float:
     """Summed as stored in run_results.json (3 decimals), so a re-rendered report is identical."""
-    return sum(round(v, 3) for v in table.timings.values())
+    return sum(round(v, 3) for v in table.stage_seconds.values())
 
 
 _ICON = {"passed": "✅", "failed": "❌", "error": "💥", "up_to_date": "⏸️", "warn": "⚠️", "not_evaluated": "➖",

@@ -153,6 +153,35 @@ def _clean_category(value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
+def _category_codes(col: pd.Series) -> tuple[list[Any], np.ndarray]:
+    """A categorical column's vocabulary (cleaned values sorted by :func:`_category_key`, None
+    last when there are nulls) and every row's code in it. Text-only and boolean-only columns
+    (what the engine passes) are factorised once and only their distinct values cleaned; other
+    objects go cell by cell, since equal-hashing values of different types (``1``, ``True``)
+    must stay apart exactly as :func:`_category_codes_per_cell` keeps them."""
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in ("string", "boolean", "empty"):
+        return _category_codes_per_cell(col)
+    codes, uniques = pd.factorize(col)
+    cleaned = [_clean_category(u) for u in uniques]
+    vocab: list[Any] = sorted(set(cleaned), key=_category_key)
+    code_of = {v: i for i, v in enumerate(vocab)}
+    has_null = bool((codes < 0).any())
+    vocab += [None] if has_null else []
+    # position k of the lookup: the code of distinct value k; the last position: nulls (code -1)
+    lookup = np.array([code_of[v] for v in cleaned] + [len(vocab) - 1], np.int64)
+    return vocab, lookup[codes]
+
+
+def _category_codes_per_cell(col: pd.Series) -> tuple[list[Any], np.ndarray]:
+    """:func:`_category_codes` one cell at a time, for columns of mixed Python types."""
+    missing = col.isna().to_numpy()
+    raw = [None if gap else _clean_category(v) for v, gap in zip(col, missing, strict=True)]
+    vocab: list[Any] = sorted({v for v in raw if v is not None}, key=_category_key)
+    vocab += [None] if any(v is None for v in raw) else []
+    code_of = {v: i for i, v in enumerate(vocab)}
+    return vocab, np.array([code_of[v] for v in raw], np.int64)
+
+
 @register("cart")
 class CartSynthesizer(Synthesizer):
     description = (
@@ -161,6 +190,7 @@ class CartSynthesizer(Synthesizer):
     cost = 1
     differentially_private = False
     supports_given = True
+    subsample_in_fit = True  # fit(..., grow_rows=): trees on the subsample, donors per `donors`
     Params: ClassVar[type[ModelParams]] = CartParams
 
     def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int, budget: Budget | None = None) -> None:
@@ -180,14 +210,22 @@ class CartSynthesizer(Synthesizer):
         )
         return first + rest
 
-    def fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None = None) -> None:
+    def fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None = None, *,
+            grow_rows: np.ndarray | None = None) -> None:
+        """``grow_rows`` (positions in ``data``, big tables): grow the trees on these rows only;
+        with ``donors: all`` every row of ``data`` is then routed to its leaf as a donor (the
+        trees' cost is n log n in the rows they are grown on, routing is linear), with
+        ``donors: fitted`` the other rows are not used at all."""
+        if grow_rows is not None and getattr(self.params, "donors", "fitted") == "fitted":
+            data, grow_rows = data.iloc[grow_rows].reset_index(drop=True), None
         # Many categories in few rows is expected here (leaves draw donors; the tree only
         # partitions): sklearn's "looks like regression" warning is noise for users.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            self._fit(data, progress)
+            self._fit(data, progress, grow_rows)
 
-    def _fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None) -> None:
+    def _fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None,
+             grow_rows: np.ndarray | None = None) -> None:
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
         p: CartParams = self.params  # type: ignore[assignment]
@@ -198,6 +236,11 @@ class CartSynthesizer(Synthesizer):
         x = np.empty((len(data), len(self._order)), np.float64)
         self._models = {}
 
+        growing: np.ndarray | None = None
+        if grow_rows is not None:
+            growing = np.zeros(len(data), bool)
+            growing[grow_rows] = True
+
         def grow(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> _Tree:
             xj = x[rows, :j].astype(np.float32)
             if j == 0:
@@ -206,27 +249,27 @@ class CartSynthesizer(Synthesizer):
                 cls = DecisionTreeClassifier if classify else DecisionTreeRegressor
                 est = cls(min_samples_leaf=leaf, max_depth=p.max_depth,
                           random_state=(self.seed + j) % 2**32)  # fmt: skip
-                tree = _Tree.from_sklearn(est.fit(xj, y))
+                if growing is None:
+                    est.fit(xj, y)
+                else:
+                    on = growing[rows]
+                    est.fit(xj[on], y[on])
+                tree = _Tree.from_sklearn(est)
             tree.set_donors(tree.route(xj), y.astype(np.float64), smooth)
             return tree
 
-        leaf = p.min_samples_leaf if p.min_samples_leaf is not None else leaf_size(len(data))
+        grown_on = len(data) if grow_rows is None else len(grow_rows)
+        leaf = p.min_samples_leaf if p.min_samples_leaf is not None else leaf_size(grown_on)
         everyone = np.arange(len(data))
         for j, name in enumerate(self._order):
             col = data[name]
             if by_name[name].kind == "categorical":
-                missing = col.isna().to_numpy()
-                raw = [
-                    None if gap else _clean_category(v) for v, gap in zip(col, missing, strict=True)
-                ]
-                vocab: list[Any] = sorted({v for v in raw if v is not None}, key=_category_key)
-                vocab += [None] if any(v is None for v in raw) else []
-                code_of = {v: i for i, v in enumerate(vocab)}
-                y = np.array([code_of[v] for v in raw], np.int64)
+                vocab, y = _category_codes(col)
                 value_tree = grow(j, everyone, y, True, 0.0)
                 self._models[name] = _ColumnModel("categorical", vocab, 0.0, 0.0, None, value_tree)
                 # Predictors see nulls as NaN (sklearn trees learn which side missing goes to).
-                x[:, j] = np.where(y == code_of.get(None, -1), np.nan, y)
+                null_code = len(vocab) - 1 if vocab and vocab[-1] is None else -1
+                x[:, j] = np.where(y == null_code, np.nan, y)
             else:
                 v = col.to_numpy(np.float64)
                 null = np.isnan(v)

@@ -160,7 +160,7 @@ def problems_of(t: TableResult) -> list[str]:
 
 
 def _seconds(t: TableResult) -> float:
-    return sum(round(v, 3) for v in t.timings.values())
+    return sum(round(v, 3) for v in t.stage_seconds.values())
 
 
 def _table_section(t: TableResult) -> list[str]:
@@ -371,8 +371,8 @@ def _details(t: TableResult) -> list[str]:
     if i is not None and (sampled := i.sampled()) is not None:
         facts.append(("metrics computed on", sampled))
     out = ['<dl class="facts">', *(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts), "</dl>"]
-    if t.timings:
-        out += _table([_e(k) for k in t.timings], [[_td(f"{round(v, 3):.3f}", "num") for v in t.timings.values()]])
+    if t.stage_seconds:
+        out += _table([_e(k) for k in t.stage_seconds], [[_td(f"{round(v, 3):.3f}", "num") for v in t.stage_seconds.values()]])
     return out
 
 

@@ -199,7 +199,7 @@ def _checks_page(t: TableResult) -> Figure:
                                                      f"{number(full_size(i.n_holdout_total, i.n_holdout)) if i else '—'} / {number(t.rows)}"],
              *([["metrics computed on", sampled]] if i is not None and (sampled := i.sampled()) is not None else []),
              ["fingerprint", _short(t.fingerprint)], ["training fingerprint", _short(i.training_fingerprint if i else None)],
-             ["timings (s)", ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in t.timings.items()) or "—"]]
+             ["timings (s)", ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in t.stage_seconds.items()) or "—"]]
     y = _text(figure, [("Run details", {"size": 12, "weight": "bold"})], top=y)
     _table(figure, y, ["", ""], facts)
     return figure

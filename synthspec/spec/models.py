@@ -221,12 +221,24 @@ def boolean_spellings(fmt: str) -> tuple[str, ...]:
     return parts if len(parts) == 2 and all(parts) and parts[0] != parts[1] else ()
 
 
+#: The training rows a model that is not differentially private is fitted on at most, unless the
+#: spec says otherwise (``model: {max_training_rows: N}``; engine/subsample.py, docs/scale.md).
+DEFAULT_MAX_TRAINING_ROWS = 200_000
+
+
 class ModelSpec(StrictModel):
     """Which synthesizer to train and how."""
 
     type: str = Field("auto", description="Synthesizer name: auto, cart, gaussian_copula, ... (`auto` picks among registered models).")
     seed: Int = Field(42, ge=0, description="Seed of the training split, the model and sampling: same spec + data + seed gives the same rows.")
     params: dict[str, Any] = Field(default_factory=dict, description="Model parameters, validated per model type.")
+    max_training_rows: OptInt = Field(
+        None, ge=0, description=f"Most training rows the model is fitted on. Above it, the model is fitted on a seeded "
+        f"subsample of the training split that keeps every value of every categorical column (and nulls, and each "
+        f"numerical column's extremes); the holdout and the privacy checks still use the whole split. Omitted: "
+        f"{DEFAULT_MAX_TRAINING_ROWS:,} for a model that is not differentially private, no cap for one that is. "
+        f"0: no cap (fit on every training row). A differentially private model with a cap is fitted on a uniform "
+        f"(unstratified) subsample.")
 
 
 class InequalityConstraint(StrictModel):

@@ -390,7 +390,7 @@ def _fill_from_results(reports: dict[str, TableReport], results: dict[str, Any],
             continue
         report.status = str(result.get("status"))
         report.published = bool(result.get("published"))
-        report.seconds = sum(float(v) for v in (result.get("timings") or {}).values())
+        report.seconds = sum(float(v) for k, v in (result.get("timings") or {}).items() if k.endswith("_s"))  # not the _peak_mb marks
         report.checks = [_check_summary(c) for c in result.get("checks", [])]
         report.reasons.extend(_reasons(result))
     for error in results.get("errors", []):

@@ -56,6 +56,8 @@ def test_run_results_junit_and_summary(adult_project):
     assert table["table"] == "adult" and table["model"] == "cart" and table["rows"] == 800 and table["published"]
     assert table["fingerprint"].startswith("sha256:")
     assert set(table["timings"]) >= {"read_s", "fit_s", "sample_s", "checks_s", "publish_s"}
+    peaks = [table["timings"][f"{stage}_peak_mb"] for stage in ("read", "fit", "sample", "checks", "report", "publish")]
+    assert peaks == sorted(peaks) and peaks[0] > 50  # peak RSS so far (MB): one process, never decreasing
     assert {c["metric"] for c in table["checks"]} == {"quality_score", "dcr_share"}
     check = table["checks"][0]
     assert set(check) >= {"metric", "outcome", "value", "min", "max", "severity"}

@@ -201,3 +201,79 @@ def test_builtin_capabilities_match_the_classes():
     for name, info in BUILTIN_MODELS.items():
         cls = get_model(name)
         assert (cls.Params, cls.cost, cls.differentially_private) == (info.params, info.cost, info.differentially_private), name
+
+
+def _tricky_frame(n: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({
+        "a": rng.integers(0, 50, n).astype(float),
+        "s": rng.choice(np.array(["x", "y", "Z", "", "10", "9", "é"], dtype=object), n),
+        "b": rng.choice(np.array([True, False, None], dtype=object), n),
+        "t": rng.choice(np.array(["p", None, "q", np.nan], dtype=object), n),
+        "u": rng.choice(np.array(["only"], dtype=object), n),
+    })
+    frame.loc[frame.index % 7 == 0, "a"] = np.nan
+    return frame
+
+
+_TRICKY_COLUMNS = [ModelColumn("a", "numerical"), ModelColumn("s", "categorical"), ModelColumn("b", "categorical"),
+                   ModelColumn("t", "categorical"), ModelColumn("u", "categorical")]
+
+
+def test_vectorised_category_codes_save_byte_identical_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The factorised encoding of categories (fast path) gives the very files the per-cell
+    encoding gives: same vocabulary order, same codes, same trees (text with nulls and NaN,
+    booleans with nulls, numbers as text, a single value)."""
+    from synthspec.models import cart
+
+    def save(directory: Path) -> dict[str, bytes]:
+        model = CartSynthesizer(_TRICKY_COLUMNS, Params(min_samples_leaf=5), 7)
+        model.fit(_tricky_frame())
+        directory.mkdir()
+        model.save(directory)
+        return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+    fast = save(tmp_path / "fast")
+    monkeypatch.setattr(cart, "_category_codes", cart._category_codes_per_cell)
+    assert save(tmp_path / "per_cell") == fast
+
+
+def test_category_codes_keep_types_apart_in_mixed_columns() -> None:
+    """Objects of mixed types (``1`` and ``True`` hash equal) take the per-cell path: every
+    distinct (type, text) is its own category, as before."""
+    from synthspec.models.cart import _category_codes, _category_codes_per_cell
+
+    mixed = pd.Series([True, "True", 1, None, "1", False, 1.0], dtype=object)
+    vocab, codes = _category_codes(mixed)
+    expected_vocab, expected_codes = _category_codes_per_cell(mixed)
+    assert vocab == expected_vocab and codes.tolist() == expected_codes.tolist()
+    assert vocab == [False, True, "1", "1.0", "True", None]
+
+
+def test_trees_grown_on_a_subsample_take_every_row_as_donor(tmp_path: Path) -> None:
+    """``grow_rows`` with ``donors: all``: the trees see those rows only, the leaves hold every
+    row as a donor; with every row it is the plain fit, file for file. With ``donors: fitted``
+    (the default) it is the plain fit on the subsample, file for file."""
+    data = make_frame(2000)
+    quarter = np.arange(0, len(data), 4)
+
+    def files(name: str, frame: pd.DataFrame, grow_rows: np.ndarray | None = None, **params: object) -> dict[str, bytes]:
+        model = CartSynthesizer(COLUMNS, Params(min_samples_leaf=10, **params), 1)
+        model.fit(frame, grow_rows=grow_rows)
+        (tmp_path / name).mkdir()
+        model.save(tmp_path / name)
+        return {p.name: p.read_bytes() for p in sorted((tmp_path / name).iterdir())}
+
+    plain = files("plain", data)
+    assert files("every", data, np.arange(len(data)), donors="all") == plain
+    assert files("fitted", data, quarter) == files("sliced", data.iloc[quarter].reset_index(drop=True))
+
+    sub = CartSynthesizer(COLUMNS, Params(min_samples_leaf=10, donors="all"), 1)
+    sub.fit(data, grow_rows=quarter)
+    for name, m in sub._models.items():
+        tree = m.value_tree
+        assert tree is not None
+        expected = len(data) if m.kind == "categorical" else int(data[name].notna().sum())
+        assert len(tree.donors) == expected
+    out = sub.sample(500, seed=3)
+    assert list(out.columns) == [c.name for c in COLUMNS] and len(out) == 500

@@ -108,3 +108,91 @@ def test_discrete_support_and_snap():
     assert codec.discrete_support(pd.Series(range(200))) is None
     snapped = codec.snap(np.array([0.2, 1.6, 2.4, 7.0, np.nan]), np.array([1.0, 2.0, 3.0]))
     assert snapped[:4].tolist() == [1.0, 2.0, 2.0, 3.0] and np.isnan(snapped[4])
+
+
+def _per_cell_text(series: pd.Series) -> list[object]:
+    """The categorical encoding one cell at a time: what ``codec.encode`` must reproduce."""
+    values = series.astype(object).map(lambda v: v if isinstance(v, str) or v is None or v is pd.NA else str(v))
+    return values.where(series.notna(), None).tolist()
+
+
+def test_vectorised_categorical_encoding_matches_per_cell_on_tricky_values():
+    """Numbers, decimals, dates, timestamps (naive and UTC), nullable integers, booleans as
+    categories, text with nulls and NaN, numbers as text, mixed objects: the same text, type
+    and null for every cell as the per-cell encoding."""
+    import datetime as dt
+    from decimal import Decimal
+
+    rng = np.random.default_rng(5)
+    n = 400
+    cases = {
+        "BIGINT": pd.Series(rng.integers(-5, 5, n)),
+        "DOUBLE": pd.Series(np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 4, n) / 2)),
+        "INTEGER": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, 9, n)).tolist(), dtype="Int64"),
+        "DECIMAL(5,2)": pd.Series(rng.choice(np.array([Decimal("1.50"), Decimal("2.00"), None], dtype=object), n)),
+        "DATE": pd.Series(rng.choice(np.array([dt.date(2020, 1, 1), dt.date(1, 1, 1), None], dtype=object), n)),
+        "TIMESTAMP": pd.Series(pd.to_datetime(rng.choice(["2020-01-01 00:00", "2021-06-30 12:00", None], n))),
+        "TIMESTAMPTZ": pd.Series(pd.to_datetime(rng.choice(["2020-01-01", None], n))).dt.tz_localize("UTC"),
+        "VARCHAR": pd.Series(rng.choice(np.array(["a", "10", "", None, np.nan, "1.0"], dtype=object), n)),
+        "JSON": pd.Series(rng.choice(np.array([1, 1.0, True, "1", None, False], dtype=object), n)),
+        "UTINYINT": pd.Series(rng.choice(np.array([True, False], dtype=object), n)).astype(bool),
+    }
+    for duckdb_type, values in cases.items():
+        source = pd.DataFrame({"c": values})
+        encoded = codec.encode(source, [plan("c", duckdb_type, type="categorical")])["c"].tolist()
+        expected = _per_cell_text(source["c"])
+        assert [(type(v), v) for v in encoded] == [(type(v), v) for v in expected], duckdb_type
+
+
+def test_arrow_read_gives_the_same_frame_as_duckdb_df():
+    """Text and plain numbers read through Arrow (big sources) equal `.df()`'s frame: values,
+    nulls and dtypes (nullable integers and booleans), with and without nulls."""
+    from synthspec.io.warehouse import _ARROW_SAFE, _arrow_frame, _frame
+
+    con = duckdb.connect()
+    rng = np.random.default_rng(1)
+    n = 300
+    frame = pd.DataFrame({"s": rng.choice(np.array(["a", "é", "", "10", None], dtype=object), n),
+                          "s_full": rng.choice(np.array(["x", "y"], dtype=object), n),
+                          "k": rng.integers(-3, 3, n)})
+    con.register("f", frame)
+    select = ", ".join(["s", "s_full"] + [
+        f"CAST(CASE WHEN k = 0 AND '{t}' <> 'BOOLEAN' THEN NULL ELSE abs(k) END AS {t}) AS c_{t}" for t in sorted(_ARROW_SAFE)
+    ] + [f"CAST(abs(k) AS {t}) AS full_{t}" for t in sorted(_ARROW_SAFE)])
+    select += ", CAST(CASE WHEN k = 0 THEN NULL ELSE k > 0 END AS BOOLEAN) AS b_null"
+    query = f"SELECT {select} FROM f ORDER BY k, s"
+    expected, actual = _frame(con.execute(query)), _arrow_frame(con.execute(query))
+    pd.testing.assert_frame_equal(actual, expected, check_exact=True)
+    assert [type(v) for v in actual["s"]] == [type(v) for v in expected["s"]]
+
+
+def test_hash_ordered_read_equals_duckdbs_order_by_with_duplicates_and_collisions(tmp_path, monkeypatch):
+    """The canonical order sorted on the row hashes here equals DuckDB's ORDER BY (hash, values),
+    duplicate rows included; when different rows share a hash it falls back to DuckDB's sort."""
+    from synthspec.io import warehouse
+
+    rng = np.random.default_rng(2)
+    n = 500
+    frame = pd.DataFrame({"s": rng.choice(np.array(["a", "b", None], dtype=object), n),
+                          "i": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 3, n)).tolist(), dtype="Int64")})
+    con = duckdb.connect()
+    con.register("f", frame)
+    expected = con.execute("SELECT s, i FROM f ORDER BY hash(s, i), s, i").df()
+
+    def read(project, loaded, cons) -> pd.DataFrame:
+        return warehouse._hash_ordered(cons, loaded, project, "s, i", ["s", "i"])
+
+    def on_source(cons, loaded, project, template, fetch):  # the frame stands for the source relation
+        return fetch(con.execute(template.format(rel="f")))
+
+    monkeypatch.setattr(warehouse, "_on_source", on_source)
+    got = read(None, None, None)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    # every row hashes alike: different rows tie, so DuckDB must order them
+    monkeypatch.setattr(warehouse, "row_hash", lambda names: "0::UBIGINT")
+    assert read(None, None, None) is None
+    duplicates = pd.DataFrame({"s": ["x"] * 5 + [None] * 3, "i": pd.array([1] * 5 + [None] * 3, dtype="Int64")})
+    con.register("f", duplicates)
+    assert read(None, None, None) is None  # "x" and null rows differ
+    con.register("f", duplicates.head(5))  # identical rows tie: any order is the order
+    pd.testing.assert_frame_equal(read(None, None, None), con.execute("SELECT s, i FROM f").df(), check_exact=True)

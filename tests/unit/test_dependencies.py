@@ -54,3 +54,16 @@ def test_rows_whose_determinant_was_replaced_are_not_evidence():
     protected = raw.assign(zip=["1", "1", "4", "4", "2", "2", "1"], area=["A", "A", "A", "A", "B", "B", "_RARE_"])
     (learnt,) = dependencies.learn(raw, ["zip", "area"], protected, token=TOKEN)
     assert (learnt.determinant, learnt.mapping) == ("zip", {"1": "A", "4": "A", "2": "B"})
+
+
+def test_distinct_counts_match_unique_on_small_and_large_codes() -> None:
+    """The linear count of distinct pair codes equals np.unique's, whatever the code range."""
+    import numpy as np
+
+    from synthspec.engine.dependencies import _BINCOUNT_LIMIT, _distinct
+
+    rng = np.random.default_rng(0)
+    for high in (1, 7, 1000, _BINCOUNT_LIMIT * 4):
+        codes = rng.integers(0, high, 5000)
+        assert _distinct(codes) == np.unique(codes).size
+    assert _distinct(np.zeros(0, np.int64)) == 0

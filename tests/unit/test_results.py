@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from synthspec.engine.compute import timed
 from synthspec.engine.results import (
     RunError,
     RunResult,
@@ -76,3 +77,33 @@ def test_an_older_run_results_file_with_plain_string_errors_still_renders() -> N
     run = RunResult.from_dict(old)
     assert run.status == "error" and run.errors == [RunError("Error", "interrupted")] and run.run_id
     assert "- **run**: Error: interrupted" in summary_markdown(run)
+
+
+def test_a_stage_records_its_seconds_and_the_peak_rss_so_far() -> None:
+    """`<stage>_peak_mb` is the process's peak RSS at the end of the stage: at least what the
+    stage itself held (read from /proc while it held it), never less than an earlier stage's."""
+    timings: dict[str, float] = {}
+    with timed(timings, "fit_s"):
+        block = bytearray(64 * 2**20)  # 64 MB, touched so it is resident
+        block[:: 4096] = b"x" * len(block[:: 4096])
+        resident = _resident_mb()
+    with timed(timings, "fit_s"):
+        pass
+    # The kernel batches RSS counter updates per thread (a few pages): allow 4 MB of lag.
+    assert timings["fit_s"] > 0 and timings["fit_peak_mb"] >= resident - 4 and resident >= 64
+    with timed(timings, "checks_s"):
+        pass
+    assert timings["checks_peak_mb"] >= timings["fit_peak_mb"]
+    del block
+
+
+def test_stage_totals_count_seconds_not_peak_memory() -> None:
+    table = TableResult("a", timings={"read_s": 0.5, "read_peak_mb": 900.0, "fit_s": 1.0, "fit_peak_mb": 1200.0})
+    assert table.stage_seconds == {"read_s": 0.5, "fit_s": 1.0}
+    suite = ET.fromstring(junit(RunResult(tables=[table])))
+    assert [case.get("time") for case in suite.iter("testsuite")] == ["1.500"]
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/status") as status:  # Linux, as the project's CI
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
