@@ -15,15 +15,18 @@ process or with ``--jobs``. So both paths build the frame the same way:
 
 The real rows need no such step: ``warehouse.read_source`` already reads them in a content
 order and ``codec.encode`` gives them the contract dtypes.
+
+Bounded cost: every check and the report score at most ``CHECK_ROWS`` rows per frame
+(``check_sample`` for the output, ``real_sample`` for the training split and the holdout).
+Tables at or below the cap are scored on every row, exactly as before the cap existed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     import pandas as pd
 
     from synthspec.engine.columns import ColumnPlan
@@ -32,16 +35,6 @@ if TYPE_CHECKING:
 def checked_frame(rows: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
     """``rows`` (publish-ready values, or published ones read back) as the checks see them."""
     return content_order(published_frame(rows, plans))
-
-
-def check_sample(pieces: Iterable[pd.DataFrame], plans: list[ColumnPlan]) -> pd.DataFrame:
-    """The rows the checks score, from the output in pieces (the shards of a big table, see
-    ``engine.shards``): their checked form, in content order. One piece gives exactly
-    ``checked_frame`` of it."""
-    import pandas as pd
-
-    frames = [published_frame(piece, plans) for piece in pieces]
-    return content_order(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
 
 
 def published_frame(rows: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
@@ -68,4 +61,54 @@ def content_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[np.argsort(hashes, kind="stable")].reset_index(drop=True)
 
 
-__all__ = ["check_sample", "checked_frame", "content_order", "published_frame"]
+#: Rows per frame (synthetic output, training split, holdout) the checks and the report score.
+#: The metrics' cost grows with the rows compared (QualityReport pairs, profiles, bootstrap):
+#: on Adult (32k rows, all scored) checks + report take a few seconds, so 50k rows bound them
+#: there at any table size. A share's sampling error at 50k rows is ~0.2 percentage points,
+#: and the intervals are computed on the sampled sizes (docs/checks.md).
+CHECK_ROWS = 50_000
+
+
+def check_sample(pieces: Iterable[pd.DataFrame], plans: list[ColumnPlan], rows: int = CHECK_ROWS) -> pd.DataFrame:
+    """At most ``rows`` rows of the output given in ``pieces`` (e.g. the shards of a big
+    table), in their checked form and content order.
+
+    Each piece is CAST as published; the ``rows`` rows with the smallest hash of their
+    published values (``io.roundtrip.smallest_published``) are kept: a uniform sample that
+    does not depend on the row order or on how the output was cut into pieces, so a re-check
+    of the published rows picks the same rows. Only those are encoded. At or below ``rows`` rows in all, this is exactly
+    ``checked_frame`` of the concatenated pieces. Memory holds the kept rows and one piece."""
+    import numpy as np
+    import pandas as pd
+
+    from synthspec.engine import codec
+    from synthspec.io.roundtrip import smallest_published
+
+    modelled = [(p.name, p.duckdb_type) for p in plans if p.role == "model"]
+    kept: pd.DataFrame | None = None
+    hashes = np.zeros(0, dtype=np.uint64)
+    for piece in pieces:
+        published, piece_hashes = smallest_published(piece, modelled, rows)
+        kept = published if kept is None else pd.concat([kept, published], ignore_index=True)
+        hashes = np.concatenate([hashes, piece_hashes])
+        if len(kept) > rows:
+            smallest = np.sort(np.argsort(hashes, kind="stable")[:rows])
+            kept, hashes = kept.iloc[smallest].reset_index(drop=True), hashes[smallest]
+    if kept is None:
+        raise ValueError("check_sample needs at least one piece")
+    return content_order(codec.encode(kept, plans))
+
+
+def real_sample(frame: pd.DataFrame, seed: int, stream: int, rows: int = CHECK_ROWS) -> pd.DataFrame:
+    """``frame`` itself when it has at most ``rows`` rows, else a seeded sample of ``rows`` of
+    its rows in their order (the real rows are read in content order). ``stream`` keeps the
+    training split's and the holdout's draws independent."""
+    if len(frame) <= rows:
+        return frame
+    import numpy as np
+
+    rng = np.random.default_rng([seed, 0xC4EC, stream])
+    return frame.iloc[np.sort(rng.choice(len(frame), rows, replace=False))].reset_index(drop=True)
+
+
+__all__ = ["CHECK_ROWS", "check_sample", "checked_frame", "content_order", "published_frame", "real_sample"]

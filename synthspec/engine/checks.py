@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -13,6 +14,8 @@ from synthspec.metrics.registry import METRICS
 from synthspec.spec.models import CheckSpec
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from synthspec.metrics.fidelity import FidelityScores
     from synthspec.metrics.intervals import Interval
 
@@ -20,6 +23,27 @@ _QUALITY = ("quality_score", "column_shapes", "column_pair_trends")
 #: Minimum-over-columns metrics, and the column kind each one scores.
 _PER_COLUMN = {"ks_complement": "numerical", "tv_complement": "categorical",
                "boundary_adherence": "numerical", "category_adherence": "categorical"}
+
+
+@dataclass(frozen=True)
+class Population:
+    """The full table behind frames sampled for the checks (see ``engine.checked``): the
+    metrics that must see every real row (exact_match_rate, real_row_matches) use these
+    frames, and the checks' details report these sizes next to the compared ones."""
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    n_synthetic: int
+
+
+@dataclass
+class Computed:
+    """What the checks computed that the report needs too (filled by ``run_checks``), so the
+    report does not compute it again: the QualityReport and dcr_share's distances."""
+
+    quality: FidelityScores | None = None
+    dcr_distances: tuple[np.ndarray, np.ndarray] | None = None
+    dcr_references: int = 0
 
 
 def run_checks(
@@ -36,6 +60,8 @@ def run_checks(
     delta: float | None = None,
     tiny_rows: int | None = None,
     extra_intervals: Mapping[str, Interval] | None = None,
+    population: Population | None = None,
+    computed: Computed | None = None,
 ) -> tuple[dict[str, float | None], list[CheckResult]]:
     """Metrics are computed on the model's frames ("real" is the training split); the holdout
     is the reference for the privacy metrics, for ml_efficacy and for `min_relative`. The
@@ -48,7 +74,11 @@ def run_checks(
     ``metrics.intervals``) and every check of one reports n_train, n_holdout and n_synthetic.
 
     ``tiny_rows``: set on a tiny table (see ``engine.tiny``) to the rows it would need not to
-    be; the checks of estimated metrics are then not evaluated, whatever their value."""
+    be; the checks of estimated metrics are then not evaluated, whatever their value.
+
+    ``population``: the full frames when ``train``, ``holdout`` and ``synthetic`` are bounded
+    samples of them (``engine.checked``); sampled checks then also report n_train_total,
+    n_holdout_total and n_synthetic_total. ``computed``: receives what the report reuses."""
     from synthspec.engine.tiny import real_row_positions
     from synthspec.metrics.fidelity import quality_scores
 
@@ -58,8 +88,11 @@ def run_checks(
     errors: dict[str, str] = {}
     intervals: dict[str, Interval] = {}
     relative: dict[str, float | None] = {}
+    full = population or Population(train, holdout, len(synthetic))
+    computed = computed if computed is not None else Computed()
     if kinds:
         quality = quality_scores(train, synthetic, kinds)
+        computed.quality = quality
         for name in _QUALITY:
             metrics[name] = getattr(quality, name)
         if set(checks) & set(_QUALITY) and tiny_rows is None:
@@ -71,9 +104,9 @@ def run_checks(
             reasons.update({name: f"min_relative compares with the holdout's own score, and a holdout of {len(holdout)} "
                                   f"rows is fewer than {MIN_HOLDOUT_ROWS}: raise `holdout:` or add rows" for name in wanted_relative})
         if len(holdout) >= MIN_HOLDOUT_ROWS:
-            _holdout_privacy(train, holdout, synthetic, kinds, seed, metrics, intervals, details)
+            _holdout_privacy(train, holdout, synthetic, kinds, seed, metrics, intervals, details, full, computed)
         if "real_row_matches" in checks:  # hashing every row costs ~0.3 s on Adult: only when gated
-            real = pd.concat([train, holdout], ignore_index=True)
+            real = pd.concat([full.train, full.holdout], ignore_index=True)
             metrics["real_row_matches"] = float(len(real_row_positions(synthetic, real, kinds)))
         reasons.update(_disclosure(train, holdout, synthetic, kinds, set(checks), seed, quasi_identifiers or [],
                                    epsilon, delta, metrics, details))
@@ -86,7 +119,8 @@ def run_checks(
             metrics[name] = value
     intervals.update(extra_intervals or {})
     reasons.update(_size_reasons(len(train), len(holdout), kinds, checks, tiny_rows))
-    sizes = {"n_train": len(train), "n_holdout": len(holdout), "n_synthetic": len(synthetic)}
+    sizes = {"n_train": len(train), "n_holdout": len(holdout), "n_synthetic": len(synthetic),
+             "n_train_total": len(full.train), "n_holdout_total": len(full.holdout), "n_synthetic_total": full.n_synthetic}
     results = []
     for name, spec in checks.items():
         if name in errors:
@@ -160,21 +194,23 @@ def _relative_quality(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
 
 def _holdout_privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str],
                      seed: int, metrics: dict[str, float | None], intervals: dict[str, Interval],
-                     details: dict[str, dict[str, object]]) -> None:
+                     details: dict[str, dict[str, object]], full: Population, computed: Computed) -> None:
     """dcr_share and exact_match_rate with their Wilson intervals. dcr_share's noise comes from
     the synthetic rows and from the references on each side: its effective number of trials
     is ``1 / (1/n_synthetic + 1/(2 n_reference))`` (variances add), so few holdout rows give a
-    wide interval even under many synthetic rows."""
+    wide interval even under many synthetic rows. exact_match_rate looks the (sampled)
+    synthetic rows up among *all* real rows: a sample of the reference would miss matches."""
     from synthspec.metrics.intervals import wilson
     from synthspec.metrics.privacy import dcr_share, exact_match_rate
 
     dcr = dcr_share(train, holdout, synthetic, kinds, seed=seed)
+    computed.dcr_distances, computed.dcr_references = dcr.distances, dcr.n_reference
     metrics["dcr_share"] = dcr.share
     trials = max(1, int(1 / (1 / dcr.n_synthetic + 1 / (2 * dcr.n_reference))))
     details["dcr_share"] = {"n_synthetic_compared": dcr.n_synthetic, "n_reference": dcr.n_reference, "effective_trials": trials}
     if (interval := wilson(dcr.share * trials, trials)) is not None:
         intervals["dcr_share"] = interval
-    exact = exact_match_rate(train, holdout, synthetic, kinds)
+    exact = exact_match_rate(full.train, full.holdout, synthetic, kinds)
     metrics["exact_match_rate"] = exact.rate
     metrics["holdout_exact_match_rate"] = exact.holdout_rate
     details["exact_match_rate"] = {"holdout_rate": exact.holdout_rate}

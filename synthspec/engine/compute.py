@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from synthspec.engine.checks import Computed, Population
     from synthspec.engine.relational import Relations, SyntheticParent
     from synthspec.metrics.insights import TableInsights
     from synthspec.metrics.profile import ColumnProfile
@@ -149,10 +150,10 @@ def model_errors(model: str, stage: str) -> Iterator[None]:
 
 
 def compute(job: TableJob) -> JobResult:
-    from synthspec.engine.checked import checked_frame
-    from synthspec.engine.checks import run_checks
+    from synthspec.engine.checked import check_sample
+    from synthspec.engine.checks import Computed, run_checks
     from synthspec.engine.codec import model_columns
-    from synthspec.engine.tiny import avoid_real_rows, smallest_assessable
+    from synthspec.engine.tiny import smallest_assessable
     from synthspec.metrics.profile import column_profiles
 
     spec = job.spec
@@ -166,8 +167,9 @@ def compute(job: TableJob) -> JobResult:
     if job.action == "recheck":
         assert job.published is not None
         output, epsilon = job.published, job.published_epsilon
-        # What is checked is what is published, in one canonical form on both paths (engine/checked.py).
-        synthetic = checked_frame(output, job.plans)
+        # What is checked is what is published, in one canonical form on both paths, on at most
+        # CHECK_ROWS rows (engine/checked.py).
+        synthetic = check_sample([output], job.plans)
         leakage = _leakage(job.source, output, job.plans)
     else:
         if job.action == "resample" and job.cached_dir is None:
@@ -180,6 +182,8 @@ def compute(job: TableJob) -> JobResult:
     kinds = {c.name: c.kind for c in columns}
     tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
     with timed(timings, "checks_s"):
+        train, holdout, population = _check_frames(job, train, holdout, job.rows if parts else len(output))
+        computed = Computed()
         from synthspec.metrics.intervals import ks_similarity
 
         relational_metrics = _relational_metrics(job, output)
@@ -196,13 +200,13 @@ def compute(job: TableJob) -> JobResult:
         metrics, checks = run_checks(train, holdout, synthetic, kinds, job.checks, seed=spec.model.seed, extra=extra,
                                      quasi_identifiers=spec.privacy.quasi_identifiers,
                                      epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows,
-                                     extra_intervals=extra_intervals)
+                                     extra_intervals=extra_intervals, population=population, computed=computed)
         profile = column_profiles(train, synthetic, kinds, datetimes={c.name for c in columns if c.datetime})
     for check in checks:
         if check.metric in job.threshold_sources:
             check.details["threshold_from"] = job.threshold_sources[check.metric]
     with timed(timings, "report_s"):
-        insights = report_insights(job, train, holdout, synthetic, kinds, profile)
+        insights = report_insights(job, train, holdout, synthetic, kinds, profile, computed, population)
     return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights,
                      parts=parts, rows=job.rows if parts else None)
 
@@ -254,39 +258,69 @@ def _draw_all(job: TableJob, model: Synthesizer | None, relations: Relations | N
     return first, sample, parts, leakage
 
 
-#: Synthetic (and at most as many reference) rows behind the report's distance histograms.
-DCR_HISTOGRAM_ROWS = 2000
+def _check_frames(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame,
+                  n_synthetic: int) -> tuple[pd.DataFrame, pd.DataFrame, Population]:
+    """The training split and holdout the checks and the report score (at most CHECK_ROWS rows
+    each, seeded: engine/checked.py; the synthetic side is ``check_sample``), and the full
+    table behind them, for the metrics where every row counts and for the sizes reported."""
+    from synthspec.engine.checked import real_sample
+    from synthspec.engine.checks import Population
+
+    seed = job.spec.model.seed
+    return real_sample(train, seed, 0), real_sample(holdout, seed, 1), Population(train, holdout, n_synthetic)
 
 
 def report_insights(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
-                    kinds: dict[str, str], profile: list[ColumnProfile]) -> TableInsights:
+                    kinds: dict[str, str], profile: list[ColumnProfile], computed: Computed | None = None,
+                    population: Population | None = None) -> TableInsights:
     """The report's data beyond the checks (see ``metrics.insights``), while the rows are at
-    hand. A failure here never blocks publishing: the report says what is missing and why."""
+    hand. A failure here never blocks publishing: the report says what is missing and why.
+
+    ``computed``: what ``run_checks`` already has (the QualityReport, dcr_share's distances),
+    reused rather than computed again; ``population``: the full frames when the others are
+    samples of them (the run details then say so)."""
     from synthspec.engine.tiny import MIN_HOLDOUT_ROWS
     from synthspec.metrics.fidelity import quality_scores
     from synthspec.metrics.insights import TableInsights, table_insights
-    from synthspec.metrics.privacy import dcr_distances
+    from synthspec.metrics.privacy import DCR_MAX_ROWS, dcr_distances
 
     seed = job.spec.model.seed
     sizes = {"seed": seed, "n_train": len(train), "n_holdout": len(holdout), "n_synthetic": len(synthetic),
-             "training_fingerprint": job.training_fp}
+             "training_fingerprint": job.training_fp, **_totals(train, holdout, synthetic, population)}
     if not kinds or not len(train) or not len(synthetic):
         return TableInsights(**sizes)
+    computed = computed or Computed()
     try:
-        quality = quality_scores(train, synthetic, kinds)
-        # The histograms on fewer rows than dcr_share (its cost is quadratic: 5000 rows take
-        # ~1.5 s on Adult, 2000 rows a sixth); shares of 2000 rows are good to about a percent.
-        distances = (dcr_distances(train, holdout, synthetic, kinds, seed=seed, max_rows=DCR_HISTOGRAM_ROWS)
-                     if len(holdout) >= MIN_HOLDOUT_ROWS else None)
+        quality = computed.quality or quality_scores(train, synthetic, kinds)
+        # The histograms show the distances dcr_share measured (5000 rows at most; computed
+        # once: the cost is quadratic in the rows compared).
+        distances, references = computed.dcr_distances, computed.dcr_references
+        if distances is None and len(holdout) >= MIN_HOLDOUT_ROWS:
+            distances = dcr_distances(train, holdout, synthetic, kinds, seed=seed)
+            references = min(len(train), len(holdout), DCR_MAX_ROWS)
         insights = table_insights(train, holdout, synthetic, kinds, profile, seed=seed,
                                   column_scores=quality.column_shape_scores, pair_scores=quality.pair_scores,
                                   dcr_distances=distances)
     except Exception as exc:  # a report chart must not stop a gate; its message may quote data
         return TableInsights(**sizes, error=f"report details could not be computed ({type(exc).__name__})")
     insights.training_fingerprint = job.training_fp
+    for key, value in _totals(train, holdout, synthetic, population).items():
+        setattr(insights, key, value)
     if insights.dcr is not None:
-        insights.dcr.references = min(len(train), len(holdout), DCR_HISTOGRAM_ROWS)
+        insights.dcr.references = references
     return insights
+
+
+def _totals(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
+            population: Population | None) -> dict[str, int]:
+    """The full sizes of frames the report's data was computed on samples of (none when every
+    row was used: the report then has nothing to say about sampling)."""
+    if population is None:
+        return {}
+    totals = {"n_train_total": len(population.train), "n_holdout_total": len(population.holdout),
+              "n_synthetic_total": population.n_synthetic}
+    sampled = (len(train), len(holdout), len(synthetic)) != tuple(totals.values())
+    return totals if sampled else {}
 
 
 def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, *,

@@ -18,10 +18,14 @@ their values would be a use of the data outside its budget.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from synthspec.spec.models import DEFAULT_MAX_TRAINING_ROWS
+
+if TYPE_CHECKING:
+    # numpy and pandas load on first use: `plan` imports this module for ``training_cap``.
+    import numpy as np
+    import pandas as pd
 
 #: Rows kept of every categorical value and of the nulls of every column, when the uniform sample
 #: holds fewer (a value held by fewer training rows keeps them all).
@@ -47,6 +51,9 @@ def training_rows(frame: pd.DataFrame, kinds: dict[str, str], cap: int, seed: in
     """Sorted positions of the rows of ``frame`` (the model's encoding of the training split) to
     fit on: ``cap`` rows drawn uniformly with ``seed``, plus (``stratify``) the rows that keep
     every categorical value, every column's nulls and every numerical extreme represented."""
+    import numpy as np
+    import pandas as pd
+
     n = len(frame)
     if n <= cap:
         return np.arange(n, dtype=np.int64)
@@ -71,6 +78,8 @@ def training_rows(frame: pd.DataFrame, kinds: dict[str, str], cap: int, seed: in
 
 def _first_of_each(codes: np.ndarray, order: np.ndarray) -> np.ndarray:
     """The first ``COVER_ROWS`` rows of each code, in the random ``order``."""
+    import pandas as pd
+
     in_order = codes[order]
     rank = pd.Series(in_order).groupby(in_order, sort=False).cumcount().to_numpy()
     return order[rank < COVER_ROWS]

@@ -18,10 +18,13 @@ from synthspec.io.history import cast_columns
 from synthspec.io.warehouse import _TZ, quote, unsupported_type
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 #: Name of the position column added to keep the frame's row order through DuckDB.
 _POSITION = "__synthspec_position"
+#: Name of the row-hash column ``smallest_published`` adds.
+_HASH = "__synthspec_hash"
 
 
 def as_published(frame: pd.DataFrame, column_types: list[tuple[str, str]]) -> pd.DataFrame:
@@ -32,6 +35,25 @@ def as_published(frame: pd.DataFrame, column_types: list[tuple[str, str]]) -> pd
     sides of a comparison have one form whatever the session's TimeZone. A type synthspec
     does not model (only ever published as NULLs) comes back as NULLs, as
     ``history.read_published`` reads it: some such types cannot reach pandas at all."""
+    return _cast(frame, column_types, smallest=None)[0]
+
+
+def smallest_published(frame: pd.DataFrame, column_types: list[tuple[str, str]],
+                       rows: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """``as_published(frame, column_types)`` and a hash of each row's published values, both
+    in ``frame``'s row order when it has at most ``rows`` rows; else only the ``rows`` rows of
+    smallest hash, in hash order.
+
+    The hash is DuckDB's, of the CAST values: equal published values hash alike on the publish
+    path and on a re-check of the rows read back (the CAST is idempotent), and the cut happens
+    inside DuckDB, so the other rows never become Python objects (on a million rows that
+    conversion cost most of the checks' time)."""
+    return _cast(frame, column_types, smallest=rows if len(frame) > rows else None)
+
+
+def _cast(frame: pd.DataFrame, column_types: list[tuple[str, str]],
+          smallest: int | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The CAST round trip behind ``as_published`` and ``smallest_published``."""
     import duckdb
 
     names = [name for name, _ in column_types]
@@ -46,18 +68,22 @@ def as_published(frame: pd.DataFrame, column_types: list[tuple[str, str]]) -> pd
         return f"timezone('UTC', {quote(name)}) AS {quote(name)}" if name in zoned else quote(name)
 
     outer = ", ".join(outer_column(n) for n in names)
+    hashed = f"hash({', '.join(quote(n) for n in names)})" if names else "0::UBIGINT"
+    order = f"{quote(_HASH)}, {quote(_POSITION)} LIMIT {int(smallest)}" if smallest is not None else quote(_POSITION)
     con = duckdb.connect()  # in memory: only to CAST exactly as a publication does
     try:
         con.register("_synthspec_rows", subset)
-        out = con.execute(f"SELECT {outer or '1'} FROM (SELECT {select or '1'}, {quote(_POSITION)} "
-                          f"FROM _synthspec_rows) ORDER BY {quote(_POSITION)}").df()
+        out = con.execute(f"SELECT {outer + ', ' if outer else ''}{hashed} AS {quote(_HASH)} "
+                          f"FROM (SELECT {select or '1'}, {quote(_POSITION)} FROM _synthspec_rows) "
+                          f"ORDER BY {order}").df()
     except duckdb.Error as exc:  # what publishing would meet: said before any check, values withheld
         raise EnvironmentError_(f"the synthetic rows do not fit the source's column types: {redact.error(exc)}") from exc
     finally:
         con.close()
+    hashes = out.pop(_HASH).to_numpy(dtype="uint64")
     for name in zoned:
         out[name] = out[name].dt.tz_localize("UTC")
-    return out[names] if names else out.iloc[:, :0]
+    return (out[names] if names else out.iloc[:, :0]), hashes
 
 
-__all__ = ["as_published"]
+__all__ = ["as_published", "smallest_published"]

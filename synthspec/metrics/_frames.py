@@ -12,10 +12,13 @@ Error messages name columns only, never values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    # numpy and pandas load on first use: `plan` and a no-op `apply` import the metric
+    # modules (for their dataclasses) and never compute with them.
+    import numpy as np
+    import pandas as pd
 
 Kind = Literal["numerical", "categorical"]
 KINDS: tuple[str, ...] = ("numerical", "categorical")
@@ -47,6 +50,9 @@ def normalise(frame: pd.DataFrame, columns: list[str], kinds: Mapping[str, str])
     frame and the same values as strings in another compare equal, and so pandas never has to
     order or hash a mix of bools and strings.
     """
+    import numpy as np
+    import pandas as pd
+
     out: dict[str, pd.Series] = {}
     for name in columns:
         series = frame[name]
@@ -56,8 +62,23 @@ def normalise(frame: pd.DataFrame, columns: list[str], kinds: Mapping[str, str])
             )
             out[name] = pd.Series(values, dtype="float64")
         else:
-            raw = series.astype(object).to_numpy()
-            mask = pd.isna(raw)
-            text = np.where(mask, None, raw.astype(str)).astype(object)
-            out[name] = pd.Series(text, dtype=object)
+            out[name] = pd.Series(_as_text(series.astype(object).to_numpy()), dtype=object)
     return pd.DataFrame(out, columns=columns)
+
+
+def _as_text(raw: np.ndarray) -> np.ndarray:
+    """Object values as ``str`` (``None`` for nulls), converting each distinct value once.
+
+    Converting every cell (``raw.astype(str)``) dominated the metrics on large frames. Distinct
+    values are found by hashing, which merges values Python calls equal (``1 == 1.0 ==
+    True``) but whose text differs: the per-distinct path is taken only when the values are
+    all ``str`` or all ``bool`` (the contract), where equal means same text."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "boolean", "empty"):
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        text = np.array([str(u) for u in uniques] + [None], dtype=object)
+        return text[codes]  # code -1 (a null) picks the trailing None
+    mask = pd.isna(raw)
+    return np.where(mask, None, raw.astype(str)).astype(object)

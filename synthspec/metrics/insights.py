@@ -24,10 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from synthspec.metrics._frames import normalise
 from synthspec.metrics.profile import (
@@ -37,6 +34,12 @@ from synthspec.metrics.profile import (
     OTHER,
     ColumnProfile,
 )
+
+if TYPE_CHECKING:
+    # numpy and pandas load on first use: `validate`, `plan` and a no-op `apply` import
+    # this module (for its dataclasses) and never compute with it.
+    import numpy as np
+    import pandas as pd
 
 #: Quantiles of the column summary (snapped to the profile grid).
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -103,6 +106,11 @@ class TableInsights:
     n_holdout: int | None = None
     n_synthetic: int | None = None
     training_fingerprint: str | None = None
+    #: The full sizes, set only when the sizes above are bounded samples of them (see
+    #: ``engine.checked.CHECK_ROWS``): the metrics and charts were computed on samples.
+    n_train_total: int | None = None
+    n_holdout_total: int | None = None
+    n_synthetic_total: int | None = None
     columns: list[ColumnSummary] = field(default_factory=list)
     heatmap_columns: list[str] = field(default_factory=list)
     real_association: list[list[float | None]] = field(default_factory=list)
@@ -115,11 +123,21 @@ class TableInsights:
     def to_dict(self) -> dict[str, Any]:
         return _rounded(asdict(self))
 
+    def sampled(self) -> str | None:
+        """"computed on samples of ..." for the report's run details, or None when every row
+        was used."""
+        if self.n_synthetic_total is None:
+            return None
+        return (f"samples of {self.n_train:,} training / {self.n_holdout:,} holdout / {self.n_synthetic:,} synthetic rows "
+                f"(exact_match_rate: every real row)")
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TableInsights:
         dcr = data.get("dcr")
         return cls(seed=data.get("seed"), n_train=data.get("n_train"), n_holdout=data.get("n_holdout"),
                    n_synthetic=data.get("n_synthetic"), training_fingerprint=data.get("training_fingerprint"),
+                   n_train_total=data.get("n_train_total"), n_holdout_total=data.get("n_holdout_total"),
+                   n_synthetic_total=data.get("n_synthetic_total"),
                    columns=[ColumnSummary(**c) for c in data.get("columns", [])],
                    heatmap_columns=list(data.get("heatmap_columns", [])),
                    real_association=[list(r) for r in data.get("real_association", [])],
@@ -146,6 +164,8 @@ def table_insights(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Dat
     """The report's data for one table. ``train``/``synthetic``: model frames; ``profiles``:
     the grids (see ``metrics.profile``); scores from the QualityReport; ``dcr_distances``: the
     per-row Gower distances to the closest training and holdout rows (``privacy.dcr_distances``)."""
+    import numpy as np
+
     columns = list(kinds)
     real_n, synth_n = normalise(train, columns, kinds), normalise(synthetic, columns, kinds)
     by_name = {p.name: p for p in profiles}
@@ -168,6 +188,8 @@ def table_insights(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Dat
 
 
 def _subsample(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    import numpy as np
+
     if len(frame) <= MAX_ASSOCIATION_ROWS:
         return frame
     return frame.iloc[np.sort(rng.choice(len(frame), MAX_ASSOCIATION_ROWS, replace=False))].reset_index(drop=True)
@@ -176,6 +198,8 @@ def _subsample(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 def _summary(name: str, kind: str, real: pd.Series, synthetic: pd.Series, profile: ColumnProfile | None,
              score: float | None) -> ColumnSummary:
     """Counts for every column; grid-snapped quantiles or the profile's top category."""
+    import numpy as np
+
     summary = ColumnSummary(name, kind, [_missing(real), _missing(synthetic)],
                             [int(real.nunique(dropna=True)), int(synthetic.nunique(dropna=True))], score)
     if profile is None:
@@ -198,6 +222,8 @@ def _missing(series: pd.Series) -> float:
 def _bin_of(series: pd.Series, q: float, edges: np.ndarray) -> int | None:
     """The profile bin (0-based, end bins open) holding the ``q`` quantile: the report prints
     the bin's label, so a quantile is known to within a bin of the safe grid only."""
+    import numpy as np
+
     values = series.dropna().to_numpy(dtype="float64")
     if not values.size:
         return None
@@ -207,6 +233,8 @@ def _bin_of(series: pd.Series, q: float, edges: np.ndarray) -> int | None:
 
 def _codes(series: pd.Series, profile: ColumnProfile) -> np.ndarray:
     """Each value's position in ``_labels(profile)`` (bins clipped into the end bins, other, missing)."""
+    import numpy as np
+
     labels = _labels(profile)
     other, missing = labels.index(OTHER), labels.index(MISSING)
     if profile.kind == "numerical" and profile.edges:
@@ -242,6 +270,9 @@ def association_matrix(frame: pd.DataFrame, columns: list[str], kinds: Mapping[s
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    import numpy as np
+    import pandas as pd
+
     ok = ~(np.isnan(a) | np.isnan(b))
     if ok.sum() < MIN_NUMERICAL_ROWS:
         return None
@@ -252,6 +283,8 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def _cramers_v(a: np.ndarray, b: np.ndarray) -> float | None:
+    import numpy as np
+
     table = np.zeros((int(a.max()) + 1, int(b.max()) + 1))
     np.add.at(table, (a, b), 1.0)
     table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
@@ -267,6 +300,8 @@ def bivariate(real: pd.DataFrame, synthetic: pd.DataFrame, rows: ColumnProfile, 
               score: float | None) -> Bivariate:
     """Shares per cell of two profiles' bars; real cells under ``MIN_CATEGORY_COUNT`` rows
     suppressed; bars empty on both sides left out."""
+    import numpy as np
+
     row_labels, col_labels = _labels(rows), _labels(cols)
 
     def grid(frame: pd.DataFrame) -> np.ndarray:
@@ -286,6 +321,8 @@ def bivariate(real: pd.DataFrame, synthetic: pd.DataFrame, rows: ColumnProfile, 
 
 def dcr_histogram(train: np.ndarray, holdout: np.ndarray) -> DcrHistogram:
     """Shares per bin of a fixed grid (the same for every table, so reports compare)."""
+    import numpy as np
+
     edges = np.round(np.arange(0.0, DCR_TOP + DCR_WIDTH / 2, DCR_WIDTH), 6)
 
     def shares(values: np.ndarray) -> list[float]:

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from synthspec.metrics._frames import check_kinds, normalise
 
+#: Synthetic rows (and at most as many rows of each reference) dcr_share compares.
+DCR_MAX_ROWS = 5000
 #: Synthetic rows per distance block: 128 x 5000 reference rows x 4 bytes = 2.5 MB per scratch
 #: buffer. Measured on Adult (5000 x 5000, 15 columns, 2 cores): 128 rows 0.48 s, 256 rows
 #: 0.55 s, 512 rows 0.65 s; smaller blocks stay in cache, much smaller ones pay per-call overhead.
@@ -44,6 +46,10 @@ class DcrResult:
     n_reference: int
     median_dcr_train: float
     median_dcr_holdout: float
+    #: Per compared synthetic row, the Gower distance to its closest training row and to its
+    #: closest holdout row (what :func:`dcr_distances` returns): the report's histograms reuse
+    #: them instead of measuring the same samples again.
+    distances: tuple[np.ndarray, np.ndarray] = field(default=(np.zeros(0), np.zeros(0)), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,7 @@ def dcr_share(
     kinds: Mapping[str, str],
     *,
     seed: int,
-    max_rows: int = 5000,
+    max_rows: int = DCR_MAX_ROWS,
 ) -> DcrResult:
     """Share of synthetic rows closer to a training row than to a holdout row (0.5 is ideal).
 
@@ -255,16 +261,14 @@ def dcr_share(
         n_reference=n_ref,
         median_dcr_train=float(np.median(d_train)) / n_cols,
         median_dcr_holdout=float(np.median(d_hold)) / n_cols,
+        distances=(d_train.astype(np.float64) / n_cols, d_hold.astype(np.float64) / n_cols),
     )
 
 
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """One uint64 per row, equal for rows equal in every column (nulls equal to nulls).
-
-    Frames are normalised first (float64 numerics, str categoricals) so the same row hashes the
-    same whichever frame it comes from. ``-0.0`` is folded into ``0.0`` and every NaN hashes
-    alike, matching the "nulls equal nulls" rule.
-    """
+    """One uint64 per row of a normalised frame (see ``_frames.normalise``), equal for rows
+    equal in every column (nulls equal to nulls); ``-0.0`` is folded into ``0.0``. For the
+    tiny-table policy's few rows; :func:`exact_match_rate` uses the vectorised ``_match_hashes``."""
     if frame.shape[1] == 0:
         return np.zeros(len(frame), dtype=np.uint64)
     frame = frame.copy()
@@ -272,6 +276,35 @@ def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
         if frame[name].dtype == np.float64:
             frame[name] = frame[name] + 0.0  # -0.0 + 0.0 == +0.0
     return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def _match_hashes(frames: Sequence[pd.DataFrame], columns: list[str], kinds: Mapping[str, str]) -> list[np.ndarray]:
+    """One uint64 per row of each frame, equal for rows equal in every column (nulls equal to
+    nulls), comparable across the frames.
+
+    Categorical values are compared as text (``True`` equals ``"True"``, as ``_frames.normalise``
+    has it), but only their distinct values are turned into text: each column is factorised
+    over all frames at once and its codes are hashed, which is linear and vectorised (per-cell
+    ``str`` of a million-row frame cost seconds). Numerical values are compared as float64,
+    ``-0.0`` folded into ``0.0`` and every NaN alike."""
+    sizes = np.cumsum([0, *(len(f) for f in frames)])
+    parts: dict[str, np.ndarray] = {}
+    for name in columns:
+        if kinds[name] == "numerical":
+            values = np.concatenate([pd.to_numeric(f[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+                                     for f in frames]) + 0.0  # -0.0 + 0.0 == +0.0
+            values[np.isnan(values)] = np.nan  # one NaN bit pattern
+            parts[name] = values.view(np.int64)
+        else:
+            joined = pd.concat([f[name].astype(object) for f in frames], ignore_index=True)
+            codes, uniques = pd.factorize(joined, use_na_sentinel=True)
+            text = pd.Series([str(u) for u in uniques], dtype=object)
+            merged, _ = pd.factorize(text)  # True and "True" are one value
+            parts[name] = np.where(codes < 0, -1, merged[np.maximum(codes, 0)] if len(merged) else -1)
+    if not columns:
+        return [np.zeros(len(f), dtype=np.uint64) for f in frames]
+    hashes = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
+    return [hashes[sizes[i]:sizes[i + 1]] for i in range(len(frames))]
 
 
 def exact_match_rate(
@@ -298,17 +331,22 @@ def exact_match_rate(
     columns = check_kinds(
         kinds, ("training", train), ("holdout", holdout), ("synthetic", synthetic)
     )
-    known = np.unique(_row_hashes(normalise(train, columns, kinds)))
+    train_hashes, holdout_hashes, synthetic_hashes = _match_hashes([train, holdout, synthetic], columns, kinds)
+    # Membership by binary search in the sorted training hashes: np.unique/np.isin on a
+    # million uint64s cost seconds, a sort and searchsorted a fraction of one.
+    known = np.sort(train_hashes)
 
-    def rate(frame: pd.DataFrame) -> float:
-        if len(frame) == 0:
+    def rate(hashes: np.ndarray) -> float:
+        if len(hashes) == 0:
             return float("nan")
-        hashes = _row_hashes(normalise(frame, columns, kinds))
-        return float(np.isin(hashes, known, assume_unique=False).mean())
+        if not len(known):
+            return 0.0
+        at = np.minimum(np.searchsorted(known, hashes), len(known) - 1)
+        return float((known[at] == hashes).mean())
 
     return ExactMatchResult(
-        rate=rate(synthetic),
-        holdout_rate=rate(holdout),
+        rate=rate(synthetic_hashes),
+        holdout_rate=rate(holdout_hashes),
         n_synthetic=len(synthetic),
         n_holdout=len(holdout),
     )
@@ -321,7 +359,7 @@ def dcr_distances(
     kinds: Mapping[str, str],
     *,
     seed: int,
-    max_rows: int = 5000,
+    max_rows: int = DCR_MAX_ROWS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per compared synthetic row, the Gower distance (mean over columns, in [0, 1]) to its
     closest training row and to its closest holdout row: the distributions behind

@@ -27,12 +27,15 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from synthspec.metrics._frames import check_kinds, normalise
+
+if TYPE_CHECKING:
+    # numpy and pandas load on first use: `validate`, `plan` and a no-op `apply` import
+    # this module (for its dataclasses) and never compute with it.
+    import numpy as np
+    import pandas as pd
 
 MAX_BINS = 20
 MAX_CATEGORIES = 15
@@ -105,6 +108,9 @@ def column_profiles(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[
 def numerical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, datetime: bool = False,
                       bins: int = MAX_BINS) -> ColumnProfile | None:
     """Equal-width bins around the real 1st–99th percentile range (see the module's rules)."""
+    import numpy as np
+    import pandas as pd
+
     real_values = pd.to_numeric(real, errors="coerce").to_numpy(dtype="float64")
     synth_values = pd.to_numeric(synthetic, errors="coerce").to_numpy(dtype="float64")
     present = real_values[~np.isnan(real_values)]
@@ -137,6 +143,8 @@ def safe_edges(present: np.ndarray, *, bins: int, unit: float = 0.0) -> np.ndarr
     (non-null values), none equal to its minimum or maximum; None when the percentiles are
     equal. ``unit``: the width is a multiple of it (1 for whole numbers, 86400 for datetimes
     in seconds; 0 for none)."""
+    import numpy as np
+
     low, high = (float(v) for v in np.percentile(present, [1, 99]))
     if not high > low:
         return None
@@ -155,6 +163,8 @@ def safe_edges(present: np.ndarray, *, bins: int, unit: float = 0.0) -> np.ndarr
 
 def _touches(edges: np.ndarray, extremes: tuple[float, float], width: float) -> bool:
     """An edge at (or, in floating point, within a millionth of a bin of) an extreme."""
+    import numpy as np
+
     return any(bool(np.any(np.abs(edges - x) <= width * 1e-6)) for x in extremes)
 
 
@@ -195,6 +205,9 @@ def categorical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, top
 
 
 def _as_labels(series: pd.Series) -> pd.Series:
+    import numpy as np
+    import pandas as pd
+
     raw = series.astype(object).to_numpy()
     return pd.Series(np.where(pd.isna(raw), None, raw.astype(str)).astype(object), dtype=object)
 
@@ -213,6 +226,8 @@ def _category_shares(values: pd.Series, labels: list[str]) -> tuple[list[float],
 
 def _binned(values: np.ndarray, edges: np.ndarray) -> list[float]:
     """Shares per bin (values clipped into the end bins), then the share of nulls."""
+    import numpy as np
+
     total = values.size
     if total == 0:
         return [0.0] * len(edges)

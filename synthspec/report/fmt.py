@@ -46,9 +46,13 @@ def number(value: object, digits: int = 4) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
     if 1e-6 <= abs(value) < 1e15:  # positional, never 8.308e-05
-        import numpy as np
+        # numpy.format_float_positional(precision=digits, unique=False, fractional=False,
+        # trim="-") in pure Python (both round the exact binary value; equal on 10^6 random
+        # values): rendering a report must not load numpy.
+        from decimal import Decimal
 
-        return str(np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-"))
+        text = format(Decimal(f"{value:.{digits - 1}e}"), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return f"{value:.{digits}g}"
 
 
@@ -102,4 +106,9 @@ def _integer_label(i: int, bins: int, low: float, high: float) -> str:
     return f"{first:,}" if first == last else f"{first:,}–{last:,}"
 
 
-__all__ = ["bin_labels", "number", "share", "signed", "tick"]
+def full_size(total: int | None, compared: int | None) -> int | None:
+    """A frame's full size: ``total`` when the metrics saw a sample of it, else ``compared``."""
+    return compared if total is None else total
+
+
+__all__ = ["bin_labels", "full_size", "number", "share", "signed", "tick"]

@@ -19,7 +19,7 @@ from synthspec.metrics.checks import CheckResult, Outcome
 from synthspec.metrics.intervals import LEVEL
 from synthspec.metrics.profile import MIN_CATEGORY_COUNT
 from synthspec.report import charts
-from synthspec.report.fmt import bin_labels, number, share, signed
+from synthspec.report.fmt import bin_labels, full_size, number, share, signed
 
 if TYPE_CHECKING:
     from synthspec.engine.results import RunResult, TableResult
@@ -364,9 +364,12 @@ def _rare(t: TableResult) -> list[str]:
 def _details(t: TableResult) -> list[str]:
     i: TableInsights | None = t.insights
     facts = [("model", t.model or "—"), ("action", t.action), ("seed", number(i.seed) if i else "—"),
-             ("training rows", number(i.n_train) if i else "—"), ("holdout rows", number(i.n_holdout) if i else "—"),
+             ("training rows", number(full_size(i.n_train_total, i.n_train)) if i else "—"),
+             ("holdout rows", number(full_size(i.n_holdout_total, i.n_holdout)) if i else "—"),
              ("synthetic rows", number(t.rows)), ("fingerprint", t.fingerprint or "—"),
              ("training fingerprint", (i.training_fingerprint or "—") if i else "—")]
+    if i is not None and (sampled := i.sampled()) is not None:
+        facts.append(("metrics computed on", sampled))
     out = ['<dl class="facts">', *(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts), "</dl>"]
     if t.stage_seconds:
         out += _table([_e(k) for k in t.stage_seconds], [[_td(f"{round(v, 3):.3f}", "num") for v in t.stage_seconds.values()]])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthspec.metrics.checks import Outcome
 from synthspec.report import charts
-from synthspec.report.fmt import bin_labels, number, share, signed, tick
+from synthspec.report.fmt import bin_labels, full_size, number, share, signed, tick
 from synthspec.report.html import margin, pair_labels, problems_of, threshold
 
 if TYPE_CHECKING:
@@ -195,7 +195,9 @@ def _checks_page(t: TableResult) -> Figure:
         y = _table(figure, y, ["metric", "value"], others)
     i = t.insights
     facts = [["model", t.model or "—"], ["action", t.action], ["seed", number(i.seed) if i else "—"],
-             ["training / holdout / synthetic rows", f"{number(i.n_train) if i else '—'} / {number(i.n_holdout) if i else '—'} / {number(t.rows)}"],
+             ["training / holdout / synthetic rows", f"{number(full_size(i.n_train_total, i.n_train)) if i else '—'} / "
+                                                     f"{number(full_size(i.n_holdout_total, i.n_holdout)) if i else '—'} / {number(t.rows)}"],
+             *([["metrics computed on", sampled]] if i is not None and (sampled := i.sampled()) is not None else []),
              ["fingerprint", _short(t.fingerprint)], ["training fingerprint", _short(i.training_fingerprint if i else None)],
              ["timings (s)", ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in t.stage_seconds.items()) or "—"]]
     y = _text(figure, [("Run details", {"size": 12, "weight": "bold"})], top=y)

@@ -191,3 +191,17 @@ def test_whole_number_columns_get_whole_number_bins() -> None:
     assert float(step).is_integer() and len(p.real) <= 16  # no more bins than values
     assert 1.0 not in p.edges and 16.0 not in p.edges  # the extremes are on the whole-number grid: shifted off
     assert sum(p.real) == pytest.approx(1.0)
+
+
+def test_run_details_say_when_metrics_ran_on_samples() -> None:
+    from synthspec.metrics.insights import TableInsights
+
+    run = _run(None)
+    table = run.tables[0]
+    table.insights = TableInsights(seed=1, n_train=50_000, n_holdout=50_000, n_synthetic=50_000, n_train_total=800_000,
+                                   n_holdout_total=200_000, n_synthetic_total=1_000_000)
+    text = report_html(run)
+    assert "metrics computed on" in text and "50,000 training" in text
+    assert "800,000" in text and "200,000" in text  # the full sizes as training / holdout rows
+    table.insights = TableInsights(seed=1, n_train=300, n_holdout=100, n_synthetic=400)
+    assert "metrics computed on" not in report_html(run)
