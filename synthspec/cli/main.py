@@ -123,6 +123,12 @@ def _report_error(settings: Settings, lines: list[str]) -> None:
         click.secho(f"error: {line}" if ":" not in line.split(" ")[0] else line, fg="red", err=True)
 
 
+def _project_databases(project) -> list[Path]:  # noqa: ANN001
+    """The DuckDB files the project reads and publishes into."""
+    config = project.config
+    return [project.path(config.target.duckdb), *([project.path(config.source.duckdb)] if config.source else [])]
+
+
 def _project(settings: Settings, *, lint: bool = True):  # noqa: ANN202
     """The project; its declared names are what library errors may quote (see redact.error)."""
     from synthspec.spec.project import load_project
@@ -295,7 +301,9 @@ def _terminate_as_interrupt() -> None:
 @click.argument("table")
 @click.option("--rows", "-n", type=int, required=True, help="How many rows to draw (at least 1).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Write to this .parquet or .csv file (default: CSV on stdout).")
+              help="Write to this .parquet or .csv file, or to a table named after TABLE in this .duckdb file "
+                   "(created if missing; the table is replaced in one transaction). Default: CSV on stdout. Rows are "
+                   "drawn and written in shards of 250,000, so memory does not grow with --rows.")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the spec's model seed); the same seed gives the same rows.")
 @error_handler
 def sample(table: str, rows: int, out: str | None, seed: int | None) -> int:
@@ -315,11 +323,18 @@ def sample(table: str, rows: int, out: str | None, seed: int | None) -> int:
     path = Path(out) if out is not None else None
     output_format(path)  # a bad extension fails before any work
     project = _project(settings)
-    result = sample_table(project, table, rows, seed)
-    data = export(result, path)
-    if data is not None:  # synthetic rows are data, not a message: written as they are
-        click.echo(data, nl=False, file=redact.unwrapped(sys.stdout))
-    elif settings.format == "json":
+    if path is not None and any(path.resolve() == db.resolve() for db in _project_databases(project)):
+        raise UsageError(f"--out '{out}' is one of the project's databases: `sample` writes only its own files "
+                         "(`apply` publishes into the target)")
+    result = sample_table(project, table, rows, seed, show_progress=not settings.quiet)
+    if path is None:  # synthetic rows are data, not a message: written as they are, shard by shard
+        stdout = redact.unwrapped(sys.stdout)
+        stdout.flush()
+        export(result, None, sink=stdout.buffer)
+        stdout.buffer.flush()
+        return ExitCode.OK
+    export(result, path)
+    if settings.format == "json":
         click.echo(json.dumps({"status": "ok", "table": table, "rows": result.rows, "seed": result.seed, "written": out}, indent=2))
     elif not settings.quiet:
         click.echo(f"wrote {out} ({result.rows} rows of {table}, model {result.model}, seed {result.seed})")

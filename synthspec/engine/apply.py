@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from synthspec import __version__, redact
+from synthspec.engine import shards
 from synthspec.engine.compute import JobResult, RefInputs, TableJob, compute, limit_threads
 from synthspec.engine.prepare import Prepared, RunPlan, prepare_run
 from synthspec.engine.progress import progress_bar
@@ -154,7 +155,7 @@ def apply(project: Project, specs: list[LoadedSpec], options: ApplyOptions, resu
         project.target_dir)
     run: _Run | None = None
     try:
-        with warehouse.open_project(project, write=True) as cons:
+        with warehouse.open_project(project, write=True) as cons, shards.cleanup(project.state_dir):
             run = _Run(cons, project, salt, options, prepare_run(cons, project, specs, salt, force=options.force), result.run_id)
             _schedule(run)
     except BaseException as exc:  # the reports say the run failed, and why (never "passed")
@@ -342,7 +343,9 @@ def _publish_group(run: _Run, group: list[str]) -> None:
             with timed(run.results[staged[-1]].timings, "publish_s"):
                 history.publish_all(_target(run), schema=run.project.config.target.schema_,
                                     items=[run.staged[t].publication for t in staged], keep_versions=run.project.config.keep_versions)
-        except SynthspecError as exc:  # rolled back: the group's views are as they were; other groups go on
+        except SynthspecError as exc:
+            for table in staged:
+                shards.remove(run.staged[table].publication.parts)  # rolled back: the group's views are as they were; other groups go on
             if run.options.debug:
                 raise
             for table in staged:
@@ -355,13 +358,16 @@ def _publish_group(run: _Run, group: list[str]) -> None:
             return
         for table in staged:
             run.results[table].status, run.results[table].published = "passed", True
+            shards.remove(run.staged[table].publication.parts)
             del run.staged[table]
 
 
 def _hold(run: _Run, table: str, message: str) -> None:
     out = run.results[table]
     out.status, out.published, out.message = "held", False, message
-    record = run.staged.pop(table).publication.record
+    publication = run.staged.pop(table).publication
+    shards.remove(publication.parts)
+    record = publication.record
     record.status, record.published, record.version, record.message = "held", False, None, redact.text(message)
     record.result = out.to_dict()
     history.record_run(_target(run), record)
@@ -443,7 +449,9 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
                 explicit_rows=bool(spec.rows or spec.scale), source=real.source, encoded=real.encoded,
                 train_idx=real.train_idx, holdout_idx=real.holdout_idx, secrets=policy_secrets(p.loaded, run.project),
                 state_dir=run.project.state_dir, training_fp=p.fps.training, show_progress=run.options.show_progress and run.options.inline,
-                threshold_sources=p.threshold_sources,
+                threshold_sources=p.threshold_sources, column_types=p.source_columns,
+                # a child is laid out over its parents, a parent's keys serve its children: one piece
+                shardable=not p.refs and not run.plan.graph.children(p.table),
             )
             for ref in p.refs:
                 parent = real if ref.self_reference else _read_real(run, run.prepared(ref.parent))
@@ -492,13 +500,14 @@ def _finish(run: _Run, pending: _Pending, result: JobResult | SynthspecError) ->
     out.checks = result.checks
     out.profile = result.profile
     out.insights = result.insights
-    out.rows = len(result.output)
+    out.rows = result.total_rows
     # The gate: a failed check, a metric that raised, or an error-severity check that could not
     # be evaluated (unless allowed) stops publishing alike.
     failed = any(c.blocks for c in out.checks)
     version = p.published.version if p.action == "recheck" and p.published else history.next_version(target, p.table)
     record = _record(run.run_id, p, out, pending.started, version=version, status="failed" if failed else "passed", published=not failed)
     if failed:
+        shards.remove(result.parts)
         out.status, out.exit_code = "failed", ExitCode.CHECK_FAILED
         out.message = gate_message(p.table, out.checks)
         record.version, record.result = None, out.to_dict()
@@ -506,8 +515,8 @@ def _finish(run: _Run, pending: _Pending, result: JobResult | SynthspecError) ->
         return
     out.status = "passed"
     run.staged[p.table] = Staged(
-        history.Publication(p.table, None if p.action == "recheck" else result.output, p.source_columns, record,
-                            reuse_version=version if p.action == "recheck" else None),
+        history.Publication(p.table, None if p.action == "recheck" or result.parts else result.output, p.source_columns,
+                            record, reuse_version=version if p.action == "recheck" else None, parts=result.parts),
         result.output)
 
 

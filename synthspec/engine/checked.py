@@ -22,6 +22,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
     from synthspec.engine.columns import ColumnPlan
@@ -30,6 +32,16 @@ if TYPE_CHECKING:
 def checked_frame(rows: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
     """``rows`` (publish-ready values, or published ones read back) as the checks see them."""
     return content_order(published_frame(rows, plans))
+
+
+def check_sample(pieces: Iterable[pd.DataFrame], plans: list[ColumnPlan]) -> pd.DataFrame:
+    """The rows the checks score, from the output in pieces (the shards of a big table, see
+    ``engine.shards``): their checked form, in content order. One piece gives exactly
+    ``checked_frame`` of it."""
+    import pandas as pd
+
+    frames = [published_frame(piece, plans) for piece in pieces]
+    return content_order(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
 
 
 def published_frame(rows: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
@@ -56,4 +68,4 @@ def content_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[np.argsort(hashes, kind="stable")].reset_index(drop=True)
 
 
-__all__ = ["checked_frame", "content_order", "published_frame"]
+__all__ = ["check_sample", "checked_frame", "content_order", "published_frame"]

@@ -361,12 +361,16 @@ def decode(
     avoid: Collection[str] | None = None,
     key_formats: pd.DataFrame | None = None,
     foreign_keys: Mapping[str, pd.Series] | None = None,
+    offset: int = 0,
+    total: int | None = None,
 ) -> pd.DataFrame:
     """A model's frame (plus generated keys, policy columns and dropped columns) -> values
     ready to CAST to the source types. ``donors`` are the real training rows whose values
     hash/fake columns pseudonymise; ``key_formats`` (default: ``donors``) are the rows whose
     keys give the format of generated keys; ``foreign_keys`` the values of reference columns
-    (copied from the synthetic parents)."""
+    (copied from the synthetic parents). ``offset``: the position of the first row in the
+    whole output when it is drawn in shards (generated key sequences continue from there), and
+    ``total`` the rows of the whole output (random keys are as long as all of them need)."""
     from synthspec.privacy import policies
 
     out: dict[str, object] = {}
@@ -388,7 +392,7 @@ def decode(
                 keys = np.asarray(keys, dtype=object)[rank]
                 out[plan.name] = keys.astype(np.int64) if is_integer_type(plan.duckdb_type) else pd.Series(keys, dtype=object)
             else:
-                out[plan.name] = generate_keys(real, plan.duckdb_type, n, rng)
+                out[plan.name] = generate_keys(real, plan.duckdb_type, n, rng, offset=offset, total=total)
             if plan.spec.pii == "hash":
                 out[plan.name] = policies.hash_values(pd.Series(out[plan.name]), (secrets or {})[plan.name], plan.duckdb_type)
             elif plan.spec.pii == "fake":
@@ -513,14 +517,17 @@ def _key_alphabet(keys: pd.Series) -> str:
     return used if len(used) >= 10 else "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
-def generate_keys(real: pd.Series, duckdb_type: str, n: int, rng: np.random.Generator) -> object:
+def generate_keys(real: pd.Series, duckdb_type: str, n: int, rng: np.random.Generator, *, offset: int = 0,
+                  total: int | None = None) -> object:
     """Unique keys in the source's format: integer sequences, UUIDs, ``PREFIX-000123`` strings.
+    ``offset`` continues the sequences of earlier shards (``engine.shards``) of an output of
+    ``total`` rows (default ``n``).
 
     Keys are generated, never learnt: they carry no information about real rows."""
     upper = duckdb_type.upper()
     present = real.dropna()
     if is_integer_type(upper):
-        start = int(present.min()) if len(present) else 1
+        start = (int(present.min()) if len(present) else 1) + offset
         return np.arange(start, start + n, dtype="int64")
     if upper == "UUID":
         raw = rng.bytes(16 * n)
@@ -538,13 +545,13 @@ def generate_keys(real: pd.Series, duckdb_type: str, n: int, rng: np.random.Gene
         prefixes, suffixes = matches[0].unique(), matches[2].unique()
         if len(prefixes) == 1 and len(suffixes) == 1:
             width = int(matches[1].str.len().max())
-            start = int(matches[1].astype("int64").min())
+            start = int(matches[1].astype("int64").min()) + offset
             return pd.Series([f"{prefixes[0]}{i:0{width}d}{suffixes[0]}" for i in range(start, start + n)], dtype=object)
     length = int(strings.str.len().median()) if len(strings) else 12
     alphabet = np.array(list(_key_alphabet(strings)))
     # the real keys' length, or longer when needed to keep collisions rare (1 in 1000 per key)
-    length = max(length, int(np.ceil(np.log(max(n, 1) * 1000) / np.log(len(alphabet)))))
+    length = max(length, int(np.ceil(np.log(max(n if total is None else total, 1) * 1000) / np.log(len(alphabet)))))
     keys = ["".join(row) for row in alphabet[rng.integers(0, len(alphabet), size=(n, length))]]
     if len(set(keys)) < n:
-        keys = [f"{k}{i}" for i, k in enumerate(keys)]
+        keys = [f"{k}{i + offset}" for i, k in enumerate(keys)]
     return pd.Series(keys, dtype=object)

@@ -74,6 +74,8 @@ class TableJob:
     published_epsilon: float | None = None
     show_progress: bool = False
     threshold_sources: dict[str, str] = field(default_factory=dict)  # per check: spec, guardrail... (report)
+    column_types: list[tuple[str, str]] = field(default_factory=list)  # the published columns (Parquet parts)
+    shardable: bool = False  # no references either way: big outputs are drawn in shards (engine/shards.py)
 
 
 @dataclass
@@ -87,6 +89,13 @@ class JobResult:
     artifact_sha256: str | None = None  # set when a model was trained and cached
     profile: list[ColumnProfile] | None = None  # real vs synthetic distributions, for report.html
     insights: TableInsights | None = None  # the rest of the report's charts (metrics.insights)
+    #: a sharded output: every row is in these Parquet parts (``output`` holds the first shard)
+    parts: list[Path] = field(default_factory=list)
+    rows: int | None = None  # rows of the whole output (default: ``len(output)``)
+
+    @property
+    def total_rows(self) -> int:
+        return len(self.output) if self.rows is None else self.rows
 
 
 def limit_threads(threads: int) -> None:
@@ -137,22 +146,20 @@ def compute(job: TableJob) -> JobResult:
     holdout = job.encoded.iloc[job.holdout_idx].reset_index(drop=True)
     columns = model_columns(job.plans)
     epsilon: float | None
+    parts: list[Path] = []
     if job.action == "recheck":
         assert job.published is not None
         output, epsilon = job.published, job.published_epsilon
+        # What is checked is what is published, in one canonical form on both paths (engine/checked.py).
+        synthetic = checked_frame(output, job.plans)
+        leakage = _leakage(job.source, output, job.plans)
     else:
         if job.action == "resample" and job.cached_dir is None:
             result_action, reasons = "train", ["no cached model"]
         model, relations, digest = fitted_model(job, train, columns, timings, train_model=result_action == "train")
-        kinds = {c.name: c.kind for c in columns}
-        with timed(timings, "sample_s"), progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
-            synthetic, output = draw(job, model, relations)
-            if (check := job.checks.get("real_row_matches")) is not None and check.max == 0:
-                synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds)
-            bar(1, 1)
+        with timed(timings, "sample_s"):
+            output, synthetic, parts, leakage = _draw_all(job, model, relations, {c.name: c.kind for c in columns})
         epsilon = model.epsilon_spent if model is not None else None
-    # What is checked is what is published, in one canonical form on both paths (engine/checked.py).
-    synthetic = checked_frame(output, job.plans)
 
     kinds = {c.name: c.kind for c in columns}
     tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
@@ -164,7 +171,12 @@ def compute(job: TableJob) -> JobResult:
         extra_intervals = {}
         if sizes is not None and (interval := ks_similarity(relational_metrics["cardinality"], *sizes)) is not None:
             extra_intervals["cardinality"] = interval
-        extra = {"epsilon_spent": epsilon, **_leakage(job.source, output, job.plans), **relational_metrics}
+        if parts and "key_uniqueness" in relational_metrics:  # over every part, not the first shard's rows
+            from synthspec.engine.shards import key_duplicates
+
+            total, duplicated = key_duplicates(parts, [p.name for p in job.plans if p.spec.primary_key])
+            relational_metrics["key_uniqueness"] = 1.0 - duplicated / total if total else 1.0
+        extra = {"epsilon_spent": epsilon, **leakage, **relational_metrics}
         metrics, checks = run_checks(train, holdout, synthetic, kinds, job.checks, seed=spec.model.seed, extra=extra,
                                      quasi_identifiers=spec.privacy.quasi_identifiers,
                                      epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows,
@@ -175,7 +187,55 @@ def compute(job: TableJob) -> JobResult:
             check.details["threshold_from"] = job.threshold_sources[check.metric]
     with timed(timings, "report_s"):
         insights = report_insights(job, train, holdout, synthetic, kinds, profile)
-    return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights)
+    return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights,
+                     parts=parts, rows=job.rows if parts else None)
+
+
+def _draw_all(job: TableJob, model: Synthesizer | None, relations: Relations | None,
+              kinds: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, list[Path], dict[str, float | None]]:
+    """Every shard of the output (``engine.shards``): the first shard's publish-ready rows,
+    the checks' sample of all rows in their canonical form (``engine.checked``), the Parquet
+    parts (none when there is one shard: the rows stay in memory) and pii_leakage over all
+    rows. Only the first shard and the sample stay in memory."""
+    from synthspec.engine import shards
+    from synthspec.engine.checked import check_sample
+    from synthspec.engine.tiny import avoid_real_rows
+
+    layout = shards.layout(job.rows, shardable=job.shardable)
+    seed = job.spec.model.seed
+    avoid = (check := job.checks.get("real_row_matches")) is not None and check.max == 0
+    memo: dict[str, Any] = {}
+    leaked = 0.0
+    first: pd.DataFrame | None = None
+    parts: list[Path] = []
+    directory = shards.parts_dir(job.state_dir, job.table) if len(layout) > 1 else None
+
+    def shard_rows(shard: shards.Shard) -> pd.DataFrame:
+        nonlocal leaked, first
+        one = len(layout) == 1  # exactly today's draw: the job's rows, the spec's seed
+        shard_seed = shards.seed_of(seed, shard.index)
+        kwargs: dict[str, Any] = {} if one else {"rows": shard.rows, "offset": shard.start}
+        synthetic, output = draw(job, model, relations, seed=shard_seed, memo=memo, **kwargs)
+        if avoid:
+            synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds, seed=shard_seed, **kwargs)
+        leaked += _leakage(job.source, output, job.plans)["pii_leakage"] or 0.0
+        if directory is not None:
+            parts.append(shards.write_part(output, job.column_types, shards.part_path(directory, shard.index)))
+        if first is None:
+            first = output
+        bar(shard.index + 1, len(layout))
+        return output
+
+    try:
+        with progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
+            sample = check_sample((shard_rows(shard) for shard in layout), job.plans)
+    except BaseException:
+        if directory is not None:
+            shards.remove([directory / "_"])
+        raise
+    assert first is not None
+    leakage = {"pii_leakage": leaked if pii_columns(job.plans) else None}
+    return first, sample, parts, leakage
 
 
 #: Synthetic (and at most as many reference) rows behind the report's distance histograms.
@@ -214,12 +274,17 @@ def report_insights(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame, s
 
 
 def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, *,
-         seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+         seed: int | None = None, rows: int | None = None, offset: int = 0,
+         memo: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The job's synthetic rows: as the model's frame (for the checks) and publish-ready.
 
     Lay out the rows (children: parents and context), sample, enforce bounds and constraints,
     decode (keys, foreign keys, PII policies), then assign self-references. ``seed`` defaults
-    to the spec's; `apply` and `sample` share this path, so they draw the same rows."""
+    to the spec's; `apply` and `sample` share this path, so they draw the same rows.
+
+    ``rows`` and ``offset`` draw one shard of a table without references (``engine.shards``):
+    ``rows`` rows whose generated keys continue from position ``offset``. ``memo`` keeps what
+    every shard of one job shares (the learnt dependencies, the real values to avoid)."""
     import numpy as np
     import pandas as pd
 
@@ -227,8 +292,9 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
 
     spec = job.spec
     seed = spec.model.seed if seed is None else seed
+    memo = {} if memo is None else memo
     parents = {r.ref.parent: r.synthetic for r in job.refs if r.synthetic is not None}
-    layout = relational.ChildLayout(job.rows, None, {})
+    layout = relational.ChildLayout(job.rows if rows is None else rows, None, {})
     # A child's rows get their own random stream: with its parents' seed, row i of both would
     # be correlated through the RNG alone.
     row_seed = relational.derived_seed(seed, "rows", job.table) if parents else seed
@@ -257,17 +323,21 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
         from synthspec.engine import dependencies
         from synthspec.spec.models import DEFAULT_RARE_TOKEN
 
-        categorical = [c.name for c in codec.model_columns(job.plans) if c.kind == "categorical"]
-        categorical_plans = [p for p in job.plans if p.name in categorical]
-        raw = codec.encode(job.source.iloc[job.train_idx].reset_index(drop=True), categorical_plans)
-        learnt = dependencies.learn(raw, categorical, job.encoded.iloc[job.train_idx].reset_index(drop=True),
-                                    token=DEFAULT_RARE_TOKEN)
-        synthetic = dependencies.enforce(synthetic, learnt)
-    avoid = _normalised_values(job.source, pii_columns(job.plans)) if any(p.role in ("post", "key") for p in job.plans) else None
+        if "dependencies" not in memo:
+            categorical = [c.name for c in codec.model_columns(job.plans) if c.kind == "categorical"]
+            categorical_plans = [p for p in job.plans if p.name in categorical]
+            raw = codec.encode(job.source.iloc[job.train_idx].reset_index(drop=True), categorical_plans)
+            memo["dependencies"] = dependencies.learn(raw, categorical, job.encoded.iloc[job.train_idx].reset_index(drop=True),
+                                                      token=DEFAULT_RARE_TOKEN)
+        synthetic = dependencies.enforce(synthetic, memo["dependencies"])
+    if "avoid" not in memo:
+        memo["avoid"] = (_normalised_values(job.source, pii_columns(job.plans))
+                         if any(p.role in ("post", "key") for p in job.plans) else None)
     pending_self = {r.ref.column: pd.Series([None] * layout.n, dtype=object) for r in job.refs if r.synthetic is None}
     output = codec.decode(synthetic, job.plans, donors, layout.n, np.random.default_rng(seed),
-                          secrets=job.secrets, avoid=avoid, key_formats=job.source,
-                          foreign_keys={**layout.foreign_keys, **pending_self})
+                          secrets=job.secrets, avoid=memo["avoid"], key_formats=job.source,
+                          foreign_keys={**layout.foreign_keys, **pending_self}, offset=offset,
+                          total=None if rows is None else job.rows)
     if pending_self and relations is not None:
         keys = output[primary_key_column(job.plans, job.table)]
         for column, values in relational.assign_self_references(relations, synthetic, keys, seed).items():

@@ -17,48 +17,53 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from synthspec.errors import EnvironmentError_, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import duckdb
     import pandas as pd
 
     from synthspec.spec.project import Project
 
-FORMATS = {".parquet": "parquet", ".csv": "csv"}
+FORMATS = {".parquet": "parquet", ".csv": "csv", ".duckdb": "duckdb"}
 
 
 @dataclass
 class SampleResult:
+    """The rows to write, drawn shard by shard as they are consumed (``engine.shards``): only
+    one shard is in memory at a time, however many rows were asked for."""
+
     table: str
     model: str
     seed: int
-    frame: pd.DataFrame  # decoded values, ready to CAST to ``column_types``
+    rows: int
     column_types: list[tuple[str, str]]  # the source's (and the published view's) columns
-
-    @property
-    def rows(self) -> int:
-        return len(self.frame)
+    pieces: Iterator[pd.DataFrame]  # decoded values, ready to CAST to ``column_types``
 
 
 def output_format(out: Path | None) -> str:
-    """parquet or csv from the file's extension (stdout: csv)."""
+    """parquet, csv or duckdb from the file's extension (stdout: csv)."""
     if out is None:
         return "csv"
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise UsageError(f"--out '{out.name}': the file name must end in .parquet or .csv")
+        raise UsageError(f"--out '{out.name}': the file name must end in .parquet, .csv or .duckdb")
     return fmt
 
 
-def sample_table(project: Project, table: str, rows: int, seed: int | None = None) -> SampleResult:
+def sample_table(project: Project, table: str, rows: int, seed: int | None = None, *,
+                 show_progress: bool = False) -> SampleResult:
     """``rows`` rows of ``table`` drawn from its cached model (default seed: the spec's)."""
 
-    from synthspec.engine import codec, rare, tiny
+    from synthspec.engine import codec, rare, shards, tiny
     from synthspec.engine.compute import TableJob, draw, fitted_model
     from synthspec.engine.inputs import read_columns
     from synthspec.engine.prepare import prepare
+    from synthspec.engine.progress import progress_bar
     from synthspec.engine.secrets import policy_secrets
     from synthspec.engine.select import select_specs
     from synthspec.io import history, state, warehouse
@@ -97,42 +102,119 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
                    training_fp=prepared.fps.training, cached_dir=cached)
     train = encoded.iloc[train_idx].reset_index(drop=True)
     model, _, _ = fitted_model(job, train, codec.model_columns(plans), {}, train_model=False)
-    _, output = draw(job, model, None, seed=seed)  # exactly as `apply` draws (no references here)
-    return SampleResult(table, prepared.model, seed, output, prepared.source_columns)
+    layout = shards.layout(rows)
+
+    def pieces() -> Iterator[pd.DataFrame]:
+        # exactly as `apply` draws a table without references: the same shards and seeds
+        memo: dict[str, object] = {}
+        with progress_bar(f"{table}: sampling {rows:,} rows", enabled=show_progress, total=len(layout)) as bar:
+            for shard in layout:
+                shard_seed = shards.seed_of(seed, shard.index)
+                kwargs = {} if len(layout) == 1 else {"rows": shard.rows, "offset": shard.start}
+                _, output = draw(job, model, None, seed=shard_seed, memo=memo, **kwargs)
+                yield output
+                bar(shard.index + 1, len(layout))
+
+    return SampleResult(table, prepared.model, seed, rows, prepared.source_columns, pieces())
 
 
-def export(result: SampleResult, out: Path | None) -> bytes | None:
-    """Write the rows CAST to the source's DuckDB types (as `apply` publishes them) to ``out``
-    (.parquet or .csv), atomically; without ``out``, return them as CSV bytes."""
+def export(result: SampleResult, out: Path | None, sink: BinaryIO | None = None) -> None:
+    """Write the rows CAST to the source's DuckDB types (as `apply` publishes them), one shard
+    at a time, to ``out`` (.parquet, .csv or .duckdb) atomically, or as CSV to ``sink``."""
+    fmt = output_format(out)
+    if out is not None and not out.parent.is_dir():
+        raise EnvironmentError_(f"cannot write '{out}': directory does not exist")
+    if fmt == "duckdb":
+        assert out is not None
+        _to_duckdb(result, out)
+        return
+    tmp: Path | None = None
+    try:
+        if out is None:
+            assert sink is not None
+            _write(result, fmt, sink)
+            return
+        fd, tmp_name = tempfile.mkstemp(prefix=".synthspec-sample-", suffix=f".{fmt}", dir=out.parent)
+        tmp = Path(tmp_name)
+        with os.fdopen(fd, "wb") as handle:
+            _write(result, fmt, handle)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise EnvironmentError_(f"cannot write '{out if out is not None else 'stdout'}': {exc.strerror}") from exc
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _write(result: SampleResult, fmt: str, handle: BinaryIO) -> None:
+    """Each shard CAST in an in-memory DuckDB, appended to ``handle`` (Parquet: one row group
+    per batch of a shard; CSV: one header)."""
+    import duckdb
+
+    from synthspec.engine.shards import BATCH_ROWS
+    from synthspec.io.history import cast_columns
+
+    writer = None
+    con = duckdb.connect()  # in memory: only to CAST exactly as a publication would
+    try:
+        for i, piece in enumerate(result.pieces):
+            con.register("_synthspec_sample", piece)
+            relation = con.sql(f"SELECT {cast_columns(piece, result.column_types)} FROM _synthspec_sample")
+            if fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                for batch in relation.to_arrow_reader(BATCH_ROWS):
+                    if writer is None:
+                        writer = pq.ParquetWriter(handle, batch.schema)
+                    writer.write_batch(batch)
+            else:
+                handle.write(_csv(relation, header=i == 0))
+            con.unregister("_synthspec_sample")
+        if writer is not None:
+            writer.close()
+    except duckdb.Error as exc:
+        raise EnvironmentError_(f"cannot write the sampled rows of '{result.table}': {exc.__class__.__name__}") from exc
+    finally:
+        con.close()
+
+
+def _csv(relation: duckdb.DuckDBPyRelation, *, header: bool) -> bytes:
+    """The relation as DuckDB's CSV (the format `COPY ... (FORMAT csv)` writes)."""
+    fd, name = tempfile.mkstemp(prefix=".synthspec-csv-", suffix=".csv")
+    os.close(fd)
+    path = Path(name)
+    try:
+        relation.write_csv(str(path), header=header)
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _to_duckdb(result: SampleResult, out: Path) -> None:
+    """Create or replace the table named after the sampled table in ``out`` (a DuckDB file,
+    created if missing), in one transaction: readers see the old table or the whole new one."""
     import duckdb
 
     from synthspec.io.history import cast_columns
-    from synthspec.io.warehouse import sql_string
+    from synthspec.io.warehouse import quote
 
-    fmt = output_format(out)
-    options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
-    select = cast_columns(result.frame, result.column_types)
-    directory = out.parent if out is not None else None
-    if directory is not None and not directory.is_dir():
-        raise EnvironmentError_(f"cannot write '{out}': directory does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=".synthspec-sample-", suffix=f".{fmt}", dir=directory)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    con = duckdb.connect()  # in memory: only to CAST and write exactly as a publication would
+    name = quote(result.table.split(".")[-1])
     try:
-        con.register("_synthspec_sample", result.frame)
-        con.execute(f"COPY (SELECT {select} FROM _synthspec_sample) TO {sql_string(str(tmp))} ({options})")
-        if out is None:
-            return tmp.read_bytes()
-        os.replace(tmp, out)
-        return None
+        con = duckdb.connect(str(out))
     except duckdb.Error as exc:
-        raise EnvironmentError_(f"cannot write the sampled rows of '{result.table}': {exc.__class__.__name__}") from exc
-    except OSError as exc:
-        raise EnvironmentError_(f"cannot write '{out}': {exc.strerror}") from exc
+        raise EnvironmentError_(f"cannot open '{out}': {exc.__class__.__name__}") from exc
+    try:
+        con.execute("BEGIN TRANSACTION")
+        for i, piece in enumerate(result.pieces):
+            con.register("_synthspec_sample", piece)
+            verb = f"CREATE OR REPLACE TABLE {name} AS" if i == 0 else f"INSERT INTO {name}"
+            con.execute(f"{verb} SELECT {cast_columns(piece, result.column_types)} FROM _synthspec_sample")
+            con.unregister("_synthspec_sample")
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        raise EnvironmentError_(f"cannot write the sampled rows of '{result.table}' to '{out}': {exc.__class__.__name__}") from exc
     finally:
         con.close()
-        tmp.unlink(missing_ok=True)
 
 
 __all__ = ["SampleResult", "export", "output_format", "sample_table"]

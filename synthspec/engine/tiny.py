@@ -104,11 +104,13 @@ def real_row_positions(synthetic: pd.DataFrame, real: pd.DataFrame, kinds: Mappi
 
 
 def avoid_real_rows(job: TableJob, model: Synthesizer | None, relations: Relations | None, synthetic: pd.DataFrame,
-                    output: pd.DataFrame, kinds: Mapping[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    output: pd.DataFrame, kinds: Mapping[str, str], *, seed: int | None = None,
+                    **shard: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replace the rows equal to a real row (on the modelled columns) by rows of further draws
-    (seeds derived from the spec's, so the result stays deterministic) that equal none. Primary
-    keys stay those of the first draw, so keys remain unique; whatever the model cannot avoid
-    in REDRAWS draws is left for ``real_row_matches`` to report."""
+    (seeds derived from ``seed``, by default the spec's, so the result stays deterministic) that
+    equal none. Primary keys stay those of the first draw, so keys remain unique; whatever the
+    model cannot avoid in REDRAWS draws is left for ``real_row_matches`` to report. ``shard``
+    (``rows``, ``offset``): the draw is one shard of a big output (``engine.shards``)."""
     import numpy as np
 
     from synthspec.engine.checked import published_frame
@@ -123,7 +125,8 @@ def avoid_real_rows(job: TableJob, model: Synthesizer | None, relations: Relatio
     synthetic, output = synthetic.copy(), output.copy()
     keys = [p.name for p in job.plans if p.spec.primary_key]
     for attempt in range(1, REDRAWS + 1):
-        more_synthetic, more_output = draw(job, model, relations, seed=derived_seed(job.spec.model.seed, "redraw", str(attempt)))
+        base = job.spec.model.seed if seed is None else seed
+        more_synthetic, more_output = draw(job, model, relations, seed=derived_seed(base, "redraw", str(attempt)), **shard)
         good = np.setdiff1d(np.arange(len(more_synthetic)), real_row_positions(published_frame(more_output, job.plans), job.encoded, kinds))
         take = good[: len(bad)]
         if not len(take):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from synthspec import redact
@@ -14,6 +14,8 @@ from synthspec.errors import EnvironmentError_
 from synthspec.io.warehouse import quote, sql_string, unsupported_type
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import duckdb
     import pandas as pd
 
@@ -256,6 +258,7 @@ class Publication:
     column_types: list[tuple[str, str]]
     record: RunRecord
     reuse_version: int | None = None
+    parts: list[Path] = field(default_factory=list)  # a sharded output: its rows, streamed in (engine/shards.py)
 
 
 def publish_all(con: duckdb.DuckDBPyConnection, *, schema: str, items: list[Publication], keep_versions: int) -> None:
@@ -291,7 +294,11 @@ def _publish_one(con: duckdb.DuckDBPyConnection, schema: str, item: Publication,
     record = item.record
     assert record.version is not None
     name = data_table(item.table, record.version)
-    if item.reuse_version is None:
+    if item.reuse_version is None and item.parts:
+        from synthspec.engine.shards import insert_parts
+
+        insert_parts(con, name, item.parts, item.column_types, create=True)
+    elif item.reuse_version is None:
         assert item.frame is not None
         columns = cast_columns(item.frame, item.column_types)
         con.register("_synthspec_frame", item.frame)

@@ -225,19 +225,23 @@ def main() -> None:
         # SDV with defaults on the same training rows.
         train_path = work / "train.parquet"
         source.iloc[train_idx].to_parquet(train_path)
+        # Half of Adult (a seeded half of the rows): GaussianCopula's fit on it is the start-up bar.
+        half_path = work / "half.parquet"
+        source.sample(frac=0.5, random_state=0).reset_index(drop=True).to_parquet(half_path)
         sdv_runs = {}
-        probes = [("GaussianCopulaSynthesizer", "", args.repeats)]
+        probes = [("GaussianCopulaSynthesizer", "", args.repeats, train_path, "")]
+        probes.append(("GaussianCopulaSynthesizer", "", args.repeats, half_path, " on half of Adult"))
         if not args.no_sdv_neural:
-            probes.append(("CTGANSynthesizer", ", epochs=5", 1))
-        for cls, kwargs, repeats in probes:
+            probes.append(("CTGANSynthesizer", ", epochs=5", 1, train_path, ""))
+        for cls, kwargs, repeats, path, label in probes:
             timings = []
             for _ in range(repeats):
                 out_path = work / f"{cls}.parquet"
-                run = subprocess.run([sys.executable, "-c", _SDV.format(cls=cls, kwargs=kwargs), str(train_path), str(out_path), str(len(source))],
+                run = subprocess.run([sys.executable, "-c", _SDV.format(cls=cls, kwargs=kwargs), str(path), str(out_path), str(len(source))],
                                      capture_output=True, text=True, check=True)
                 timings.append(json.loads(run.stdout.strip().splitlines()[-1]))
             frame = pd.read_parquet(out_path)
-            sdv_runs[cls] = (timings, evaluate(cls, frame, source, plans, train_idx, holdout_idx))
+            sdv_runs[cls + label] = (timings, evaluate(cls, frame, source, plans, train_idx, holdout_idx))
 
         dp_runs = {}
         if not args.no_dp:
@@ -258,6 +262,7 @@ def main() -> None:
         apply_med = statistics.median(a["wall_s"] for a in applies)
         gc_timings = sdv_runs["GaussianCopulaSynthesizer"][0]
         gc_fit_med = statistics.median(t["fit_s"] for t in gc_timings)
+        half_fit_med = statistics.median(t["fit_s"] for t in sdv_runs["GaussianCopulaSynthesizer on half of Adult"][0])
         header = ["system", "wall time", "peak memory", "quality (SDMetrics)", "DCR share", "exact match (holdout's own)", "TSTR AUC income"]
         rows.append("| " + " | ".join(header) + " |")
         rows.append("|" + "---|" * len(header))
@@ -273,6 +278,7 @@ def main() -> None:
             fit = statistics.median(t["fit_s"] for t in timings)
             samp = statistics.median(t["sample_s"] for t in timings)
             label = f"SDV {cls}" + (" (5 epochs)" if "CTGAN" in cls else " (defaults)")
+            label = label.replace(" on half of Adult (defaults)", f" (defaults, fit on half of Adult: {round(len(source) / 2):,} rows)")
             rows.append(row(label, f"fit {fit:.1f} s + sample {samp:.1f} s (median of {len(timings)})", max(t["peak_mb"] for t in timings), m))
 
         for epsilon, (timings, evals) in dp_runs.items():
@@ -287,7 +293,9 @@ def main() -> None:
             - Data: UCI Adult, {len(source):,} rows × {len(source.columns)} columns, in a DuckDB file (`raw.adult`);
               project drafted by `synthspec init --from-duckdb wh.duckdb --schema raw`. Training split {len(train_idx):,} rows,
               holdout {len(holdout_idx):,} rows (the holdout never reaches a model; SDV is fit on the same training rows).
-            - **Gate: `apply` end to end ({apply_med:.1f} s) vs SDV GaussianCopula's fit alone ({gc_fit_med:.1f} s): {'PASS' if apply_med < gc_fit_med else 'FAIL'}.**
+            - **Gate: `apply` end to end on all of Adult ({apply_med:.1f} s) vs SDV GaussianCopula's fit alone on the training
+              split ({gc_fit_med:.1f} s): {'PASS' if apply_med < gc_fit_med else 'FAIL'}; and on half of Adult ({half_fit_med:.1f} s):
+              {'PASS' if apply_med < half_fit_med else 'FAIL'}.**
             - synthspec stage timings of the first apply (s): {json.dumps(timings_ours)}; its own gate metrics:
               {json.dumps(first_table["metrics"])}.
             - Second `apply` with nothing changed: {second['wall_s']:.2f} s ({second['wall_s'] / apply_med:.1%} of the first; it trains nothing).

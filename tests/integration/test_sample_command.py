@@ -93,7 +93,7 @@ def test_sample_errors(adult_project: Path, write) -> None:  # noqa: ANN001
     result = run(adult_project, "sample", "adult", "--rows", "0")
     assert result.exit_code == 2 and "--rows must be at least 1" in result.output
     result = run(adult_project, "sample", "adult", "--rows", "5", "--out", "x.json")
-    assert result.exit_code == 2 and ".parquet or .csv" in result.output
+    assert result.exit_code == 2 and ".parquet, .csv or .duckdb" in result.output
     result = run(adult_project, "sample", "adult", "--rows", "5")  # never applied
     assert result.exit_code == 2 and "no cached model for table 'adult'" in result.output
     assert not (adult_project / "target").exists()
