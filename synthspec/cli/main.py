@@ -215,8 +215,7 @@ def scan() -> int:
                    "task per table; needs `pip install 'synthspec[ray]'`). This process still reads sources and writes DuckDB.")
 @click.option("--ray-address", default=None, metavar="ADDR",
               help="Ray cluster to run on (--executor ray), e.g. 10.0.0.5:6379 (default: the RAY_ADDRESS environment "
-                   "variable; without either, ray.init() joins a cluster started with `ray start` on this machine, "
-                   "or starts a local one for the run).")
+                   "variable; without either, a local Ray cluster is started for the run and stopped after it).")
 @error_handler
 def apply(force: bool, fail_fast: bool, jobs: int, executor: str, ray_address: str | None) -> int:
     """Train (reusing cached models), sample, check and publish."""

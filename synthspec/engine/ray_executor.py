@@ -151,14 +151,15 @@ def reachable(address: str, timeout: float = 10.0) -> None:
 @contextmanager
 def ray_pool(address: str | None) -> Iterator[RayPool]:
     """Connect to the Ray cluster at ``address`` (None: the ``RAY_ADDRESS`` environment variable,
-    else a local cluster that ``ray.init()`` starts and stops with the run). Leaving the block
-    cancels what still runs and disconnects."""
+    else a new local cluster started and stopped with the run). Leaving the block cancels what
+    still runs and disconnects. Without an address Ray would otherwise look for the last cluster
+    `ray start` recorded in /tmp/ray, and wait forever when that file outlived its cluster."""
     ray = import_ray()
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address is not None:
         reachable(address)
     try:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, include_dashboard=False,
+        ray.init(address=address or "local", log_to_driver=False, logging_level=logging.WARNING, include_dashboard=False,
                  configure_logging=True)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
