@@ -53,7 +53,8 @@ _HELP: dict[str, tuple[list[tuple[str, str]], list[int]]] = {
     "apply": (
         [("synthspec apply", "everything that changed, reusing cached models"),
          ("synthspec apply -s customers --force", "retrain one table (and resample its children)"),
-         ("synthspec apply --jobs 2 --fail-fast -q", "two workers, stop at the first failure, no progress bars")],
+         ("synthspec apply --jobs 2 --fail-fast -q", "two workers, stop at the first failure, no progress bars"),
+         ("synthspec apply --executor ray --ray-address 10.0.0.5:6379", "one Ray task per table on a Ray cluster")],
         [0, 1, 2, 3, INTERRUPTED],
     ),
     "sample": (

@@ -209,9 +209,15 @@ def scan() -> int:
 @click.option("--force", is_flag=True, help="Retrain every selected table, ignoring the cache.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first table that fails or errors.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Train and sample independent tables in this many worker processes (each gets cores/N threads).")
+              help="Train and sample independent tables in this many local worker processes (each gets cores/N threads).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where each table trains and samples: local (inline, or --jobs worker processes) or ray (one Ray "
+                   "task per table; needs `pip install 'synthspec[ray]'`). This process still reads sources and writes DuckDB.")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="Ray cluster to run on (--executor ray), e.g. 10.0.0.5:6379 (default: the RAY_ADDRESS environment "
+                   "variable; without either, a local Ray cluster is started for the run and stopped after it).")
 @error_handler
-def apply(force: bool, fail_fast: bool, jobs: int) -> int:
+def apply(force: bool, fail_fast: bool, jobs: int, executor: str, ray_address: str | None) -> int:
     """Train (reusing cached models), sample, check and publish."""
     from synthspec.cli.render import render_run
     from synthspec.engine.apply import ApplyOptions
@@ -219,8 +225,16 @@ def apply(force: bool, fail_fast: bool, jobs: int) -> int:
     from synthspec.engine.results import RunResult
 
     settings = click.get_current_context().ensure_object(Settings)
+    if ray_address is not None and executor != "ray":
+        raise UsageError("--ray-address needs --executor ray")
+    if executor == "ray" and jobs > 1:
+        raise UsageError("--jobs sets local worker processes: with --executor ray, the Ray cluster's CPUs set how many tables run at once")
     try:
         project, specs = _load(settings)
+        if executor == "ray":  # before any work: no Ray, no run (exit 3, one line)
+            from synthspec.engine.ray_executor import import_ray
+
+            import_ray()
     except SynthspecError as exc:  # the reports must not keep saying the last run passed
         _error_reports(settings, exc)
         raise
@@ -228,7 +242,8 @@ def apply(force: bool, fail_fast: bool, jobs: int) -> int:
     result = RunResult()
     try:
         run_apply(project, specs, ApplyOptions(force=force, fail_fast=fail_fast, show_progress=not settings.quiet,
-                                               debug=settings.debug, jobs=jobs), result)
+                                               debug=settings.debug, jobs=jobs, executor=executor,
+                                               ray_address=ray_address), result)
     except (SynthspecError, KeyboardInterrupt):
         if settings.debug:
             raise

@@ -2,8 +2,9 @@
 references, publish all new versions together, and only if every error-severity check passed.
 
 The parent process reads sources, decides, and publishes; the CPU-bound part of each table
-(``synthspec.engine.compute``) runs inline or, with ``--jobs N``, in N worker processes. A table
-is handed out once the tables it references are done (it is drawn against their new rows)."""
+(``synthspec.engine.compute``) runs inline or, with ``--jobs N``, in N worker processes or, with
+``--executor ray``, as Ray tasks (``synthspec.engine.ray_executor``). A table is handed out once
+the tables it references are done (it is drawn against their new rows)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthspec.engine.rare import Protection
+    from synthspec.engine.ray_executor import RayPool
     from synthspec.engine.relational import SyntheticParent
+
+    Pool = ProcessPoolExecutor | RayPool  # what runs compute off the parent: --jobs N, or --executor ray
 
 
 #: Set by the CLI's SIGINT/SIGTERM handler: once set, nothing more is published.
@@ -68,6 +72,13 @@ class ApplyOptions:
     show_progress: bool = True
     debug: bool = False  # re-raise table errors so the CLI shows the traceback
     jobs: int = 1  # worker processes for the CPU-bound part (1: inline)
+    executor: str = "local"  # local (inline or --jobs worker processes) | ray (one Ray task per table)
+    ray_address: str | None = None  # the Ray cluster (None: RAY_ADDRESS, else what ray.init() finds or starts)
+
+    @property
+    def inline(self) -> bool:
+        """Compute runs in this process (its progress bars are shown per table)."""
+        return self.executor == "local" and self.jobs <= 1
 
 
 @dataclass
@@ -200,13 +211,13 @@ def _unfinished(run: _Run, stop: RunError) -> None:
 def _schedule(run: _Run) -> None:
     """Hand out tables as the tables they reference finish; publish each group when all of its
     tables are done. With one job everything runs inline, in the plan's order."""
-    graph, jobs = run.plan.graph, max(1, run.options.jobs)
+    graph = run.plan.graph
     groups = run.plan.groups()
     group_of = {t: i for i, g in enumerate(groups) for t in g}
     waiting = list(run.plan.tables)  # dependency order
     running: dict[Future[JobResult], _Pending] = {}
-    show = run.options.show_progress and jobs > 1  # inline runs show each table's own bars
-    with _executor(jobs) as pool, progress_bar(f"apply ({jobs} jobs)", enabled=show, total=len(waiting)) as bar:
+    show = run.options.show_progress and not run.options.inline  # inline runs show each table's own bars
+    with _executor(run.options) as (pool, jobs), progress_bar(f"apply ({_label(run.options, jobs)})", enabled=show, total=len(waiting)) as bar:
         while waiting or running:
             _stop_point()
             bar(len(run.done), len(run.plan.tables))
@@ -234,7 +245,7 @@ def _schedule(run: _Run) -> None:
         _hold(run, table, "checks passed but not published: --fail-fast stopped the run before the rest of its group")
 
 
-def _launch(run: _Run, table: str, pool: ProcessPoolExecutor | None, running: dict[Future[JobResult], _Pending]) -> bool:
+def _launch(run: _Run, table: str, pool: Pool | None, running: dict[Future[JobResult], _Pending]) -> bool:
     """Start the table; True when it is now running in a worker, False when it is done."""
     pending = _start(run, table)
     job = _job(run, pending) if pending is not None else None
@@ -248,11 +259,19 @@ def _launch(run: _Run, table: str, pool: ProcessPoolExecutor | None, running: di
 
 
 @contextmanager
-def _executor(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
-    """Worker processes with cores/jobs threads each for their numeric libraries (spawned, not
-    forked: the parent holds a DuckDB connection and thread pools)."""
+def _executor(options: ApplyOptions) -> Iterator[tuple[Pool | None, int]]:
+    """Where compute runs, and how many tables at once: inline (None), Ray tasks (as many as the
+    cluster has CPUs), or worker processes with cores/jobs threads each for their numeric
+    libraries (spawned, not forked: the parent holds a DuckDB connection and thread pools)."""
+    if options.executor == "ray":
+        from synthspec.engine.ray_executor import ray_pool
+
+        with ray_pool(options.ray_address) as remote:
+            yield remote, remote.slots()
+        return
+    jobs = max(1, options.jobs)
     if jobs <= 1:
-        yield None
+        yield None, 1
         return
     import multiprocessing
 
@@ -260,9 +279,13 @@ def _executor(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=limit_threads, initargs=(threads,))
     try:
-        yield pool
+        yield pool, jobs
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _label(options: ApplyOptions, slots: int) -> str:
+    return f"Ray, {slots} task(s) at once" if options.executor == "ray" else f"{slots} jobs"
 
 
 def _call(run: _Run, job: TableJob) -> JobResult | SynthspecError:
@@ -425,7 +448,7 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
                 table=p.table, action=p.action, model=p.model, spec=spec, plans=p.plans, checks=p.checks, rows=p.rows,
                 explicit_rows=bool(spec.rows or spec.scale), source=real.source, encoded=real.encoded,
                 train_idx=real.train_idx, holdout_idx=real.holdout_idx, secrets=policy_secrets(p.loaded, run.project),
-                state_dir=run.project.state_dir, training_fp=p.fps.training, show_progress=run.options.show_progress and run.options.jobs <= 1,
+                state_dir=run.project.state_dir, training_fp=p.fps.training, show_progress=run.options.show_progress and run.options.inline,
                 threshold_sources=p.threshold_sources, column_types=p.source_columns,
                 # a child is laid out over its parents, a parent's keys serve its children: one piece
                 shardable=not p.refs and not run.plan.graph.children(p.table),
