@@ -451,7 +451,7 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
                 state_dir=run.project.state_dir, training_fp=p.fps.training, show_progress=run.options.show_progress and run.options.inline,
                 threshold_sources=p.threshold_sources, column_types=p.source_columns,
                 # a child is laid out over its parents, a parent's keys serve its children: one piece
-                shardable=not p.refs and not run.plan.graph.children(p.table),
+                shardable=not p.refs and not run.plan.graph.children(p.table), executor=run.options.executor,
             )
             for ref in p.refs:
                 parent = real if ref.self_reference else _read_real(run, run.prepared(ref.parent))

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from synthspec.engine.columns import ColumnPlan
@@ -78,17 +79,29 @@ def check_sample(pieces: Iterable[pd.DataFrame], plans: list[ColumnPlan], rows: 
     does not depend on the row order or on how the output was cut into pieces, so a re-check
     of the published rows picks the same rows. Only those are encoded. At or below ``rows`` rows in all, this is exactly
     ``checked_frame`` of the concatenated pieces. Memory holds the kept rows and one piece."""
+    return merge_candidates((sample_candidates(piece, plans, rows) for piece in pieces), plans, rows)
+
+
+def sample_candidates(piece: pd.DataFrame, plans: list[ColumnPlan], rows: int = CHECK_ROWS) -> tuple[pd.DataFrame, np.ndarray]:
+    """One piece's share of ``check_sample``: its ``rows`` rows of smallest hash, published
+    values and hashes (computed where the piece is drawn, e.g. on a Ray worker)."""
+    from synthspec.io.roundtrip import smallest_published
+
+    return smallest_published(piece, [(p.name, p.duckdb_type) for p in plans if p.role == "model"], rows)
+
+
+def merge_candidates(candidates: Iterable[tuple[pd.DataFrame, np.ndarray]], plans: list[ColumnPlan],
+                     rows: int = CHECK_ROWS) -> pd.DataFrame:
+    """``check_sample`` from the pieces' candidates, in any order: the ``rows`` smallest
+    hashes over all of them, encoded and in content order."""
     import numpy as np
     import pandas as pd
 
     from synthspec.engine import codec
-    from synthspec.io.roundtrip import smallest_published
 
-    modelled = [(p.name, p.duckdb_type) for p in plans if p.role == "model"]
     kept: pd.DataFrame | None = None
     hashes = np.zeros(0, dtype=np.uint64)
-    for piece in pieces:
-        published, piece_hashes = smallest_published(piece, modelled, rows)
+    for published, piece_hashes in candidates:
         kept = published if kept is None else pd.concat([kept, published], ignore_index=True)
         hashes = np.concatenate([hashes, piece_hashes])
         if len(kept) > rows:
@@ -111,4 +124,4 @@ def real_sample(frame: pd.DataFrame, seed: int, stream: int, rows: int = CHECK_R
     return frame.iloc[np.sort(rng.choice(len(frame), rows, replace=False))].reset_index(drop=True)
 
 
-__all__ = ["CHECK_ROWS", "check_sample", "checked_frame", "content_order", "published_frame", "real_sample"]
+__all__ = ["CHECK_ROWS", "check_sample", "merge_candidates", "sample_candidates", "checked_frame", "content_order", "published_frame", "real_sample"]

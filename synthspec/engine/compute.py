@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +76,7 @@ class TableJob:
     show_progress: bool = False
     threshold_sources: dict[str, str] = field(default_factory=dict)  # per check: spec, guardrail... (report)
     column_types: list[tuple[str, str]] = field(default_factory=list)  # the published columns (Parquet parts)
+    executor: str = "local"  # ray: the shards of a big output are drawn as Ray tasks (engine/ray_executor.py)
     shardable: bool = False  # no references either way: big outputs are drawn in shards (engine/shards.py)
 
 
@@ -211,51 +212,77 @@ def compute(job: TableJob) -> JobResult:
                      parts=parts, rows=job.rows if parts else None)
 
 
+@dataclass
+class ShardOut:
+    """One drawn shard, as the table's compute needs it back: its candidates for the checks'
+    sample (``engine.checked.sample_candidates``), its pii_leakage count and its Parquet part."""
+
+    candidates: tuple[pd.DataFrame, np.ndarray]
+    leaked: float
+    part: Path | None
+    output: pd.DataFrame | None = None  # the publish-ready rows, kept for shard 0 only
+
+
+def draw_shard(job: TableJob, model: Synthesizer | None, relations: Relations | None, kinds: dict[str, str],
+               shard: Any, shards_in_all: int, memo: dict[str, Any], directory: Path | None, *,
+               keep: bool = False) -> ShardOut:
+    """Draw, decode and write one shard (``engine.shards``): the same rows wherever it runs
+    (here, or as a Ray task: ``engine.ray_executor.draw_shards``)."""
+    from synthspec.engine import shards
+    from synthspec.engine.checked import sample_candidates
+    from synthspec.engine.tiny import avoid_real_rows
+
+    one = shards_in_all == 1  # exactly the unsharded draw: the job's rows, the spec's seed
+    shard_seed = shards.seed_of(job.spec.model.seed, shard.index)
+    kwargs: dict[str, Any] = {} if one else {"rows": shard.rows, "offset": shard.start}
+    synthetic, output = draw(job, model, relations, seed=shard_seed, memo=memo, **kwargs)
+    if (check := job.checks.get("real_row_matches")) is not None and check.max == 0:
+        synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds, seed=shard_seed, **kwargs)
+    leaked = _leakage(job.source, output, job.plans)["pii_leakage"] or 0.0
+    part = shards.write_part(output, job.column_types, shards.part_path(directory, shard.index)) if directory is not None else None
+    return ShardOut(sample_candidates(output, job.plans), leaked, part, output if keep else None)
+
+
 def _draw_all(job: TableJob, model: Synthesizer | None, relations: Relations | None,
               kinds: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, list[Path], dict[str, float | None]]:
     """Every shard of the output (``engine.shards``): the first shard's publish-ready rows,
     the checks' sample of all rows in their canonical form (``engine.checked``), the Parquet
     parts (none when there is one shard: the rows stay in memory) and pii_leakage over all
-    rows. Only the first shard and the sample stay in memory."""
+    rows. Only the first shard and the sample stay in memory. With ``--executor ray`` the
+    shards after the first are drawn as Ray tasks while this one draws the first."""
     from synthspec.engine import shards
-    from synthspec.engine.checked import check_sample
-    from synthspec.engine.tiny import avoid_real_rows
+    from synthspec.engine.checked import merge_candidates
 
     layout = shards.layout(job.rows, shardable=job.shardable)
-    seed = job.spec.model.seed
-    avoid = (check := job.checks.get("real_row_matches")) is not None and check.max == 0
     memo: dict[str, Any] = {}
-    leaked = 0.0
-    first: pd.DataFrame | None = None
-    parts: list[Path] = []
     directory = shards.parts_dir(job.state_dir, job.table) if len(layout) > 1 else None
+    leaked, parts, first = [0.0], [], []
 
-    def shard_rows(shard: shards.Shard) -> pd.DataFrame:
-        nonlocal leaked, first
-        one = len(layout) == 1  # exactly today's draw: the job's rows, the spec's seed
-        shard_seed = shards.seed_of(seed, shard.index)
-        kwargs: dict[str, Any] = {} if one else {"rows": shard.rows, "offset": shard.start}
-        synthetic, output = draw(job, model, relations, seed=shard_seed, memo=memo, **kwargs)
-        if avoid:
-            synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds, seed=shard_seed, **kwargs)
-        leaked += _leakage(job.source, output, job.plans)["pii_leakage"] or 0.0
-        if directory is not None:
-            parts.append(shards.write_part(output, job.column_types, shards.part_path(directory, shard.index)))
-        if first is None:
-            first = output
-        bar(shard.index + 1, len(layout))
-        return output
+    def drawn(bar: Callable[[int, int], Any]) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        """The shards in order, one at a time (their candidates are merged as they come)."""
+        if job.executor == "ray" and len(layout) > 1:
+            from synthspec.engine.ray_executor import draw_shards
+
+            outs = draw_shards(job, model, kinds, layout, directory, memo)
+        else:
+            outs = (draw_shard(job, model, relations, kinds, shard, len(layout), memo, directory, keep=shard.index == 0)
+                    for shard in layout)
+        for index, out in enumerate(outs):
+            leaked[0] += out.leaked
+            parts.extend([out.part] if out.part is not None else [])
+            first.extend([out.output] if out.output is not None else [])
+            bar(index + 1, len(layout))
+            yield out.candidates
 
     try:
         with progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
-            sample = check_sample((shard_rows(shard) for shard in layout), job.plans)
+            sample = merge_candidates(drawn(bar), job.plans)
     except BaseException:
         if directory is not None:
             shards.remove([directory / "_"])
         raise
-    assert first is not None
-    leakage = {"pii_leakage": leaked if pii_columns(job.plans) else None}
-    return first, sample, parts, leakage
+    leakage = {"pii_leakage": leaked[0] if pii_columns(job.plans) else None}
+    return first[0], sample, parts, leakage
 
 
 def _check_frames(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame,

@@ -132,6 +132,47 @@ def task_failure(ray: Any, table: str, exc: BaseException) -> BaseException:
                              f"also after {MAX_RETRIES} retries ({type(exc).__name__})")
 
 
+def _run_shard(job: TableJob, model: Any, kinds: dict[str, str], shard: Any, shards_in_all: int,
+               memo: dict[str, Any], directory: Any) -> Any:
+    """The body of one shard's Ray task: ``compute.draw_shard`` with the task's thread cap."""
+    from synthspec.engine.compute import draw_shard, limit_threads
+
+    limit_threads(TASK_CPUS)
+    return draw_shard(job, model, None, kinds, shard, shards_in_all, memo, directory)
+
+
+def draw_shards(job: TableJob, model: Any, kinds: dict[str, str], layout: list[Any], directory: Any,
+                memo: dict[str, Any]) -> Iterator[Any]:
+    """The shards of one big output (``engine.shards``), shard 0 drawn here and the others as Ray
+    tasks from inside the table's own task, yielded in shard order (``compute.ShardOut``). The
+    job, the model and what every shard shares (``memo``, filled by shard 0) go to the object
+    store once. Each shard's rows depend only on the seed and its index, so they are the rows a
+    local run draws; a shard whose worker dies is retried like a table. Parts are written by the
+    workers to ``directory`` (the project's state directory: shared storage on a real cluster)."""
+    import ray
+
+    from synthspec.engine.compute import draw_shard
+
+    first = draw_shard(job, model, None, kinds, layout[0], len(layout), memo, directory, keep=True)
+    remote = ray.remote(num_cpus=TASK_CPUS, max_retries=MAX_RETRIES, retry_exceptions=False)(_run_shard)
+    job_ref, model_ref, memo_ref = ray.put(job), ray.put(model), ray.put(memo)
+    refs = [remote.options(name=f"synthspec:{job.table}:shard{shard.index}").remote(
+        job_ref, model_ref, kinds, shard, len(layout), memo_ref, directory) for shard in layout[1:]]
+    yield first
+    try:
+        for shard, ref in zip(layout[1:], refs, strict=True):
+            try:
+                out = ray.get(ref)
+            except BaseException as exc:
+                raise task_failure(ray, f"{job.table} (shard {shard.index})", exc) from None
+            yield out
+            del out
+    finally:
+        for ref in refs:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+
+
 def reachable(address: str, timeout: float = 10.0) -> None:
     """Fail fast on a cluster that does not answer: ``ray.init`` itself retries an unreachable
     address for minutes, printing a warning every few seconds. Addresses other than host:port
@@ -173,4 +214,4 @@ def ray_pool(address: str | None) -> Iterator[RayPool]:
             ray.shutdown()
 
 
-__all__ = ["MAX_RETRIES", "RayPool", "import_ray", "ray_pool", "run_table", "task_failure"]
+__all__ = ["MAX_RETRIES", "RayPool", "draw_shards", "import_ray", "ray_pool", "run_table", "task_failure"]

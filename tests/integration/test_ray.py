@@ -284,3 +284,55 @@ def test_an_unreachable_cluster_is_an_environment_error(project: Path) -> None:
     assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
     assert published(project) == {}
+
+
+@pytest.fixture
+def big_project(tmp_path: Path, write) -> Path:  # noqa: ANN001
+    """One table asked for 600,000 rows: three shards (250,000, 250,000 and 100,000 rows)."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    frame = pd.DataFrame({"id": np.arange(1, n + 1), "x": rng.normal(size=n).round(4),
+                          "c": rng.choice(["a", "b", "c", "d"], n), "k": rng.integers(0, 50, n)})
+    make_warehouse(tmp_path / "wh.duckdb", {"big": frame})
+    write("synthspec.yml", """
+        name: ray-big
+        source: {duckdb: wh.duckdb}
+        target: {duckdb: wh.duckdb, schema: synthetic}
+        defaults:
+          model: {type: cart, seed: 5}
+          checks:
+            quality_score: {min: 0.5}
+            dcr_share: {max: 0.95}
+        """)
+    write("specs/big.yml", """
+        version: 1
+        table: big
+        rows: 600000
+        source: {table: raw.big}
+        columns:
+          id: {type: id, primary_key: true}
+          x: {type: numerical}
+          c: {type: categorical}
+          k: {type: numerical}
+        """)
+    return tmp_path
+
+
+def test_the_shards_of_a_big_table_run_as_ray_tasks_with_the_local_rows(cluster: Cluster, big_project: Path) -> None:
+    def digest() -> tuple:
+        with duckdb.connect(str(big_project / "wh.duckdb"), read_only=True) as con:
+            return con.sql("SELECT count(*), count(DISTINCT id), min(id), max(id), sum(hash(id, x, c, k)) "
+                           "FROM synthetic.big").fetchall()[0]
+
+    local = apply(big_project, "--jobs", "1")
+    assert local.returncode == 0, local.stderr
+    expected, metrics = digest(), report(big_project)["big"]["metrics"]
+    assert expected[:4] == (600_000, 600_000, 1, 600_000)
+    run = start_apply(big_project, "--force", "--executor", "ray", "--ray-address", cluster.address)
+    killed = kill_attempts(cluster, run, "big:shard1", times=1)  # a shard's worker dies: Ray retries it
+    _, err = run.communicate(timeout=900)
+    assert run.returncode == 0, err
+    assert killed == 1
+    assert digest() == expected  # the same rows as one local process draws
+    assert report(big_project)["big"]["metrics"] == metrics
+    assert not (big_project / ".synthspec" / "parts").exists()
