@@ -105,3 +105,52 @@ def dp_adult_spec(adult: pd.DataFrame, source: dict, *, epsilon: float = 1.0, ca
 #: YAML whose aliases nest 9 lists of 9 nine levels deep: 9^9 values once expanded (a "billion laughs").
 ALIAS_BOMB = "".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['x'] * 9)}]\n"
                      for prev, name in zip([None, *"abcdefgh"], "abcdefghi", strict=True))
+
+
+def accounts_project(root: Path, adult: pd.DataFrame, write, *, name: str, payments_per: tuple[float, float]) -> Path:  # noqa: ANN001
+    """Two groups of tables: an Adult sample alone, and accounts with their payments (a child
+    that publishes with its parent). ``payments_per``: the mean payments of a free and of a
+    pro account."""
+    rng = np.random.default_rng(3)
+    accounts = pd.DataFrame({"account_id": np.arange(1, 301), "tier": rng.choice(["free", "pro"], 300, p=[0.7, 0.3])})
+    per = rng.poisson(np.where(accounts.tier == "pro", payments_per[1], payments_per[0]))
+    payments = pd.DataFrame({
+        "payment_id": np.arange(1, per.sum() + 1),
+        "account_id": np.repeat(accounts.account_id, per).to_numpy(),
+        "amount": np.round(rng.gamma(2.0, 20.0, per.sum()), 2),
+    })
+    make_warehouse(root / "wh.duckdb", {"adult": adult.head(1500), "accounts": accounts, "payments": payments})
+    write("synthspec.yml", project_file(name))
+    write("specs/adult.yml", "version: 1\ntable: adult\nsource: {table: raw.adult}\ncolumns:\n" + ADULT_COLUMNS)
+    write("specs/accounts.yml", """
+        version: 1
+        table: accounts
+        source: {table: raw.accounts}
+        columns:
+          account_id: {type: id, primary_key: true}
+          tier: {type: categorical}
+        """)
+    write("specs/payments.yml", """
+        version: 1
+        table: payments
+        source: {table: raw.payments}
+        columns:
+          payment_id: {type: id, primary_key: true}
+          account_id: {type: id, references: accounts.account_id}
+          amount: {type: numerical, min: 0}
+        """)
+    return root
+
+
+def project_file(name: str) -> str:
+    """A project over `wh.duckdb` (source and target), cart with seed 5, lenient thresholds."""
+    return f"""
+        name: {name}
+        source: {{duckdb: wh.duckdb}}
+        target: {{duckdb: wh.duckdb, schema: synthetic}}
+        defaults:
+          model: {{type: cart, seed: 5}}
+          checks:
+            quality_score: {{min: 0.5}}
+            dcr_share: {{max: 0.95}}
+        """

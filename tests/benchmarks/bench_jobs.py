@@ -106,14 +106,9 @@ def main() -> None:
         section = "\n".join(lines)
         print(section)
         if args.out:
-            text = args.out.read_text() if args.out.exists() else ""
-            if MARKER in text:
-                before, _, rest = text.partition(MARKER)
-                _, _, after = rest.partition(MARKER)
-                text = before + section + after
-            else:
-                text = text.rstrip("\n") + "\n\n" + section + "\n"
-            args.out.write_text(text)
+            from bench_scale import replace_section  # this script's folder is on sys.path
+
+            replace_section(args.out, MARKER, section)
         if hashes[1] != hashes[2]:
             sys.exit("outputs differ between --jobs 1 and --jobs 2")
     finally:

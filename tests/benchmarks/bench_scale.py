@@ -524,10 +524,16 @@ def ray_table(runs: list[dict[str, Any]]) -> list[str]:
 
 def write_section(path: Path, section: str) -> None:
     """Replace this benchmark's marked section of ``path`` (append it when there is none)."""
+    replace_section(path, MARKER, section)
+
+
+def replace_section(path: Path, marker: str, section: str) -> None:
+    """Replace the section between two ``marker`` lines of ``path`` (``section`` starts and ends
+    with the marker), or append it when there is none."""
     text = path.read_text() if path.exists() else ""
-    if MARKER in text:
-        before, _, rest = text.partition(MARKER)
-        _, _, after = rest.partition(MARKER)
+    if marker in text:
+        before, _, rest = text.partition(marker)
+        _, _, after = rest.partition(marker)
         text = before + section + after
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"

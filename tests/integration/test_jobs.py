@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import ADULT_COLUMNS, make_warehouse
+from tests.helpers import accounts_project
 
 SYNTHSPEC = [sys.executable, "-m", "synthspec.cli.main"]
 
@@ -21,44 +20,7 @@ SYNTHSPEC = [sys.executable, "-m", "synthspec.cli.main"]
 @pytest.fixture
 def project(tmp_path: Path, adult: pd.DataFrame, write) -> Path:  # noqa: ANN001
     """Two independent tables (an Adult sample, and accounts) plus a child of accounts."""
-    rng = np.random.default_rng(3)
-    accounts = pd.DataFrame({"account_id": np.arange(1, 301), "tier": rng.choice(["free", "pro"], 300, p=[0.7, 0.3])})
-    per = rng.poisson(np.where(accounts.tier == "pro", 4, 1))
-    payments = pd.DataFrame({
-        "payment_id": np.arange(1, per.sum() + 1),
-        "account_id": np.repeat(accounts.account_id, per).to_numpy(),
-        "amount": np.round(rng.gamma(2.0, 20.0, per.sum()), 2),
-    })
-    make_warehouse(tmp_path / "wh.duckdb", {"adult": adult.head(1500), "accounts": accounts, "payments": payments})
-    write("synthspec.yml", """
-        name: jobs
-        source: {duckdb: wh.duckdb}
-        target: {duckdb: wh.duckdb, schema: synthetic}
-        defaults:
-          model: {type: cart, seed: 5}
-          checks:
-            quality_score: {min: 0.5}
-            dcr_share: {max: 0.95}
-        """)
-    write("specs/adult.yml", "version: 1\ntable: adult\nsource: {table: raw.adult}\ncolumns:\n" + ADULT_COLUMNS)
-    write("specs/accounts.yml", """
-        version: 1
-        table: accounts
-        source: {table: raw.accounts}
-        columns:
-          account_id: {type: id, primary_key: true}
-          tier: {type: categorical}
-        """)
-    write("specs/payments.yml", """
-        version: 1
-        table: payments
-        source: {table: raw.payments}
-        columns:
-          payment_id: {type: id, primary_key: true}
-          account_id: {type: id, references: accounts.account_id}
-          amount: {type: numerical, min: 0}
-        """)
-    return tmp_path
+    return accounts_project(tmp_path, adult, write, name="jobs", payments_per=(1, 4))
 
 
 def apply(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

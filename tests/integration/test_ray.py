@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import ADULT_COLUMNS, make_warehouse
+from tests.helpers import accounts_project, make_warehouse, project_file
 
 pytest.importorskip("ray", reason="Ray is not installed: pip install 'synthspec[ray]' (or the dev extra) to run these tests")
 psutil = pytest.importorskip("psutil", reason="psutil (a Ray dependency) finds the Ray worker to kill")
@@ -139,44 +139,7 @@ def cluster() -> Iterator[Cluster]:
 @pytest.fixture
 def project(tmp_path: Path, adult: pd.DataFrame, write) -> Path:  # noqa: ANN001
     """Two groups: an Adult sample alone, and accounts with their payments (publish together)."""
-    rng = np.random.default_rng(3)
-    accounts = pd.DataFrame({"account_id": np.arange(1, 301), "tier": rng.choice(["free", "pro"], 300, p=[0.7, 0.3])})
-    per = rng.poisson(np.where(accounts.tier == "pro", 30, 10))
-    payments = pd.DataFrame({
-        "payment_id": np.arange(1, per.sum() + 1),
-        "account_id": np.repeat(accounts.account_id, per).to_numpy(),
-        "amount": np.round(rng.gamma(2.0, 20.0, per.sum()), 2),
-    })
-    make_warehouse(tmp_path / "wh.duckdb", {"adult": adult.head(1500), "accounts": accounts, "payments": payments})
-    write("synthspec.yml", """
-        name: ray
-        source: {duckdb: wh.duckdb}
-        target: {duckdb: wh.duckdb, schema: synthetic}
-        defaults:
-          model: {type: cart, seed: 5}
-          checks:
-            quality_score: {min: 0.5}
-            dcr_share: {max: 0.95}
-        """)
-    write("specs/adult.yml", "version: 1\ntable: adult\nsource: {table: raw.adult}\ncolumns:\n" + ADULT_COLUMNS)
-    write("specs/accounts.yml", """
-        version: 1
-        table: accounts
-        source: {table: raw.accounts}
-        columns:
-          account_id: {type: id, primary_key: true}
-          tier: {type: categorical}
-        """)
-    write("specs/payments.yml", """
-        version: 1
-        table: payments
-        source: {table: raw.payments}
-        columns:
-          payment_id: {type: id, primary_key: true}
-          account_id: {type: id, references: accounts.account_id}
-          amount: {type: numerical, min: 0}
-        """)
-    return tmp_path
+    return accounts_project(tmp_path, adult, write, name="ray", payments_per=(10, 30))
 
 
 def apply(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -294,16 +257,7 @@ def big_project(tmp_path: Path, write) -> Path:  # noqa: ANN001
     frame = pd.DataFrame({"id": np.arange(1, n + 1), "x": rng.normal(size=n).round(4),
                           "c": rng.choice(["a", "b", "c", "d"], n), "k": rng.integers(0, 50, n)})
     make_warehouse(tmp_path / "wh.duckdb", {"big": frame})
-    write("synthspec.yml", """
-        name: ray-big
-        source: {duckdb: wh.duckdb}
-        target: {duckdb: wh.duckdb, schema: synthetic}
-        defaults:
-          model: {type: cart, seed: 5}
-          checks:
-            quality_score: {min: 0.5}
-            dcr_share: {max: 0.95}
-        """)
+    write("synthspec.yml", project_file("ray-big"))
     write("specs/big.yml", """
         version: 1
         table: big
