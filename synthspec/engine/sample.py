@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from synthspec.errors import EnvironmentError_, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     import duckdb
     import pandas as pd
@@ -132,12 +133,16 @@ def export(result: SampleResult, out: Path | None, sink: BinaryIO | None = None)
     try:
         if out is None:
             assert sink is not None
-            _write(result, fmt, sink)
+            _write_csv(result, sink)
             return
         fd, tmp_name = tempfile.mkstemp(prefix=".synthspec-sample-", suffix=f".{fmt}", dir=out.parent)
         tmp = Path(tmp_name)
-        with os.fdopen(fd, "wb") as handle:
-            _write(result, fmt, handle)
+        if fmt == "parquet":
+            os.close(fd)
+            _write_parquet(result, tmp)
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                _write_csv(result, handle)
         os.replace(tmp, out)
     except OSError as exc:
         raise EnvironmentError_(f"cannot write '{out if out is not None else 'stdout'}': {exc.strerror}") from exc
@@ -146,36 +151,52 @@ def export(result: SampleResult, out: Path | None, sink: BinaryIO | None = None)
             tmp.unlink(missing_ok=True)
 
 
-def _write(result: SampleResult, fmt: str, handle: BinaryIO) -> None:
-    """Each shard CAST in an in-memory DuckDB, appended to ``handle`` (Parquet: one row group
-    per batch of a shard; CSV: one header)."""
+@contextmanager
+def _casting(result: SampleResult) -> Iterator[Callable[[pd.DataFrame], duckdb.DuckDBPyRelation]]:
+    """An in-memory DuckDB that CASTs each piece exactly as a publication would."""
     import duckdb
 
-    from synthspec.engine.shards import BATCH_ROWS
     from synthspec.io.history import cast_columns
 
-    writer = None
-    con = duckdb.connect()  # in memory: only to CAST exactly as a publication would
+    con = duckdb.connect()
     try:
-        for i, piece in enumerate(result.pieces):
-            con.register("_synthspec_sample", piece)
-            relation = con.sql(f"SELECT {cast_columns(piece, result.column_types)} FROM _synthspec_sample")
-            if fmt == "parquet":
-                import pyarrow.parquet as pq
-
-                for batch in relation.to_arrow_reader(BATCH_ROWS):
-                    if writer is None:
-                        writer = pq.ParquetWriter(handle, batch.schema)
-                    writer.write_batch(batch)
-            else:
-                handle.write(_csv(relation, header=i == 0))
-            con.unregister("_synthspec_sample")
-        if writer is not None:
-            writer.close()
+        yield lambda piece: con.register("_synthspec_sample", piece).sql(
+            f"SELECT {cast_columns(piece, result.column_types)} FROM _synthspec_sample")
     except duckdb.Error as exc:
         raise EnvironmentError_(f"cannot write the sampled rows of '{result.table}': {exc.__class__.__name__}") from exc
     finally:
         con.close()
+
+
+def _write_csv(result: SampleResult, handle: BinaryIO) -> None:
+    """Each shard as DuckDB's CSV, appended to ``handle`` (one header)."""
+    with _casting(result) as cast:
+        for i, piece in enumerate(result.pieces):
+            handle.write(_csv(cast(piece), header=i == 0))
+
+
+def _write_parquet(result: SampleResult, path: Path) -> None:
+    """DuckDB's own Parquet (every type as `COPY ... (FORMAT parquet)` writes it): one shard
+    straight to ``path``; more shards each to a part beside it, then the parts streamed into
+    ``path`` in order by DuckDB."""
+    from synthspec.io.warehouse import sql_string
+
+    with _casting(result) as cast, tempfile.TemporaryDirectory(prefix=".synthspec-parts-", dir=path.parent) as directory:
+        parts: list[str] = []
+        for i, piece in enumerate(result.pieces):
+            parts.append(str(Path(directory) / f"part-{i:05d}.parquet"))
+            cast(piece).write_parquet(parts[-1])
+        if len(parts) == 1:
+            os.replace(parts[0], path)
+            return
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            files = ", ".join(sql_string(p) for p in parts)
+            con.execute(f"COPY (SELECT * FROM read_parquet([{files}])) TO {sql_string(str(path))} (FORMAT parquet)")
+        finally:
+            con.close()
 
 
 def _csv(relation: duckdb.DuckDBPyRelation, *, header: bool) -> bytes:
