@@ -8,6 +8,7 @@ processes while the parent alone reads sources and publishes (DuckDB allows one 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -278,8 +279,8 @@ def _draw_all(job: TableJob, model: Synthesizer | None, relations: Relations | N
         with progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
             sample = merge_candidates(drawn(bar), job.plans)
     except BaseException:
-        if directory is not None:
-            shards.remove([directory / "_"])
+        if directory is not None:  # a failed or interrupted draw leaves no part behind
+            shutil.rmtree(directory, ignore_errors=True)
         raise
     leakage = {"pii_leakage": leaked[0] if pii_columns(job.plans) else None}
     return first[0], sample, parts, leakage
