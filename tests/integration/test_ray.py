@@ -86,14 +86,18 @@ class Cluster:
                                                start_new_session=True))
             self._wait_for(count)
 
-    def _wait_for(self, nodes: int, timeout: float = 120.0) -> None:
+    def _wait_for(self, nodes: int, timeout: float = 240.0) -> None:
         probe = (f"import ray; ray.init(address='{self.address}', logging_level='ERROR'); "
                  "print(sum(1 for n in ray.nodes() if n['Alive']))")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(n.poll() is not None for n in self.nodes):
                 raise RuntimeError("a `ray start` process exited while the test cluster started")
-            out = subprocess.run([sys.executable, "-c", probe], env=_env(), capture_output=True, text=True, timeout=90)
+            try:  # a busy machine can take a while to bring the head's services up: ask again
+                out = subprocess.run([sys.executable, "-c", probe], env=_env(), capture_output=True, text=True,
+                                     timeout=max(1.0, min(60.0, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                continue
             if out.returncode == 0 and out.stdout.strip().splitlines()[-1:] == [str(nodes)]:
                 return
             time.sleep(1)
