@@ -73,7 +73,7 @@ class Cluster:
     def _command_lines(self, ports: list[int]) -> list[list[str]]:
         common = ["--block", "--num-cpus=1", "--object-store-memory=200000000", "--disable-usage-stats"]
         head = [RAY, "start", "--head", f"--port={ports[0]}", "--include-dashboard=false", f"--temp-dir={self.temp}",
-                f"--ray-client-server-port={ports[1]}", f"--dashboard-agent-listen-port={ports[2]}",
+                f"--dashboard-agent-listen-port={ports[2]}",
                 f"--metrics-export-port={ports[3]}", *common]
         second = [RAY, "start", f"--address={self.address}", f"--dashboard-agent-listen-port={ports[4]}",
                   f"--metrics-export-port={ports[5]}", *common]
