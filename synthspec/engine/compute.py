@@ -233,9 +233,7 @@ def draw_shard(job: TableJob, model: Synthesizer | None, relations: Relations | 
     from synthspec.engine.checked import sample_candidates
     from synthspec.engine.tiny import avoid_real_rows
 
-    one = shards_in_all == 1  # exactly the unsharded draw: the job's rows, the spec's seed
-    shard_seed = shards.seed_of(job.spec.model.seed, shard.index)
-    kwargs: dict[str, Any] = {} if one else {"rows": shard.rows, "offset": shard.start}
+    shard_seed, kwargs = shards.draw_args(job.spec.model.seed, shard, shards_in_all)
     synthetic, output = draw(job, model, relations, seed=shard_seed, memo=memo, **kwargs)
     if (check := job.checks.get("real_row_matches")) is not None and check.max == 0:
         synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds, seed=shard_seed, **kwargs)

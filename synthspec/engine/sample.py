@@ -110,8 +110,7 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
         memo: dict[str, object] = {}
         with progress_bar(f"{table}: sampling {rows:,} rows", enabled=show_progress, total=len(layout)) as bar:
             for shard in layout:
-                shard_seed = shards.seed_of(seed, shard.index)
-                kwargs = {} if len(layout) == 1 else {"rows": shard.rows, "offset": shard.start}
+                shard_seed, kwargs = shards.draw_args(seed, shard, len(layout))
                 _, output = draw(job, model, None, seed=shard_seed, memo=memo, **kwargs)
                 yield output
                 bar(shard.index + 1, len(layout))

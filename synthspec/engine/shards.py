@@ -74,6 +74,12 @@ def seed_of(seed: int, index: int) -> int:
     return derived_seed(seed, "shard", str(index))
 
 
+def draw_args(seed: int, shard: Shard, shards_in_all: int) -> tuple[int, dict[str, int]]:
+    """The seed and the ``rows``/``offset`` of ``compute.draw`` for one shard; a lone shard
+    draws exactly as an unsharded output (the job's rows, no offset)."""
+    return seed_of(seed, shard.index), ({} if shards_in_all == 1 else {"rows": shard.rows, "offset": shard.start})
+
+
 def parts_dir(state_dir: Path, table: str) -> Path:
     """A fresh directory for one table's parts in one run, under the project's state directory
     (on a cluster that directory must be on storage every node can reach)."""
@@ -172,25 +178,6 @@ def insert_parts(con: duckdb.DuckDBPyConnection, table: str, parts: list[Path], 
             reader_con.close()
 
 
-def frames(parts: list[Path], column_types: list[tuple[str, str]], batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """The parts' rows as DataFrames of at most ``batch_rows`` rows, in the source's types (as a
-    re-check reads the published rows back)."""
-    import duckdb
-
-    select = _select(column_types)
-    for path in parts:
-        reader_con, reader = _reader(path, batch_rows)
-        cast = duckdb.connect()
-        try:
-            for batch in reader:
-                cast.register("_synthspec_part", batch)
-                yield cast.execute(f"SELECT {select} FROM _synthspec_part").df()
-                cast.unregister("_synthspec_part")
-        finally:
-            cast.close()
-            reader_con.close()
-
-
 def key_duplicates(parts: list[Path], keys: list[str]) -> tuple[int, int]:
     """(rows, rows whose key is null or appears more than once) over every part, counted by
     DuckDB, not in Python objects."""
@@ -210,5 +197,5 @@ def key_duplicates(parts: list[Path], keys: list[str]) -> tuple[int, int]:
         con.close()
 
 
-__all__ = ["BATCH_ROWS", "SHARD_ROWS", "Shard", "cleanup", "frames", "insert_parts", "key_duplicates", "layout", "part_path",
+__all__ = ["BATCH_ROWS", "SHARD_ROWS", "Shard", "cleanup", "insert_parts", "key_duplicates", "draw_args", "layout", "part_path",
            "parts_dir", "remove", "seed_of", "write_part"]
