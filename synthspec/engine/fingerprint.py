@@ -24,6 +24,14 @@ from synthspec.spec.models import TableSpec
 _LIBRARIES = ("duckdb", "numpy", "pandas", "scikit-learn", "sdv", "torch", "faker", "diffprivlib")
 
 
+def model_revision(model: str) -> int:
+    """The built-in model's algorithm revision (1 for models from plugins)."""
+    from synthspec.models.params import BUILTIN_MODELS
+
+    builtin = BUILTIN_MODELS.get(model)
+    return builtin.revision if builtin is not None else 1
+
+
 @cache
 def library_versions() -> dict[str, str]:
     versions = {"synthspec": __version__}
@@ -94,7 +102,8 @@ def fingerprints(
             "columns": {name: c.model_dump(exclude={"description"}, exclude_none=True) for name, c in spec.columns.items()},
             "model": {"type": model, "seed": spec.model.seed, "params": spec.model.params,
                       # only when set, so specs without it keep their fingerprints
-                      **({"max_training_rows": spec.model.max_training_rows} if spec.model.max_training_rows is not None else {})},
+                      **({"max_training_rows": spec.model.max_training_rows} if spec.model.max_training_rows is not None else {}),
+                      **({"revision": revision} if (revision := model_revision(model)) > 1 else {})},
             "holdout": spec.holdout,
             "privacy": spec.privacy.model_dump(exclude_none=True),
             "rare": rare or {},

@@ -6,6 +6,12 @@ tree and takes the value of a random training row (a "donor") from the leaf it l
 are the unit of disclosure: ``min_samples_leaf`` bounds how specific a donor pool can be, and
 numerical donors are blurred with a kernel scaled to their leaf's spread.
 
+Categorical predictors are integer codes, which a tree can only split into ranges. Each tree
+therefore sees every categorical predictor with its categories ordered by the mean of that tree's
+target (numerical targets and binary ones): for those, the best split of the categories into two
+groups is one of these ranges (Breiman et al., 1984), so a zip code can be split by price or
+latitude in one cut instead of by the accident of its spelling. The order is stored per tree.
+
 Fitting uses scikit-learn; the fitted trees are then flattened into numpy arrays, and sampling
 uses our own vectorised traversal so a saved model (plain ``.npz`` + JSON, no pickle) samples
 byte-identically without sklearn objects.
@@ -18,7 +24,7 @@ import json
 import warnings
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,15 +35,16 @@ from synthspec.models.base import Budget, ModelColumn, ModelParams, Synthesizer
 from synthspec.models.params import CartParams, leaf_size
 from synthspec.models.registry import register
 
-_FORMAT = 1
+_FORMAT = 2  # 2: per-tree category orders (recode_*)
 _LEAF = -1
 # A value holding at least this share of its leaf is a point mass (capital_gain == 0,
 # hours_per_week == 40): it is donated exactly, never blurred, so spikes survive smoothing.
 _ATOM_SHARE = 0.1
 # Fewer continuous donors than this give no usable spread estimate; they are donated exactly.
 _MIN_SMOOTH_DONORS = 10
-# Integer columns with fewer distinct values than this are ordinal codes (education_num, ratings):
-# blurring them would only move rows to a neighbouring level, so they are donated exactly.
+# Numerical columns with fewer distinct values than this are levels (education_num, floors 1,
+# 1.5, 2, star ratings): blurring them would only move rows off the grid or to a neighbouring
+# level, so they are donated exactly.
 _ORDINAL_LEVELS = 30
 _NPZ_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -47,7 +54,9 @@ class _Tree:
     """A fitted tree flattened to arrays, plus the donor values of each leaf.
 
     Donors of node ``k`` are ``donors[offsets[k]:offsets[k + 1]]`` (empty for inner nodes);
-    ``bandwidth`` holds per-donor kernel noise scales (0 for exact donation).
+    ``bandwidth`` holds per-donor kernel noise scales (0 for exact donation). The categorical
+    predictor in column ``recode_columns[i]`` is seen by this tree as the rank of its code,
+    ``recode_ranks[recode_offsets[i] + code]``.
     """
 
     left: np.ndarray
@@ -58,6 +67,9 @@ class _Tree:
     offsets: np.ndarray
     donors: np.ndarray
     bandwidth: np.ndarray
+    recode_columns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    recode_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    recode_ranks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
     @classmethod
     def single_leaf(cls) -> _Tree:
@@ -79,10 +91,31 @@ class _Tree:
             donors=np.zeros(0), bandwidth=np.zeros(0),
         )  # fmt: skip
 
+    def set_recode(self, orders: dict[int, np.ndarray]) -> None:
+        """Keep, per categorical predictor column, the rank this tree gives each code."""
+        columns = sorted(orders)
+        self.recode_columns = np.array(columns, np.int64)
+        self.recode_offsets = np.cumsum([0] + [len(orders[k]) for k in columns]).astype(np.int64)
+        ranks = [orders[k] for k in columns]
+        self.recode_ranks = np.concatenate(ranks).astype(np.float32) if ranks else np.zeros(0, np.float32)
+
+    def recoded(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with each recoded categorical predictor replaced by its rank (NaN stays NaN)."""
+        if not len(self.recode_columns):
+            return x
+        x = x.copy()
+        for i, k in enumerate(self.recode_columns):
+            col = x[:, k]
+            known = ~np.isnan(col)
+            col[known] = self.recode_ranks[self.recode_offsets[i] + col[known].astype(np.int64)]
+        return x
+
     def route(self, x: np.ndarray) -> np.ndarray:
-        """Leaf index of every row of float32 ``x``, exactly as sklearn's ``apply`` would:
-        by sklearn's own compiled traversal of a tree rebuilt from these arrays (several times
-        faster on big shards), or by the numpy traversal below where that is unavailable."""
+        """Leaf index of every row of float32 ``x`` (categorical predictors as codes), exactly
+        as sklearn's ``apply`` would on the recoded predictors: by sklearn's own compiled
+        traversal of a tree rebuilt from these arrays (several times faster on big shards), or
+        by the numpy traversal below where that is unavailable."""
+        x = self.recoded(x)
         compiled = self._compiled()
         if compiled is not None and x.dtype == np.float32:
             return compiled.apply(x).astype(np.int64)
@@ -175,6 +208,20 @@ def _donor_bandwidth(leaves: np.ndarray, values: np.ndarray, smoothing: float) -
     leaf_bw = np.where(m >= _MIN_SMOOTH_DONORS, smoothing * 0.9 * spread * m**-0.2, 0.0)
     bw[cont] = np.repeat(leaf_bw, m)
     return bw
+
+
+def _target_order(codes: np.ndarray, n_codes: int, y: np.ndarray) -> np.ndarray:
+    """Rank of each of ``n_codes`` category codes by the mean of ``y`` over its rows (codes
+    absent from these rows last; ties by code), for the codes of one categorical predictor
+    (NaN: missing) and a numerical or 0/1 target."""
+    known = ~np.isnan(codes)
+    c = codes[known].astype(np.int64)
+    count = np.bincount(c, minlength=n_codes)
+    total = np.bincount(c, weights=y[known].astype(np.float64), minlength=n_codes)
+    mean = np.where(count > 0, total / np.maximum(count, 1), np.inf)
+    rank = np.empty(n_codes, np.float64)
+    rank[np.lexsort((np.arange(n_codes), mean))] = np.arange(n_codes)
+    return rank
 
 
 @dataclass
@@ -286,20 +333,26 @@ class CartSynthesizer(Synthesizer):
             growing = np.zeros(len(data), bool)
             growing[grow_rows] = True
 
+        # categorical predictors (column -> number of codes) with more than two categories
+        categories: dict[int, int] = {}
+
         def grow(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> _Tree:
             xj = x[rows, :j].astype(np.float32)
             if j == 0:
                 tree = _Tree.single_leaf()
             else:
+                on = slice(None) if growing is None else growing[rows]
+                orders = {}
+                if not classify or y.max(initial=0) <= 1:  # numerical or binary target
+                    orders = {k: _target_order(xj[on, k], n, y[on]) for k, n in categories.items() if k < j}
+                probe = _Tree.single_leaf()
+                probe.set_recode(orders)
                 cls = DecisionTreeClassifier if classify else DecisionTreeRegressor
                 est = cls(min_samples_leaf=leaf, max_depth=p.max_depth,
                           random_state=(self.seed + j) % 2**32)  # fmt: skip
-                if growing is None:
-                    est.fit(xj, y)
-                else:
-                    on = growing[rows]
-                    est.fit(xj[on], y[on])
+                est.fit(probe.recoded(xj[on]), y[on])
                 tree = _Tree.from_sklearn(est)
+                tree.set_recode(orders)
             tree.set_donors(tree.route(xj), y.astype(np.float64), smooth)
             return tree
 
@@ -315,6 +368,8 @@ class CartSynthesizer(Synthesizer):
                 # Predictors see nulls as NaN (sklearn trees learn which side missing goes to).
                 null_code = len(vocab) - 1 if vocab and vocab[-1] is None else -1
                 x[:, j] = np.where(y == null_code, np.nan, y)
+                if len(vocab) - (null_code >= 0) > 2:
+                    categories[j] = len(vocab)
             else:
                 v = col.to_numpy(np.float64)
                 null = np.isnan(v)
@@ -322,7 +377,7 @@ class CartSynthesizer(Synthesizer):
                     grow(j, everyone, null.astype(np.int64), True, 0.0) if null.any() else None
                 )
                 nonnull = np.flatnonzero(~null)
-                ordinal = by_name[name].integer and np.unique(v[nonnull]).size < _ORDINAL_LEVELS
+                ordinal = np.unique(v[nonnull]).size < _ORDINAL_LEVELS
                 smooth = 0.0 if ordinal else p.smoothing
                 value_tree = grow(j, nonnull, v[nonnull], False, smooth) if nonnull.size else None
                 lo, hi = (

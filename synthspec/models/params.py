@@ -85,10 +85,13 @@ class BuiltinModel:
     params: type[ModelParams]
     cost: int
     differentially_private: bool = False
+    #: Bumped when the algorithm changes what a fit learns, so models cached by an earlier
+    #: synthspec are retrained (it enters the training fingerprint when above 1).
+    revision: int = 1
 
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
-    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1),
+    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=2),  # 2: target-ordered categorical predictors
     "dp_bayes": BuiltinModel("synthspec.models.dp_bayes", DPBayesParams, cost=5, differentially_private=True),
     "gaussian_copula": BuiltinModel("synthspec.models.sdv_models", GaussianCopulaParams, cost=20),
     "tvae": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=90),

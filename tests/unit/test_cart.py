@@ -277,3 +277,50 @@ def test_trees_grown_on_a_subsample_take_every_row_as_donor(tmp_path: Path) -> N
         assert len(tree.donors) == expected
     out = sub.sample(500, seed=3)
     assert list(out.columns) == [c.name for c in COLUMNS] and len(out) == 500
+
+
+def zip_frame(n: int = 6000, seed: int = 0) -> pd.DataFrame:
+    """A zip-code-like category whose spelling says nothing about its latitude."""
+    rng = np.random.default_rng(seed)
+    zips = np.array([f"z{v:03d}" for v in rng.permutation(60)], dtype=object)
+    lat_of = dict(zip(zips, rng.uniform(47.0, 48.0, len(zips)), strict=True))
+    zip_ = rng.choice(zips, n)
+    return pd.DataFrame({"zip": zip_, "lat": [lat_of[z] for z in zip_] + rng.normal(0, 0.01, n)})
+
+
+def test_a_many_valued_category_predicts_a_number_through_its_target_order() -> None:
+    """Each tree orders a categorical predictor's codes by its target's mean, so one cut
+    separates the zips by latitude: the synthetic latitude of every zip stays close to its
+    real one although the codes (sorted by spelling) are unrelated to latitude."""
+    real = zip_frame()
+    columns = [ModelColumn("zip", "categorical"), ModelColumn("lat", "numerical")]
+    model = CartSynthesizer(columns, Params(min_samples_leaf=50, visit_sequence=["zip", "lat"]), 3)
+    model.fit(real)
+    synth = model.sample(len(real), 3)
+    real_mean, synth_mean = real.groupby("zip")["lat"].mean(), synth.groupby("zip")["lat"].mean()
+    error = (synth_mean - real_mean.reindex(synth_mean.index)).abs()
+    assert error.median() < 0.05, error.describe()  # zips span a whole degree of latitude
+    tree = model._models["lat"].value_tree
+    assert tree is not None and list(tree.recode_columns) == [0]
+
+
+def test_category_orders_survive_save_and_load(tmp_path: Path) -> None:
+    real = zip_frame(2000)
+    columns = [ModelColumn("zip", "categorical"), ModelColumn("lat", "numerical")]
+    model = CartSynthesizer(columns, Params(min_samples_leaf=20, visit_sequence=["zip", "lat"]), 5)
+    model.fit(real)
+    model.save(tmp_path)
+    loaded = CartSynthesizer.load(tmp_path, columns, Params(min_samples_leaf=20, visit_sequence=["zip", "lat"]), 5)
+    pd.testing.assert_frame_equal(model.sample(500, 9), loaded.sample(500, 9))
+
+
+def test_a_number_with_few_levels_is_donated_exactly() -> None:
+    """Floors of 1, 1.5, 2, 2.5 and 3 are levels, not a continuum: never blurred off the grid."""
+    rng = np.random.default_rng(0)
+    floors = rng.choice([1.0, 1.5, 2.0, 2.5, 3.0], 3000, p=[0.5, 0.1, 0.3, 0.05, 0.05])
+    real = pd.DataFrame({"floors": floors, "area": floors * 800 + rng.normal(0, 50, 3000)})
+    columns = [ModelColumn("floors", "numerical"), ModelColumn("area", "numerical")]
+    model = CartSynthesizer(columns, Params(min_samples_leaf=20, visit_sequence=["area", "floors"]), 1)
+    model.fit(real)
+    synth = model.sample(3000, 1)
+    assert set(synth["floors"].unique()) <= {1.0, 1.5, 2.0, 2.5, 3.0}

@@ -76,3 +76,24 @@ def test_fingerprint_changes_only_for_tables_above_the_cap_or_an_explicit_key() 
     assert _fps(1000, max_training_rows=0)["spec"] != small["spec"]  # set: a model-relevant change
     assert "subsample" not in _fps(DEFAULT_MAX_TRAINING_ROWS + 1, max_training_rows=0)
     assert _fps(5000, max_training_rows=100)["subsample"] != big["subsample"]
+
+
+def test_a_model_revision_retrains_only_that_model(monkeypatch) -> None:
+    """A built-in model whose algorithm changed (revision > 1) gets a new training fingerprint,
+    so a model cached by an earlier synthspec is not reused; other models keep theirs."""
+    import dataclasses
+
+    from synthspec.models import params
+
+    spec = TableSpec.model_validate({"version": 1, "table": "t", "source": {"table": "raw.t"},
+                                     "columns": {"x": {"type": "numerical"}}, "model": {"seed": 1}})
+
+    def training(model: str) -> str:
+        return fingerprints(salt=b"s", spec=spec, model=model, columns=[("x", "DOUBLE")], row_count=10,
+                            data_hash="h", rows=10, checks={}).training
+
+    before = {name: training(name) for name in ("cart", "gaussian_copula")}
+    cart = params.BUILTIN_MODELS["cart"]
+    monkeypatch.setitem(params.BUILTIN_MODELS, "cart", dataclasses.replace(cart, revision=cart.revision + 1))
+    assert training("cart") != before["cart"]
+    assert training("gaussian_copula") == before["gaussian_copula"]
