@@ -89,7 +89,8 @@ def test_a_hundred_row_table_does_not_fail_on_noise(tmp_path: Path, write) -> No
     assert result.exit_code == 0, result.output
     checks = _checks(tmp_path)
     quality = checks["quality_score"]
-    assert quality["outcome"] == "passed" and quality["min_relative"] == 0.9 and quality["value"] < 0.85
+    # an absolute `min: 0.9` would fail it: the relative threshold is what passes it
+    assert quality["outcome"] == "passed" and quality["min_relative"] == 0.9 and quality["value"] < 0.9
     assert quality["interval"]["method"] == "bootstrap" and quality["interval"]["low"] < quality["value"] < quality["interval"]["high"]
     assert {k: quality["details"][k] for k in ("n_train", "n_holdout", "n_synthetic")} == {"n_train": 80, "n_holdout": 20, "n_synthetic": 100}
     assert quality["details"]["relative"] > 0.9 and checks["dcr_share"]["interval"]["method"] == "wilson"
