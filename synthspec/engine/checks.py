@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,7 +81,7 @@ def run_checks(
     samples of them (``engine.checked``); sampled checks then also report n_train_total,
     n_holdout_total and n_synthetic_total. ``computed``: receives what the report reuses."""
     from synthspec.engine.tiny import real_row_positions
-    from synthspec.metrics.fidelity import quality_scores
+    from synthspec.metrics.fidelity import coded_categories, quality_scores
 
     metrics: dict[str, float | None] = {}
     details: dict[str, dict[str, object]] = {}
@@ -91,20 +92,33 @@ def run_checks(
     full = population or Population(train, holdout, len(synthetic))
     computed = computed if computed is not None else Computed()
     if kinds:
-        quality = quality_scores(train, synthetic, kinds)
-        computed.quality = quality
-        for name in _QUALITY:
-            metrics[name] = getattr(quality, name)
-        if set(checks) & set(_QUALITY) and tiny_rows is None:
-            intervals.update(_quality_intervals(train, synthetic, kinds, quality, seed))
-        wanted_relative = [name for name, check in checks.items() if check.min_relative is not None]
-        if wanted_relative and len(holdout) >= MIN_HOLDOUT_ROWS:
-            _relative_quality(train, holdout, synthetic, kinds, wanted_relative, seed, relative, intervals, details, reasons)
-        elif wanted_relative:
-            reasons.update({name: f"min_relative compares with the holdout's own score, and a holdout of {len(holdout)} "
-                                  f"rows is fewer than {MIN_HOLDOUT_ROWS}: raise `holdout:` or add rows" for name in wanted_relative})
+        # dcr_share's nearest-neighbour search (numpy kernels that release the GIL) runs on the
+        # second core while the quality scores run here; its results are merged at the point
+        # they always were, so the reports list them in the same order.
+        privacy: tuple[dict[str, float | None], dict[str, Interval], dict[str, dict[str, object]]] = ({}, {}, {})
+        pending = None
         if len(holdout) >= MIN_HOLDOUT_ROWS:
-            _holdout_privacy(train, holdout, synthetic, kinds, seed, metrics, intervals, details, full, computed)
+            pending = _in_background(_holdout_privacy, train, holdout, synthetic, kinds, seed, *privacy, full, computed)
+        try:
+            coded_train, coded_holdout, coded_synthetic = coded_categories([train, holdout, synthetic], kinds)
+            quality = quality_scores(coded_train, coded_synthetic, kinds, coded=True)
+            computed.quality = quality
+            for name in _QUALITY:
+                metrics[name] = getattr(quality, name)
+            if set(checks) & set(_QUALITY) and tiny_rows is None:
+                intervals.update(_quality_intervals(coded_train, coded_synthetic, kinds, quality, seed))
+            wanted_relative = [name for name, check in checks.items() if check.min_relative is not None]
+            if wanted_relative and len(holdout) >= MIN_HOLDOUT_ROWS:
+                _relative_quality(coded_train, coded_holdout, coded_synthetic, kinds, wanted_relative, seed, relative,
+                                  intervals, details, reasons)
+            elif wanted_relative:
+                reasons.update({name: f"min_relative compares with the holdout's own score, and a holdout of {len(holdout)} "
+                                      f"rows is fewer than {MIN_HOLDOUT_ROWS}: raise `holdout:` or add rows" for name in wanted_relative})
+        finally:
+            if pending is not None:
+                pending.result()  # its exception, if any, is the run's
+        for merged, found in zip((metrics, intervals, details), privacy, strict=True):
+            merged.update(found)  # type: ignore[attr-defined]
         if "real_row_matches" in checks:  # hashing every row costs ~0.3 s on Adult: only when gated
             real = pd.concat([full.train, full.holdout], ignore_index=True)
             metrics["real_row_matches"] = float(len(real_row_positions(synthetic, real, kinds)))
@@ -141,13 +155,25 @@ def run_checks(
     return metrics, results
 
 
+def _in_background(function: Callable[..., None], *args: object) -> Future[None]:
+    """``function(*args)`` on a thread of its own (one-shot; the caller collects its result)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(function, *args)
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _quality_intervals(train: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapping[str, str],
                        quality: FidelityScores, seed: int) -> dict[str, Interval]:
-    """Bootstrap intervals of the three QualityReport scores (one resampled report per replicate)."""
+    """Bootstrap intervals of the three QualityReport scores (one resampled report per replicate);
+    the frames' categorical columns are shared codes (``coded_categories``)."""
     from synthspec.metrics.fidelity import quality_scores
     from synthspec.metrics.intervals import bootstrap
 
-    return bootstrap(lambda a, b: _scores(quality_scores(a, b, kinds)), [train, synthetic], _scores(quality), seed=seed)
+    return bootstrap(lambda a, b: _scores(quality_scores(a, b, kinds, coded=True)), [train, synthetic], _scores(quality), seed=seed)
 
 
 #: Rows per side of the `min_relative` comparison (training, holdout, synthetic subsamples).
@@ -176,9 +202,9 @@ def _relative_quality(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
     train, holdout = at_most(train, RELATIVE_MAX_ROWS), at_most(holdout, RELATIVE_MAX_ROWS)
     n = len(holdout)
     same_size = at_most(synthetic, n)
-    baseline = _scores(quality_scores(train, holdout, kinds))
-    synthetic_score = _scores(quality_scores(train, same_size.reset_index(drop=True), kinds))
-    spread = bootstrap(lambda a, b: _scores(quality_scores(a, b, kinds)), [train, holdout], baseline, seed=seed)
+    baseline = _scores(quality_scores(train, holdout, kinds, coded=True))
+    synthetic_score = _scores(quality_scores(train, same_size.reset_index(drop=True), kinds, coded=True))
+    spread = bootstrap(lambda a, b: _scores(quality_scores(a, b, kinds, coded=True)), [train, holdout], baseline, seed=seed)
     for name in names:
         base, ours = baseline.get(name), synthetic_score.get(name)
         if base is None or ours is None or base <= 0:

@@ -50,7 +50,7 @@ up to floating-point summation order (~1e-15).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -134,8 +134,9 @@ def _discretise(values: np.ndarray) -> np.ndarray:
     return np.digitize(values, bins=edges).astype(np.int64, copy=False)
 
 
-def _prepare(real: pd.Series, synthetic: pd.Series, kind: str) -> _Prepared:
-    """Encode one column of both frames once, so every pair reuses the integer codes."""
+def _prepare(real: pd.Series, synthetic: pd.Series, kind: str, coded: bool = False) -> _Prepared:
+    """Encode one column of both frames once, so every pair reuses the integer codes
+    (``coded``: categorical columns already are codes, see :func:`coded_categories`)."""
     if kind == "numerical":
         real_values, synth_values = _to_float(real), _to_float(synthetic)
         real_codes: np.ndarray | None
@@ -147,12 +148,34 @@ def _prepare(real: pd.Series, synthetic: pd.Series, kind: str) -> _Prepared:
         # np.digitize returns 0..len(edges) = 0..N_BINS + 1.
         return _Prepared(kind, real_values, synth_values, real_codes, synth_codes, _N_BINS + 2)
 
-    pooled = np.concatenate([real.astype(object).to_numpy(), synthetic.astype(object).to_numpy()])
-    codes, uniques = pd.factorize(pooled, use_na_sentinel=True)
-    n_values = len(uniques)
+    if coded:
+        codes = np.concatenate([real.to_numpy(np.int64), synthetic.to_numpy(np.int64)])
+        n_values = int(codes.max(initial=-1)) + 1
+    else:
+        pooled = np.concatenate([real.astype(object).to_numpy(), synthetic.astype(object).to_numpy()])
+        codes, uniques = pd.factorize(pooled, use_na_sentinel=True)
+        n_values = len(uniques)
     codes = np.where(codes < 0, n_values, codes).astype(np.int64, copy=False)  # null = own code
     n_real = len(real)
     return _Prepared(kind, None, None, codes[:n_real], codes[n_real:], n_values + 1)
+
+
+def coded_categories(frames: Sequence[pd.DataFrame], kinds: Mapping[str, str]) -> list[pd.DataFrame]:
+    """``frames`` with every categorical column of ``kinds`` replaced by integer codes shared by
+    all of them (``-1``: null). :func:`quality_scores` gives the same scores on these as on the
+    values (every score depends only on which cells are equal), without factorising the text
+    again for every pair of frames and bootstrap replicate."""
+    categorical = [name for name, kind in kinds.items() if kind == "categorical"]
+    if not categorical:
+        return list(frames)
+    bounds = np.cumsum([0] + [len(frame) for frame in frames])
+    coded = [frame.copy(deep=False) for frame in frames]
+    for name in categorical:
+        pooled = np.concatenate([frame[name].astype(object).to_numpy() for frame in frames])
+        codes, _ = pd.factorize(pooled, use_na_sentinel=True)
+        for i, frame in enumerate(coded):
+            frame[name] = codes[bounds[i]:bounds[i + 1]].astype(np.int64)
+    return coded
 
 
 def _ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float | None:
@@ -248,16 +271,24 @@ def _correlation_similarity(a: _Prepared, b: _Prepared, threshold: float) -> flo
     return 1.0 - abs(r_real - r_synth) / 2.0
 
 
-def _cramers_v(rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -> float:
+def _dense_ids(codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, int]:
+    """Each code's rank among the distinct codes present (``np.unique(codes,
+    return_inverse=True)[1]`` for codes in ``[0, n_codes)``, by counting instead of sorting),
+    and how many distinct codes there are."""
+    present = np.bincount(codes, minlength=n_codes) > 0
+    rank = np.cumsum(present) - 1
+    return rank[codes], int(present.sum())
+
+
+def _cramers_v(rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, n_row_codes: int, n_col_codes: int) -> float:
     """``scipy.stats.contingency.association(table, method="cramer")`` of the real table.
 
     The table is ``counts`` at (``rows``, ``cols``) over the rows/columns that occur, as
     ``groupby(...).size().unstack(fill_value=0)`` builds it. NaN when that table has fewer than
     two rows or columns (SDMetrics then scores the pair NaN).
     """
-    row_ids, row_idx = np.unique(rows, return_inverse=True)
-    col_ids, col_idx = np.unique(cols, return_inverse=True)
-    n_rows, n_cols = row_ids.size, col_ids.size
+    row_idx, n_rows = _dense_ids(rows, n_row_codes)
+    col_idx, n_cols = _dense_ids(cols, n_col_codes)
     total = float(counts.sum())
     if total == 0 or min(n_rows, n_cols) < 2:
         return math.nan
@@ -314,7 +345,7 @@ def _contingency_similarity(a: _Prepared, b: _Prepared, threshold: float) -> flo
     if threshold > 0:
         present = real_counts > 0
         association = _cramers_v(
-            cells[present] // b.n_codes, cells[present] % b.n_codes, real_counts[present]
+            cells[present] // b.n_codes, cells[present] % b.n_codes, real_counts[present], a.n_codes, b.n_codes
         )
         if math.isnan(association) or association <= threshold:
             return None
@@ -355,6 +386,7 @@ def quality_scores(
     *,
     real_correlation_threshold: float = DEFAULT_REAL_CORRELATION_THRESHOLD,
     real_association_threshold: float = DEFAULT_REAL_ASSOCIATION_THRESHOLD,
+    coded: bool = False,
 ) -> FidelityScores:
     """SDMetrics' single-table QualityReport scores, computed natively (see module docstring).
 
@@ -375,7 +407,7 @@ def quality_scores(
         if missing:
             raise ValueError(f"{label} frame lacks columns: {', '.join(missing)}")
 
-    prepared = {name: _prepare(real[name], synthetic[name], kind) for name, kind in kinds.items()}
+    prepared = {name: _prepare(real[name], synthetic[name], kind, coded) for name, kind in kinds.items()}
 
     shape_scores: dict[str, float | None] = {}
     for name, column in prepared.items():

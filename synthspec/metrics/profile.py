@@ -184,16 +184,16 @@ def _nice_width(raw: float, unit: float) -> float:
 def categorical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, top: int = MAX_CATEGORIES,
                         min_count: int = MIN_CATEGORY_COUNT) -> ColumnProfile | None:
     """The most frequent categories held by at least ``min_count`` real rows; the rest merged."""
-    real_text, synth_text = _as_labels(real), _as_labels(synthetic)
-    counts = real_text.dropna().value_counts()
-    counts = counts[counts >= min_count]
+    real_counts, real_missing, real_total = _label_counts(real)
+    synth_counts, synth_missing, synth_total = _label_counts(synthetic)
     # Most frequent first; ties by label, so the order never depends on the row order.
-    shown = sorted(counts.items(), key=lambda item: (-int(item[1]), str(item[0])))[: min(top, MAX_CATEGORIES)]
-    labels = [str(label) for label, _ in shown]
-    if len(real_text) == 0 and len(synth_text) == 0:
+    shown = sorted(((label, count) for label, count in real_counts.items() if count >= min_count),
+                   key=lambda item: (-item[1], item[0]))[: min(top, MAX_CATEGORIES)]
+    labels = [label for label, _ in shown]
+    if real_total == 0 and synth_total == 0:
         return None
-    real_shares, real_rest = _category_shares(real_text, labels)
-    synth_shares, synth_rest = _category_shares(synth_text, labels)
+    real_shares, real_rest = _category_shares(real_counts, real_missing, real_total, labels)
+    synth_shares, synth_rest = _category_shares(synth_counts, synth_missing, synth_total, labels)
     bars = list(labels)
     for extra, (r, s) in ((OTHER, (real_rest[0], synth_rest[0])), (MISSING, (real_rest[1], synth_rest[1]))):
         if r or s:
@@ -204,24 +204,30 @@ def categorical_profile(name: str, real: pd.Series, synthetic: pd.Series, *, top
     return ColumnProfile(name, "categorical", bars, real_shares, synth_shares, notes=notes)
 
 
-def _as_labels(series: pd.Series) -> pd.Series:
+def _label_counts(series: pd.Series) -> tuple[dict[str, int], int, int]:
+    """Rows per label (a value as text: ``1`` and ``"1"`` are one label), missing rows, all
+    rows. Distinct values are turned into text once, not every cell."""
     import numpy as np
     import pandas as pd
 
-    raw = series.astype(object).to_numpy()
-    return pd.Series(np.where(pd.isna(raw), None, raw.astype(str)).astype(object), dtype=object)
+    codes, uniques = pd.factorize(series.astype(object).to_numpy(), use_na_sentinel=True)
+    present = codes[codes >= 0]
+    counts: dict[str, int] = {}
+    for value, count in zip(uniques, np.bincount(present, minlength=len(uniques)).tolist(), strict=True):
+        label = str(value)
+        counts[label] = counts.get(label, 0) + int(count)
+    return counts, int(codes.size - present.size), int(codes.size)
 
 
-def _category_shares(values: pd.Series, labels: list[str]) -> tuple[list[float], tuple[float, float]]:
+def _category_shares(counts: Mapping[str, int], missing: int, total: int,
+                     labels: list[str]) -> tuple[list[float], tuple[float, float]]:
     """Shares of each label, then (other, missing)."""
-    total = len(values)
     if total == 0:
         return [0.0] * len(labels), (0.0, 0.0)
-    counts = values.dropna().value_counts()
     shares = [float(counts.get(label, 0)) / total for label in labels]
-    missing = float(values.isna().sum()) / total
-    other = max(0.0, 1.0 - sum(shares) - missing)
-    return shares, (other if other > 1e-12 else 0.0, missing)
+    missing_share = float(missing) / total
+    other = max(0.0, 1.0 - sum(shares) - missing_share)
+    return shares, (other if other > 1e-12 else 0.0, missing_share)
 
 
 def _binned(values: np.ndarray, edges: np.ndarray) -> list[float]:

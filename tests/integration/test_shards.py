@@ -162,3 +162,18 @@ def test_part_round_trip_keeps_exact_types(tmp_path: Path) -> None:
     assert con.execute("SELECT count(*) FROM t").fetchone() == (4,)
     assert shards.key_duplicates([part, part], ["v"]) == (4, 4)
     assert shards.key_duplicates([part], ["v"]) == (2, 0)
+
+
+def test_sample_to_duckdb_replaces_the_table_and_leaves_no_parts(keyed_project: Path) -> None:
+    """The shards travel as Parquet parts beside the output and are loaded in one transaction:
+    a second sample replaces the first table whole, and no part outlives the command."""
+    assert run_cli(keyed_project, "apply", "-q").exit_code == 0
+    out = keyed_project / "out" / "sampled.duckdb"
+    out.parent.mkdir()
+    for rows in (ROWS, 7):
+        result = run_cli(keyed_project, "sample", "t", "--rows", str(rows), "--out", str(out), "-q")
+        assert result.exit_code == 0, result.output
+        with duckdb.connect(str(out), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM t").fetchone() == (rows,)
+            assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone() == (1,)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["sampled.duckdb"]
