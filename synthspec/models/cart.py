@@ -29,6 +29,7 @@ import json
 import warnings
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -218,6 +219,15 @@ def _donor_bandwidth(leaves: np.ndarray, values: np.ndarray, smoothing: float) -
     return bw
 
 
+def _fit_threads() -> int:
+    """Threads growing trees: the cores this process may use (``OMP_NUM_THREADS`` when a
+    ``--jobs`` worker was given its share of them)."""
+    import os
+
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return int(limit) if limit.isdigit() and int(limit) > 0 else (os.cpu_count() or 1)
+
+
 def _target_order(codes: np.ndarray, n_codes: int, y: np.ndarray) -> np.ndarray:
     """Rank of each of ``n_codes`` category codes by the mean of ``y`` over its rows (codes
     absent from these rows last; ties by code), for the codes of one categorical predictor
@@ -383,8 +393,8 @@ class CartSynthesizer(Synthesizer):
         categories: dict[int, int] = {}
         numerical: set[int] = set()  # numerical predictors (visit positions)
 
-        def grow(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> _Tree:
-            xj = x[rows, :j].astype(np.float32)
+        def build(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> _Tree:
+            xj = x[rows, :j].astype(np.float32)  # columns before j: filled before this is submitted
             if j == 0:
                 tree = _Tree.single_leaf()
             else:
@@ -406,23 +416,31 @@ class CartSynthesizer(Synthesizer):
         grown_on = len(data) if grow_rows is None else len(grow_rows)
         leaf = p.min_samples_leaf if p.min_samples_leaf is not None else leaf_size(grown_on)
         everyone = np.arange(len(data))
-        for j, name in enumerate(self._order):
-            col = data[name]
-            if by_name[name].kind == "categorical":
-                vocab, y = _category_codes(col)
-                value_tree = grow(j, everyone, y, True, 0.0)
-                self._models[name] = _ColumnModel("categorical", vocab, 0.0, 0.0, None, value_tree)
-                # Predictors see nulls as NaN (sklearn trees learn which side missing goes to).
-                null_code = len(vocab) - 1 if vocab and vocab[-1] is None else -1
-                x[:, j] = np.where(y == null_code, np.nan, y)
-                if len(vocab) - (null_code >= 0) > 2:
-                    categories[j] = len(vocab)
-            else:
+        # A tree learns from the data's earlier columns, never from another tree: the trees are
+        # grown side by side (scikit-learn builds them without the GIL), each with its own seed,
+        # so the model is the same on any number of threads.
+        trees: dict[tuple[str, str], Future[_Tree]] = {}
+        with ThreadPoolExecutor(max_workers=_fit_threads()) as pool:
+
+            def grow(key: tuple[str, str], j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> None:
+                trees[key] = pool.submit(build, j, rows, y, classify, smooth)
+
+            for j, name in enumerate(self._order):
+                col = data[name]
+                if by_name[name].kind == "categorical":
+                    vocab, y = _category_codes(col)
+                    grow((name, "value"), j, everyone, y, True, 0.0)
+                    self._models[name] = _ColumnModel("categorical", vocab, 0.0, 0.0, None, None)
+                    # Predictors see nulls as NaN (sklearn trees learn which side missing goes to).
+                    null_code = len(vocab) - 1 if vocab and vocab[-1] is None else -1
+                    x[:, j] = np.where(y == null_code, np.nan, y)
+                    if len(vocab) - (null_code >= 0) > 2:
+                        categories[j] = len(vocab)
+                    continue
                 v = col.to_numpy(np.float64)
                 null = np.isnan(v)
-                null_tree = (
-                    grow(j, everyone, null.astype(np.int64), True, 0.0) if null.any() else None
-                )
+                if null.any():
+                    grow((name, "null"), j, everyone, null.astype(np.int64), True, 0.0)
                 nonnull = np.flatnonzero(~null)
                 ordinal = np.unique(v[nonnull]).size < _ORDINAL_LEVELS
                 smooth = 0.0 if ordinal else p.smoothing
@@ -431,17 +449,18 @@ class CartSynthesizer(Synthesizer):
                     linear = _linear_part(x[nonnull], target, [k for k in range(j) if k in numerical])
                     if linear is not None:
                         target = target - linear.line(x[nonnull])
-                value_tree = grow(j, nonnull, target, False, smooth) if nonnull.size else None
-                lo, hi = (
-                    (float(v[nonnull].min()), float(v[nonnull].max()))
-                    if nonnull.size
-                    else (0.0, 0.0)
-                )
-                self._models[name] = _ColumnModel("numerical", [], lo, hi, null_tree, value_tree, linear)
+                if nonnull.size:
+                    grow((name, "value"), j, nonnull, target, False, smooth)
+                lo, hi = (float(v[nonnull].min()), float(v[nonnull].max())) if nonnull.size else (0.0, 0.0)
+                self._models[name] = _ColumnModel("numerical", [], lo, hi, None, None, linear)
                 x[:, j] = v
                 numerical.add(j)
-            if progress is not None:
-                progress(j + 1, len(self._order))
+            for j, name in enumerate(self._order):
+                model = self._models[name]
+                model.value_tree = trees[(name, "value")].result() if (name, "value") in trees else None
+                model.null_tree = trees[(name, "null")].result() if (name, "null") in trees else None
+                if progress is not None:
+                    progress(j + 1, len(self._order))
 
     def sample(self, n: int, seed: int, given: pd.DataFrame | None = None) -> pd.DataFrame:
         """``given`` fixes some columns (one row per synthetic row, ``n == len(given)``); they
