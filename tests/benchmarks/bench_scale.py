@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "data" / "adult.parquet"
 MARKER = "<!-- bench_scale -->"
 BATCH = 1_000_000  # rows generated per DuckDB insert: bounds the generator's memory
+SHARD_ROWS = 250_000  # synthspec.engine.shards.SHARD_ROWS (not imported: the script measures a CLI)
 SOURCE_SEED, HOLDOUT_SEED, REFERENCE_SEED = 0, 1, 2  # accuracy/TSTR compare against draws the models never saw
 STAGES = ("read", "fit", "sample", "checks", "report", "publish")
 
@@ -334,8 +335,9 @@ def run_sdv(project: Path, work: Path, rows: int, timeout: float) -> dict[str, A
     return result
 
 
-def all_rows_project(source: Path, root: Path, setting: dict[str, Any]) -> Path:
-    """A copy of ``source`` whose spec trains on every row (``setting`` merged into its model)."""
+def variant_project(source: Path, root: Path, model: dict[str, Any] | None = None, rows: int | None = None) -> Path:
+    """A copy of ``source`` whose spec merges ``model`` into its model (e.g. train on every row)
+    and, with ``rows``, draws that many synthetic rows."""
     import yaml
 
     root.mkdir(parents=True)
@@ -345,7 +347,10 @@ def all_rows_project(source: Path, root: Path, setting: dict[str, Any]) -> Path:
     project = yaml.safe_load((root / "synthspec.yml").read_text())
     spec_path = root / "specs" / "adult.yml"
     spec = yaml.safe_load(spec_path.read_text())
-    spec["model"] = {**(project.get("defaults") or {}).get("model", {}), **(spec.get("model") or {}), **setting}
+    if model:
+        spec["model"] = {**(project.get("defaults") or {}).get("model", {}), **(spec.get("model") or {}), **model}
+    if rows:
+        spec["rows"] = rows
     spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return root
 
@@ -436,23 +441,29 @@ class RayCluster:
                     node.wait(grace)
 
 
-def run_ray(work: Path, big: Path | None, big_rows: int, timeout: float) -> list[dict[str, Any]]:
-    """`apply --force --executor ray` vs `--jobs 1` on the demo project (and ``big``): time, identity."""
+def run_ray(work: Path, big: Path | None, big_rows: int, sharded_rows: int, timeout: float) -> list[dict[str, Any]]:
+    """`apply --force --executor ray` vs `--jobs 1` on the demo project, on ``big`` and on a copy
+    of ``big`` that draws ``sharded_rows`` rows (its shards fan out as Ray tasks): time, identity."""
     demo = work / "demo"
     demo.mkdir()
     for name in ("synthspec.yml", "specs", "data"):
         (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, demo / name)
+    cases = [("demo (UCI Adult)", demo, demo / "demo.duckdb", 32_561, 32_561)]
+    if big:
+        cases.append(("Adult-shaped", big, big / "wh.duckdb", big_rows, big_rows))
+        if sharded_rows:
+            sharded = variant_project(big, work / "sharded", rows=sharded_rows)
+            cases.append((f"Adult-shaped, {sharded_rows // SHARD_ROWS} shards drawn", sharded, sharded / "wh.duckdb", big_rows, sharded_rows))
     cluster = RayCluster(work)
     extra = ["--ray-address", cluster.address] if "--ray-address" in cli_help("apply") else []
-    env = cluster.env
     out = []
     try:
-        for label, project, db, rows in [("demo (UCI Adult)", demo, demo / "demo.duckdb", 32_561), *(
-                [("Adult-shaped", big, big / "wh.duckdb", big_rows)] if big else [])]:
-            one = run_apply(project, f"ray {label} --jobs 1", rows, timeout, "--force", "--jobs", "1")
+        for label, project, db, rows, drawn in cases:
+            one = run_apply(project, f"ray {label} --jobs 1", drawn, timeout, "--force", "--jobs", "1")
             one_hash = synthetic_hashes(db)
-            ray = run_apply(project, f"ray {label} --executor ray", rows, timeout, "--force", "--executor", "ray", *extra, env=env)
-            out.append({"label": label, "rows": rows, "jobs1": one, "ray": ray, "identical": one_hash == synthetic_hashes(db)})
+            ray = run_apply(project, f"ray {label} --executor ray", drawn, timeout, "--force", "--executor", "ray", *extra, env=cluster.env)
+            out.append({"label": label, "rows": rows, "drawn": drawn, "jobs1": one, "ray": ray,
+                        "identical": one_hash == synthetic_hashes(db)})
     finally:
         cluster.stop()
     return out
@@ -466,6 +477,11 @@ def _mb(value: float | None) -> str:
 
 def _num(value: Any, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _stage(run: ApplyRun, key: str) -> str:
+    value = run.timings.get(key)
+    return "—" if value is None else f"{value:.1f} s"
 
 
 def _wall(run: dict[str, Any]) -> str:
@@ -514,11 +530,12 @@ def sample_table(samples: list[tuple[str, dict[str, Any]]], rows: int) -> list[s
 
 
 def ray_table(runs: list[dict[str, Any]]) -> list[str]:
-    lines = ["| project | rows | `--jobs 1` | `--executor ray` (2 nodes × 1 CPU) | speed-up | identical rows |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| project | source rows | rows drawn | `--jobs 1` | sample stage | `--executor ray` (2 nodes × 1 CPU) | sample stage | speed-up | identical rows |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
-        one, ray = r["jobs1"].run, r["ray"].run
-        lines.append(f"| {r['label']} | {r['rows']:,} | {_wall(one)} | {_wall(ray)} | {one['wall_s'] / ray['wall_s']:.2f}× | {r['identical']} |")
+        one, ray = r["jobs1"], r["ray"]
+        lines.append(f"| {r['label']} | {r['rows']:,} | {r['drawn']:,} | {_wall(one.run)} | {_stage(one, 'sample_s')} | "
+                     f"{_wall(ray.run)} | {_stage(ray, 'sample_s')} | {one.run['wall_s'] / ray.run['wall_s']:.2f}× | {r['identical']} |")
     return lines
 
 
@@ -556,11 +573,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds before one measured command is killed")
     parser.add_argument("--no-sdv", action="store_true")
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--ray-sample-rows", type=int, default=10_000_000,
+                        help="rows drawn by the sharded Ray case (0: skip it; --quick: 600,000)")
     parser.add_argument("--out", type=Path, help="Markdown file whose bench_scale section is replaced")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.sample_rows, args.sdv_max_rows = args.sizes or "20000,50000", 300_000, min(args.sdv_max_rows, 20_000)
         args.eval_rows, args.real_rows = min(args.eval_rows, 20_000), min(args.real_rows, 20_000)
+        args.ray_sample_rows = min(args.ray_sample_rows, 600_000)
     args.sizes = args.sizes or "100000,1000000,10000000"
     args.size_list = sorted(int(s) for s in args.sizes.split(","))
     if args.training_size is None:
@@ -599,7 +619,7 @@ def main() -> None:
                            evaluate_published(projects[size], real, args.eval_rows) if default.run["code"] == 0 else {}))
         setting = json.loads(args.all_rows_model or '{"max_training_rows": 0}')
         if cap or args.all_rows_model:
-            full = all_rows_project(projects[size], work / "all-rows", setting)
+            full = variant_project(projects[size], work / "all-rows", model=setting)
             run = run_apply(full, f"all rows (`model: {json.dumps(setting)}`)", size, args.timeout, "--force")
             train_rows.append((run, evaluate_published(full, real, args.eval_rows) if run.run["code"] == 0 else {}))
             shutil.rmtree(full, ignore_errors=True)
@@ -618,7 +638,7 @@ def main() -> None:
             log("4/4 ray: skipped (" + ("--no-ray" if args.no_ray else "`apply --help` lists no --executor") + ")")
         else:
             log("4/4 ray: 2-node local cluster")
-            ray_runs = run_ray(work, projects[size], size, args.timeout)
+            ray_runs = run_ray(work, projects[size], size, args.ray_sample_rows, args.timeout)
 
         section = render(args, applies, sdv, train_rows, trtr, cap, setting, samples, duckdb_out, ray_runs, ray_available,
                           time.perf_counter() - started)
@@ -681,7 +701,11 @@ def render(args: argparse.Namespace, applies: list[ApplyRun], sdv: dict[int, dic
     if ray_runs:
         lines += [*ray_table(ray_runs), "",
                   "- Cluster: `ray start --head --num-cpus 1` + `ray start --address … --num-cpus 1` on this machine (2 nodes); "
-                  "`apply --force` each time; identical = the same content hash of every published view."]
+                  "`apply --force` each time; identical = the same content hash of every published view.",
+                  f"- The sharded case is the Adult-shaped project with `rows: {args.ray_sample_rows:,}` in its spec: "
+                  f"{args.ray_sample_rows // SHARD_ROWS} shards of {SHARD_ROWS:,} rows, each a Ray task writing a Parquet part, "
+                  "loaded into DuckDB by the parent; `--jobs 1` draws the shards one after another. Both nodes share this "
+                  "machine's 2 cores: a cluster of separate machines adds cores, this one only spreads the same two."]
     else:
         lines.append("- Not measured: " + ("--no-ray." if ray_available else "`apply --help` lists no `--executor` in this build."))
     lines += ["", f"- Reproduce: `{command}`.", MARKER]
