@@ -41,9 +41,11 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from itertools import combinations
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scoring import accuracy  # noqa: E402 - shared with bench_fidelity.py
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "data" / "adult.parquet"
@@ -209,50 +211,6 @@ def synthetic_hashes(db: Path) -> dict[str, dict[str, Any]]:
 
 
 # ---------------------------------------------------------------- independent quality
-
-def _codes(real: Any, synth: Any, column: str) -> tuple[Any, Any]:
-    """Integer codes of one column for both frames: numbers in 10 quantile bins of the real
-    column, anything else by value; missing values are a code of their own."""
-    import numpy as np
-    import pandas as pd
-
-    r, s = real[column], synth[column]
-    if pd.api.types.is_numeric_dtype(r) and pd.api.types.is_numeric_dtype(s):
-        edges = np.unique(np.nanquantile(r.astype(float), np.linspace(0, 1, 11)[1:-1]))
-
-        def binned(x: Any) -> Any:
-            x = x.astype(float).to_numpy()
-            return np.where(np.isnan(x), -1, np.searchsorted(edges, x, side="right"))
-        return binned(r), binned(s)
-    codes, _ = pd.factorize(pd.concat([r, s], ignore_index=True).astype(str), use_na_sentinel=False)
-    return codes[: len(r)], codes[len(r):]
-
-
-def _similarity(a: Any, b: Any) -> float:
-    """1 - total variation distance between the distributions of two code arrays."""
-    import pandas as pd
-
-    p = pd.Series(a).value_counts(normalize=True)
-    q = pd.Series(b).value_counts(normalize=True)
-    both = pd.concat([p, q], axis=1).fillna(0.0)
-    return float(1.0 - 0.5 * (both.iloc[:, 0] - both.iloc[:, 1]).abs().sum())
-
-
-def accuracy(real: Any, synth: Any) -> dict[str, float]:
-    """Univariate and bivariate accuracy (1 - TVD), and their mean, over every column and pair.
-    Written here, not taken from synthspec, so the gate metric is checked by something else."""
-    import numpy as np
-
-    codes = {c: _codes(real, synth, c) for c in real.columns}
-    uni = [_similarity(r, s) for r, s in codes.values()]
-    bi = []
-    for a, b in combinations(real.columns, 2):
-        (ra, sa), (rb, sb) = codes[a], codes[b]
-        width = int(max(ra.max(), sa.max(), rb.max(), sb.max())) + 2  # codes >= -1: shift by one
-        bi.append(_similarity((ra + 1) * width + rb + 1, (sa + 1) * width + sb + 1))
-    univariate, bivariate = float(np.mean(uni)), float(np.mean(bi))
-    return {"univariate": univariate, "bivariate": bivariate, "accuracy": (univariate + bivariate) / 2}
-
 
 def tstr_auc(synth: Any, real: Any, target: str = "income") -> float:
     """HistGradientBoostingClassifier(random_state=0) trained on synthetic rows, ROC AUC on real rows."""
