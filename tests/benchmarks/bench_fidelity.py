@@ -169,9 +169,9 @@ def aligned(synthetic: Any, real: Any) -> Any:
 def quality(real: Any, synthetic: Any) -> float:
     from sdmetrics.reports import QualityReport
 
-    metadata = {"columns": {c: {"sdtype": k} for c, k in kinds_of(real).items()}}
+    metadata = {"tables": {"t": {"columns": {c: {"sdtype": k} for c, k in kinds_of(real).items()}}}}
     report = QualityReport()
-    report.generate(real, synthetic, metadata, verbose=False)
+    report.generate({"t": real}, {"t": synthetic}, metadata, verbose=False)
     return float(report.get_score())
 
 
