@@ -572,7 +572,8 @@ def detect_pii(
 ) -> list[ColumnFinding]:
     """Flag the columns of `frame` whose values look like PII, strongest entity per column.
 
-    Pure: reads only the frame (and Faker's bundled name lists), no network, no files.
+    Pure: reads only the frame and Faker's bundled name lists (folded once, then cached: see
+    ``recognizers.name_lists``), no network.
     Deterministic for a given frame, `sample_size` and `seed`. Findings come back in column
     order; columns below `min_share` / `MIN_CONFIDENCE` are omitted.
     """

@@ -12,12 +12,16 @@ Nothing here ever returns or logs a raw value: callers get booleans, counts and 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 # --------------------------------------------------------------------------- text folding
 
@@ -125,10 +129,64 @@ def _names_of(attribute: object) -> Iterable[str]:
 
 @lru_cache(maxsize=1)
 def name_lists() -> NameLists:
-    """Load Faker's first/last-name lists for the supported locales once per process.
+    """Faker's first/last-name lists for the supported locales, folded, once per process.
 
-    Faker is imported here, not at module import, so commands that never scan stay fast.
+    Building them imports Faker (which lists every locale it ships) and folds ~14,000 names:
+    about a second. The result is kept in the user's cache directory (``$XDG_CACHE_HOME`` or
+    ``~/.cache``, ``synthspec/names-<key>.json``) under a key of the installed Faker's version
+    and this module's source, so later processes read it in milliseconds; a cache that cannot
+    be read or written only costs that second.
     """
+    path = _names_cache()
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return NameLists(first=frozenset(data["first"]), last=frozenset(data["last"]),
+                             every=frozenset(data["first"]) | frozenset(data["last"]),
+                             locales={k: frozenset(v) for k, v in data["locales"].items()})
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    lists = _build_name_lists()
+    if path is not None:
+        _write_names_cache(path, lists)
+    return lists
+
+
+def _names_cache() -> Path | None:
+    """Where the name lists of the installed Faker and of this module are cached (None: no
+    cache here). The key hashes this module's source and the size and modification time of
+    each locale's Faker name file, found without importing Faker."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec("faker")
+        if spec is None or spec.origin is None:
+            return None
+        person = Path(spec.origin).parent / "providers" / "person"
+        stamps = [f"{loc}:{(st := (person / loc / '__init__.py').stat()).st_size}:{st.st_mtime_ns}" for loc in NAME_LOCALES]
+        source = Path(__file__).read_bytes()
+    except (OSError, ValueError, ImportError):
+        return None
+    key = hashlib.sha256("|".join(stamps).encode() + b"\0" + source).hexdigest()[:20]
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "synthspec" / f"names-{key}.json"
+
+
+def _write_names_cache(path: Path, lists: NameLists) -> None:
+    data = {"first": sorted(lists.first), "last": sorted(lists.last),
+            "locales": {k: sorted(v) for k, v in sorted(lists.locales.items())}}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _build_name_lists() -> NameLists:
+    """Fold Faker's name lists (Faker is imported here, not at module import, so commands that
+    never scan stay fast)."""
     import importlib
 
     first: set[str] = set()

@@ -391,3 +391,24 @@ def test_speed_after_engine_build(
     )
     assert timings["adult"] < 2.0
     assert timings["titanic"] < 2.0
+
+
+def test_name_lists_are_cached_per_faker_and_module(tmp_path, monkeypatch) -> None:
+    """The folded lists are written once to the user cache and read back equal; a damaged
+    cache file is rebuilt, never trusted."""
+    from synthspec.privacy import recognizers
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    built = recognizers._build_name_lists()
+    recognizers.name_lists.cache_clear()
+    try:
+        assert recognizers.name_lists() == built
+        cached = recognizers._names_cache()
+        assert cached is not None and cached.parent == tmp_path / "synthspec" and cached.exists()
+        recognizers.name_lists.cache_clear()
+        assert recognizers.name_lists() == built  # read back from the file
+        cached.write_text("{not json")
+        recognizers.name_lists.cache_clear()
+        assert recognizers.name_lists() == built and cached.read_text().startswith("{\"first\"")
+    finally:
+        recognizers.name_lists.cache_clear()
