@@ -101,6 +101,32 @@ def test_apply_publishes_related_tables_with_intact_keys(shop: Path):
         con.close()
 
 
+#: Child-parent relations whose real correlation the synthetic tables must keep (within 0.05):
+#: a line's price against its product's list price, a customer's order count against its
+#: segment, first order against signup date, total spent against the number of orders.
+PARENT_CORRELATIONS = {
+    "line price vs list price": """select corr(i.unit_price, p.unit_price)
+        from {s}.order_items i join {s}.products p using (product_id)""",
+    "orders vs segment": """select corr(n, case segment when 'consumer' then 0 when 'small_business' then 1 else 2 end)
+        from (select c.segment, count(o.order_id) n from {s}.customers c left join {s}.orders o using (customer_id) group by all)""",
+    "first order vs signup": """select corr(epoch(first), epoch(signup_date))
+        from (select c.signup_date, min(o.ordered_at) first from {s}.customers c join {s}.orders o using (customer_id) group by all)""",
+    "total vs orders": """select corr(total, n) from (select o.customer_id, sum(i.quantity * i.unit_price) total,
+        count(distinct o.order_id) n from {s}.orders o join {s}.order_items i using (order_id) group by all)""",
+}
+
+
+def test_children_keep_their_parents_correlations(shop: Path):
+    con = duckdb.connect(str(shop / "warehouse.duckdb"), read_only=True)
+    try:
+        for name, query in PARENT_CORRELATIONS.items():
+            real = con.execute(query.format(s="raw")).fetchone()[0]
+            synthetic = con.execute(query.format(s="synthetic")).fetchone()[0]
+            assert abs(real - synthetic) <= 0.05, (name, real, synthetic)
+    finally:
+        con.close()
+
+
 def test_committed_dbt_sources_match_the_specs(shop: Path):
     committed = (EXAMPLE / SOURCES).read_text()
     # The header names the command that generated the file: run exactly that one.
