@@ -344,29 +344,44 @@ def _reflect(values: np.ndarray, bound: np.ndarray, *, above: bool) -> np.ndarra
     return out
 
 
-def conform(frame: pd.DataFrame, plans: list[ColumnPlan], real: pd.DataFrame) -> pd.DataFrame:
-    """A sampled model frame made to look like the ``real`` training rows (source values):
-    datetimes within the real range at the real granularity (midnight stays midnight), and
-    discrete numerical columns on real values only (see :func:`discrete_support`). Applied
-    before the checks, so they measure exactly what is published. Not for differentially
-    private models, whose output may only depend on declared, public domains."""
-    frame = frame.copy()
+def conform_rules(plans: list[ColumnPlan], real: pd.DataFrame) -> dict[str, tuple[str, Any]]:
+    """What :func:`conform` does to each column, learnt once from the ``real`` training rows
+    (source values): every shard of a big output is conformed by the same rules, without
+    scanning the training rows again. ``("range", (low, high, unit))`` for a datetime column,
+    ``("support", values)`` for a discrete numerical one."""
+    rules: dict[str, tuple[str, Any]] = {}
     for plan in plans:
-        if plan.role != "model" or plan.name not in frame.columns or plan.name not in real.columns:
+        if plan.role != "model" or plan.name not in real.columns:
             continue
         column = plan.model_column()
         if column.kind != "numerical":
             continue
-        values = frame[plan.name].to_numpy(dtype="float64", copy=True)
         if column.datetime:
             seconds = real_seconds(real, plan)
-            if np.isnan(seconds).all():
-                continue
-            values = np.clip(values, np.nanmin(seconds), np.nanmax(seconds))
-            unit = time_unit(seconds)
-            frame[plan.name] = np.round(values / unit) * unit
+            if not np.isnan(seconds).all():
+                rules[plan.name] = ("range", (np.nanmin(seconds), np.nanmax(seconds), time_unit(seconds)))
         elif (support := discrete_support(real[plan.name])) is not None:
-            frame[plan.name] = snap(values, support)
+            rules[plan.name] = ("support", support)
+    return rules
+
+
+def conform(frame: pd.DataFrame, rules: dict[str, tuple[str, Any]]) -> pd.DataFrame:
+    """A sampled model frame made to look like the real training rows the ``rules`` were learnt
+    from (:func:`conform_rules`): datetimes within the real range at the real granularity
+    (midnight stays midnight), and discrete numerical columns on real values only (see
+    :func:`discrete_support`). Applied before the checks, so they measure exactly what is
+    published. Not for differentially private models, whose output may only depend on
+    declared, public domains."""
+    frame = frame.copy()
+    for name, (kind, rule) in rules.items():
+        if name not in frame.columns:
+            continue
+        values = frame[name].to_numpy(dtype="float64", copy=True)
+        if kind == "range":
+            low, high, unit = rule
+            frame[name] = np.round(np.clip(values, low, high) / unit) * unit
+        else:
+            frame[name] = snap(values, rule)
     return frame
 
 

@@ -388,10 +388,12 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
         else:
             sampled = model.sample(layout.n, seed=row_seed)
     private = get_model(job.model).differentially_private
-    donors = job.source.iloc[job.train_idx].reset_index(drop=True)
+    donors = training_rows(job, memo)
     if sampled is not None and not private:
         # real ranges, granularity and supports, before constraints and checks (engine/codec.py)
-        sampled = codec.conform(sampled, job.plans, donors)
+        if "conform" not in memo:
+            memo["conform"] = codec.conform_rules(job.plans, donors)
+        sampled = codec.conform(sampled, memo["conform"])
     synthetic = (codec.enforce(sampled, job.plans, spec.constraints, context=layout.context) if sampled is not None
                  else job.encoded.iloc[:0].reindex(range(layout.n)))
     if sampled is not None and not private:
@@ -402,7 +404,7 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
         if "dependencies" not in memo:
             categorical = [c.name for c in codec.model_columns(job.plans) if c.kind == "categorical"]
             categorical_plans = [p for p in job.plans if p.name in categorical]
-            raw = codec.encode(job.source.iloc[job.train_idx].reset_index(drop=True), categorical_plans)
+            raw = codec.encode(donors, categorical_plans)
             memo["dependencies"] = dependencies.learn(raw, categorical, job.encoded.iloc[job.train_idx].reset_index(drop=True),
                                                       token=DEFAULT_RARE_TOKEN)
         synthetic = dependencies.enforce(synthetic, memo["dependencies"])
@@ -419,6 +421,19 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
         for column, values in relational.assign_self_references(relations, synthetic, keys, seed).items():
             output[column] = values
     return synthetic, output
+
+
+def training_rows(job: TableJob, memo: dict[str, Any]) -> pd.DataFrame:
+    """The source's training rows (the donors of policies and conformed values), copied out of
+    the source once per job and kept in ``memo`` for its other shards: copying them per shard
+    cost seconds a shard on a 10M-row table."""
+    if DONORS not in memo:
+        memo[DONORS] = job.source.iloc[job.train_idx].reset_index(drop=True)
+    return memo[DONORS]
+
+
+#: The ``memo`` key of :func:`training_rows` (a Ray task recomputes it rather than receive it).
+DONORS = "donors"
 
 
 def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], timings: dict[str, float], *,

@@ -151,11 +151,14 @@ def draw_shards(job: TableJob, model: Any, kinds: dict[str, str], layout: list[A
     workers to ``directory`` (the project's state directory: shared storage on a real cluster)."""
     import ray
 
-    from synthspec.engine.compute import draw_shard
+    from synthspec.engine.compute import DONORS, draw_shard
 
     first = draw_shard(job, model, None, kinds, layout[0], len(layout), memo, directory, keep=True)
     remote = ray.remote(num_cpus=TASK_CPUS, max_retries=MAX_RETRIES, retry_exceptions=False)(_run_shard)
-    job_ref, model_ref, memo_ref = ray.put(job), ray.put(model), ray.put(memo)
+    # the training rows are a copy of the job's source rows: each task takes its own rather than
+    # a second copy of them through the object store
+    shared = {key: value for key, value in memo.items() if key != DONORS}
+    job_ref, model_ref, memo_ref = ray.put(job), ray.put(model), ray.put(shared)
     refs = [remote.options(name=f"synthspec:{job.table}:shard{shard.index}").remote(
         job_ref, model_ref, kinds, shard, len(layout), memo_ref, directory) for shard in layout[1:]]
     yield first

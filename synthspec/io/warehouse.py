@@ -169,9 +169,11 @@ def _source_connection(cons: Connections, loaded: LoadedSpec, project: Project) 
     raise SpecError([Problem("synthspec.yml", 0, 0, f"spec '{loaded.file}' reads source.table/query but the project file has no 'source: {{duckdb: ...}}'")])
 
 
-def _on_source(cons: Connections, loaded: LoadedSpec, project: Project, template: str, fetch):  # noqa: ANN001, ANN202
+def _on_source(cons: Connections, loaded: LoadedSpec, project: Project, template: str, fetch, *,  # noqa: ANN001, ANN202
+               stream: bool = False):
     """``fetch`` of ``template`` (``{rel}`` is the source relation) run on the source
-    connection. When the source is also the target (one read-write connection) the read runs in
+    connection; with ``stream``, ``fetch`` gets the query as a relation to stream from (an
+    executed result would be materialised whole by DuckDB first). When the source is also the target (one read-write connection) the read runs in
     a READ ONLY transaction: DuckDB refuses any write in it (even a sequence's nextval). A DuckDB error
     becomes an environment error naming the spec and the source, never a value."""
     import duckdb
@@ -183,7 +185,9 @@ def _on_source(cons: Connections, loaded: LoadedSpec, project: Project, template
         if shared:
             con.execute("BEGIN TRANSACTION READ ONLY")
         try:
-            return fetch(con.execute(sql))
+            if stream:  # a relation streams only once no earlier result is pending (e.g. a fetchone's)
+                con.complete()
+            return fetch(con.sql(sql) if stream else con.execute(sql))
         finally:
             if shared:
                 con.execute("ROLLBACK")
@@ -248,7 +252,8 @@ def read_source(cons: Connections, loaded: LoadedSpec, project: Project, columns
     if not fast:
         frame = _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {order}", _frame)
     elif (frame := _hash_ordered(cons, loaded, project, select, names)) is None:  # colliding hashes: let DuckDB order
-        frame = _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {order}", _arrow_frame)
+        frame = _on_source(cons, loaded, project, f"SELECT {select} FROM {{rel}} AS t ORDER BY {order}",
+                           lambda relation: _pandas_columns(_arrow_columns(relation)), stream=True)
     for name, duckdb_type in columns:
         if _TZ.match(duckdb_type):
             frame[name] = frame[name].dt.tz_localize("UTC")
@@ -259,23 +264,26 @@ def _hash_ordered(cons: Connections, loaded: LoadedSpec, project: Project, selec
     """The rows in the canonical order (row hash, then the values) with the sort done here on
     the hashes: DuckDB's sort of every column keeps its buffers (~250 MB per million Adult rows)
     for the rest of the run. Rows of equal hash must be equal rows (then their order does not
-    matter); None when two different rows share a hash, for DuckDB's full ORDER BY."""
+    matter); None when two different rows share a hash, for DuckDB's full ORDER BY. The rows
+    are put in order while still compact Arrow columns (see :func:`_arrow_columns`)."""
     import numpy as np
 
     key = "__synthspec_row_hash"
     while key in names:
         key += "_"
-    frame = _on_source(cons, loaded, project, f"SELECT {select}, {_braced(row_hash(names))} AS {quote(key)} FROM {{rel}} AS t", _arrow_frame)
-    hashes = frame.pop(key).to_numpy()
+    columns = _on_source(cons, loaded, project, f"SELECT {select}, {_braced(row_hash(names))} AS {quote(key)} FROM {{rel}} AS t",
+                         _arrow_columns, stream=True)
+    hashes = columns.pop(key).to_numpy()
     order = np.argsort(hashes, kind="stable")
+    frame = _pandas_columns(columns, order)
     tied = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
     if tied.size:
-        first = frame.iloc[order[tied]].reset_index(drop=True)
-        second = frame.iloc[order[tied + 1]].reset_index(drop=True)
+        first = frame.iloc[tied].reset_index(drop=True)
+        second = frame.iloc[tied + 1].reset_index(drop=True)
         same = (first == second).fillna(False).astype(bool) | (first.isna() & second.isna())  # null == null here
         if not same.all(axis=None):
             return None
-    return frame.take(order).reset_index(drop=True)
+    return frame
 
 
 def read_sample(cons: Connections, loaded: LoadedSpec, project: Project, columns: list[str], rows: int = 2000) -> pd.DataFrame:
@@ -339,26 +347,72 @@ _ARROW_SAFE = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT",
                          "BOOLEAN", "FLOAT", "DOUBLE"})
 
 
-def _arrow_frame(result):  # noqa: ANN001, ANN202
-    """The result as `.df()` gives it, for text and the types of ``_ARROW_SAFE`` only, through
-    Arrow: strings deduplicated, integers and booleans with nulls as pandas' nullable dtypes."""
-    import warnings
+#: Rows per Arrow batch streamed from a source: DuckDB's result and Arrow's plain text hold
+#: one batch at a time (each text column is dictionary-encoded as it arrives).
+READ_BATCH_ROWS = 262_144
 
+
+def _arrow_columns(relation):  # noqa: ANN001, ANN202
+    """The relation's columns as Arrow chunked arrays, streamed batch by batch, with every text
+    column dictionary-encoded per batch: a million cells of a dozen distinct strings hold a
+    dozen strings and a million 4-byte indices, not a million strings (DuckDB and Arrow would
+    otherwise hold every row's text, several times the final frame)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    reader = relation.to_arrow_reader(READ_BATCH_ROWS)
+    chunks: dict[str, list] = {name: [] for name in reader.schema.names}
+    for batch in reader:
+        for name, array in zip(batch.schema.names, batch.columns, strict=True):
+            text = pa.types.is_string(array.type) or pa.types.is_large_string(array.type) or pa.types.is_string_view(array.type)
+            chunks[name].append(pc.dictionary_encode(array) if text else array)
+    return {name: _chunked(arrays, reader.schema.field(name).type) for name, arrays in chunks.items()}
+
+
+def _chunked(arrays: list, kind):  # noqa: ANN001, ANN202
+    """One column's batches as a chunked array (an empty relation: an empty one of its type)."""
+    import pyarrow as pa
+
+    return pa.chunked_array(arrays) if arrays else pa.chunked_array([], type=kind)
+
+
+def _pandas_columns(columns: dict, order=None):  # noqa: ANN001, ANN202
+    """Arrow columns (from :func:`_arrow_columns`) as the frame `.df()` gives, for text and the
+    types of ``_ARROW_SAFE`` only: text as one Python string per distinct value (None for
+    null), integers and booleans with nulls as pandas' nullable dtypes. ``order``: the rows'
+    positions to take (the canonical order). Each Arrow column is released once converted, so
+    the frame and one column's conversion are the most held at once."""
     import pandas as pd
     import pyarrow as pa
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "an extra copy": still far cheaper than .df()
-        table = result.to_arrow_table()
-    columns = {}
-    for name, chunked in zip(table.column_names, table.columns, strict=True):
+    frame = {}
+    for name in list(columns):
+        chunked = columns.pop(name)
         kind = chunked.type
+        if pa.types.is_dictionary(kind):
+            words, codes = _dictionary(chunked)
+            frame[name] = pd.Series(words[codes if order is None else codes[order]], name=name, dtype=object)
+            continue
+        if order is not None:
+            chunked = chunked.take(order)
         if chunked.null_count and (pa.types.is_integer(kind) or pa.types.is_boolean(kind)):
             dtype = pd.BooleanDtype() if pa.types.is_boolean(kind) else pd.api.types.pandas_dtype(str(kind).replace("int", "Int").replace("uInt", "UInt"))
-            columns[name] = pd.Series(dtype.__from_arrow__(chunked), name=name)
+            frame[name] = pd.Series(dtype.__from_arrow__(chunked), name=name)
         else:
-            columns[name] = chunked.to_pandas(deduplicate_objects=True)
-    return pd.DataFrame(columns)
+            frame[name] = chunked.to_pandas()
+    return pd.DataFrame(frame)
+
+
+def _dictionary(chunked):  # noqa: ANN001, ANN202
+    """A dictionary-encoded text column as (words, codes): an object array of one shared str
+    per distinct value followed by None, and each row's position in it (nulls: -1, the None),
+    so ``words[codes]`` is what Arrow's deduplicating conversion of the plain text gives."""
+    import numpy as np
+
+    chunked = chunked.unify_dictionaries()
+    words = chunked.chunk(0).dictionary.to_pylist() if chunked.num_chunks else []
+    codes = [np.asarray(c.indices.fill_null(-1), dtype=np.int32) for c in chunked.chunks]
+    return np.array([*words, None], dtype=object), np.concatenate(codes) if codes else np.zeros(0, np.int32)
 
 
 def sample_expression(name: str, duckdb_type: str) -> str:

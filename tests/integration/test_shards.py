@@ -177,3 +177,28 @@ def test_sample_to_duckdb_replaces_the_table_and_leaves_no_parts(keyed_project: 
             assert con.execute("SELECT count(*) FROM t").fetchone() == (rows,)
             assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone() == (1,)
     assert sorted(p.name for p in out.parent.iterdir()) == ["sampled.duckdb"]
+
+
+def test_sample_to_duckdb_failing_midway_keeps_the_previous_table(keyed_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load that fails after some parts are already in the new table (here: a corrupt last
+    part) rolls the whole replacement back: the previous table is there, row for row, and no
+    part outlives the command."""
+    assert run_cli(keyed_project, "apply", "-q").exit_code == 0
+    out = keyed_project / "out" / "sampled.duckdb"
+    out.parent.mkdir()
+    assert run_cli(keyed_project, "sample", "t", "--rows", "7", "--out", str(out), "-q").exit_code == 0
+    with duckdb.connect(str(out), read_only=True) as con:
+        before = con.execute("SELECT * FROM t ORDER BY id").fetchall()
+    real_insert = shards.insert_parts
+
+    def insert_then_corrupt(con, table, parts, column_types, *, create):  # noqa: ANN001, ANN202
+        parts[-1].write_bytes(b"not a parquet file")
+        real_insert(con, table, parts, column_types, create=create)
+
+    monkeypatch.setattr(shards, "insert_parts", insert_then_corrupt)
+    result = run_cli(keyed_project, "sample", "t", "--rows", str(ROWS), "--out", str(out), "-q")
+    assert result.exit_code != 0 and "cannot write the sampled rows" in result.output
+    with duckdb.connect(str(out), read_only=True) as con:
+        assert con.execute("SELECT * FROM t ORDER BY id").fetchall() == before
+        assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone() == (1,)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["sampled.duckdb"]

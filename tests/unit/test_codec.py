@@ -144,10 +144,15 @@ def test_vectorised_categorical_encoding_matches_per_cell_on_tricky_values():
         assert [(type(v), v) for v in encoded] == [(type(v), v) for v in expected], duckdb_type
 
 
-def test_arrow_read_gives_the_same_frame_as_duckdb_df():
+def test_arrow_read_gives_the_same_frame_as_duckdb_df(monkeypatch):
     """Text and plain numbers read through Arrow (big sources) equal `.df()`'s frame: values,
-    nulls and dtypes (nullable integers and booleans), with and without nulls."""
-    from synthspec.io.warehouse import _ARROW_SAFE, _arrow_frame, _frame
+    nulls and dtypes (nullable integers and booleans), with and without nulls; streamed in
+    batches whose text dictionaries differ (a value first seen in a later batch), in the
+    relation's order or in a given one."""
+    from synthspec.io import warehouse
+    from synthspec.io.warehouse import _ARROW_SAFE, _arrow_columns, _frame, _pandas_columns
+
+    monkeypatch.setattr(warehouse, "READ_BATCH_ROWS", 64)
 
     con = duckdb.connect()
     rng = np.random.default_rng(1)
@@ -161,9 +166,14 @@ def test_arrow_read_gives_the_same_frame_as_duckdb_df():
     ] + [f"CAST(abs(k) AS {t}) AS full_{t}" for t in sorted(_ARROW_SAFE)])
     select += ", CAST(CASE WHEN k = 0 THEN NULL ELSE k > 0 END AS BOOLEAN) AS b_null"
     query = f"SELECT {select} FROM f ORDER BY k, s"
-    expected, actual = _frame(con.execute(query)), _arrow_frame(con.execute(query))
+    expected, actual = _frame(con.execute(query)), _pandas_columns(_arrow_columns(con.sql(query)))
     pd.testing.assert_frame_equal(actual, expected, check_exact=True)
     assert [type(v) for v in actual["s"]] == [type(v) for v in expected["s"]]
+    order = rng.permutation(n)
+    reordered = _pandas_columns(_arrow_columns(con.sql(query)), order)
+    pd.testing.assert_frame_equal(reordered, expected.take(order).reset_index(drop=True), check_exact=True)
+    empty = _pandas_columns(_arrow_columns(con.sql(f"{query} LIMIT 0")))
+    pd.testing.assert_frame_equal(empty, _frame(con.execute(f"{query} LIMIT 0")), check_exact=True)
 
 
 def test_hash_ordered_read_equals_duckdbs_order_by_with_duplicates_and_collisions(tmp_path, monkeypatch):
@@ -182,10 +192,12 @@ def test_hash_ordered_read_equals_duckdbs_order_by_with_duplicates_and_collision
     def read(project, loaded, cons) -> pd.DataFrame:
         return warehouse._hash_ordered(cons, loaded, project, "s, i", ["s", "i"])
 
-    def on_source(cons, loaded, project, template, fetch):  # the frame stands for the source relation
-        return fetch(con.execute(template.format(rel="f")))
+    def on_source(cons, loaded, project, template, fetch, stream=False):  # the frame stands for the source relation
+        sql = template.format(rel="f")
+        return fetch(con.sql(sql) if stream else con.execute(sql))
 
     monkeypatch.setattr(warehouse, "_on_source", on_source)
+    monkeypatch.setattr(warehouse, "READ_BATCH_ROWS", 64)  # several batches
     got = read(None, None, None)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
     # every row hashes alike: different rows tie, so DuckDB must order them
