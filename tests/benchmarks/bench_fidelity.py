@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_adult import measure  # noqa: E402
 from bench_scale import replace_section  # noqa: E402
 from scoring import accuracy  # noqa: E402
 
@@ -53,14 +54,6 @@ DCR_ROWS = 5000
 #: MOSTLY AI engine's training-time cap in minutes (its default is 10 days; it stops earlier when
 #: its validation loss stops improving, which is what its defaults rely on)
 MOSTLY_MINUTES = 10.0
-
-_MEASURE = """
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
-print(json.dumps({"code": code, "wall_s": time.perf_counter() - start,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
-"""
 
 _PEER = """
 import os, sys, warnings
@@ -111,11 +104,6 @@ def split(frame: Any, rows: int | None) -> tuple[Any, Any]:
     order = np.random.default_rng(SPLIT_SEED).permutation(len(frame))
     half = len(frame) // 2 if rows is None else min(rows, len(frame) // 2)
     return (frame.iloc[order[:half]].reset_index(drop=True), frame.iloc[order[half:2 * half]].reset_index(drop=True))
-
-
-def measure(cmd: list[str], cwd: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], cwd=cwd, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
 
 
 def run_synthspec(name: str, train: Any, work: Path) -> tuple[dict[str, Any], Any]:
