@@ -393,7 +393,9 @@ class CartSynthesizer(Synthesizer):
         categories: dict[int, int] = {}
         numerical: set[int] = set()  # numerical predictors (visit positions)
 
-        def build(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> _Tree:
+        def build(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float, predictors: dict[int, int]) -> _Tree:
+            """Tree ``j``; ``predictors``: its categorical predictors (column -> codes), taken
+            when it was submitted (the main thread goes on adding later columns)."""
             xj = x[rows, :j].astype(np.float32)  # columns before j: filled before this is submitted
             if j == 0:
                 tree = _Tree.single_leaf()
@@ -401,7 +403,7 @@ class CartSynthesizer(Synthesizer):
                 on = slice(None) if growing is None else growing[rows]
                 orders = {}
                 if not classify or y.max(initial=0) <= 1:  # numerical or binary target
-                    orders = {k: _target_order(xj[on, k], n, y[on]) for k, n in categories.items() if k < j}
+                    orders = {k: _target_order(xj[on, k], n, y[on]) for k, n in predictors.items()}
                 probe = _Tree.single_leaf()
                 probe.set_recode(orders)
                 cls = DecisionTreeClassifier if classify else DecisionTreeRegressor
@@ -423,7 +425,7 @@ class CartSynthesizer(Synthesizer):
         with ThreadPoolExecutor(max_workers=_fit_threads()) as pool:
 
             def grow(key: tuple[str, str], j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> None:
-                trees[key] = pool.submit(build, j, rows, y, classify, smooth)
+                trees[key] = pool.submit(build, j, rows, y, classify, smooth, {k: n for k, n in categories.items() if k < j})
 
             for j, name in enumerate(self._order):
                 col = data[name]
