@@ -61,8 +61,8 @@ bench: install
 # splits of Adult and kc_house, scored against the holdout. The peers are benchmark-only
 # dependencies (the `bench` extra); MOSTLY AI's engine pulls torchvision/torchaudio builds for
 # another torch, which it does not need: they are removed again. MOSTLY AI's own training limit is
-# 10 days with early stopping (4 epochs' patience), which on 2 shared cores runs for most of an hour
-# per dataset: FIDELITY_ARGS caps it at 10 min (~25 min in all); `make bench-fidelity FIDELITY_ARGS=`
+# 10 days with early stopping (4 epochs' patience); on 2 busy cores Adult had run 4 epochs in 13 min,
+# still improving: FIDELITY_ARGS caps it at 10 min (~25 min in all); `make bench-fidelity FIDELITY_ARGS=`
 # runs its defaults; `FIDELITY_ARGS=--quick` checks the script in ~3 min (do not commit that output).
 FIDELITY_ARGS ?= --mostly-minutes 10
 

@@ -348,8 +348,9 @@ def verdicts(name: str, rows: list[dict[str, Any]]) -> list[str]:
 
 def section(results: dict[str, list[dict[str, Any]]], command: str, minutes: float, mostly_minutes: float | None) -> str:
     mostly = (f"its training capped at {mostly_minutes:g} min (`--mostly-minutes`: its own limit is 10 days, ended by "
-              "early stopping after 4 epochs without a better validation loss, which on 2 shared cores takes most of an "
-              "hour per dataset; the epochs it reached are in the time column)" if mostly_minutes is not None
+              "early stopping after 4 epochs without a better validation loss; on Adult's training half, uncapped on this "
+              "busy 2-core machine, it had run 4 epochs in 12.7 min with the validation loss still falling; the epochs "
+              "it reached are in the time column)" if mostly_minutes is not None
               else "ending by its early stopping")
     sizes = ", ".join(f"{name} {2 * rows_[0]['rows']:,} rows" for name, rows_ in results.items())
     lines = [MARKER, "## Fidelity: synthspec vs SDV GaussianCopula vs MOSTLY AI engine", "",
