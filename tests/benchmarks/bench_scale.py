@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scoring import accuracy  # noqa: E402 - shared with bench_fidelity.py
+from scoring import accuracy, tstr  # noqa: E402 - shared with bench_fidelity.py
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "data" / "adult.parquet"
@@ -212,29 +212,6 @@ def synthetic_hashes(db: Path) -> dict[str, dict[str, Any]]:
 
 # ---------------------------------------------------------------- independent quality
 
-def tstr_auc(synth: Any, real: Any, target: str = "income") -> float:
-    """HistGradientBoostingClassifier(random_state=0) trained on synthetic rows, ROC AUC on real rows."""
-    import pandas as pd
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
-    from threadpoolctl import threadpool_limits
-
-    def split(frame: Any) -> tuple[Any, Any]:
-        return frame.drop(columns=[target]).copy(), frame[target].astype(str).str.contains(">").astype(int)
-
-    x_syn, y_syn = split(synth)
-    x_real, y_real = split(real)
-    for c in x_real.columns:
-        if not pd.api.types.is_numeric_dtype(x_real[c]):
-            union = sorted(set(x_syn[c].dropna().astype(str)) | set(x_real[c].dropna().astype(str)))
-            x_syn[c] = pd.Categorical(x_syn[c].astype(str).where(x_syn[c].notna()), categories=union)
-            x_real[c] = pd.Categorical(x_real[c].astype(str).where(x_real[c].notna()), categories=union)
-    # One OpenMP thread: on a shared, busy machine its spinning threads ran 6x slower (36 s vs 6 s).
-    with threadpool_limits(1):
-        clf = HistGradientBoostingClassifier(random_state=0, categorical_features="from_dtype").fit(x_syn, y_syn)
-        return float(roc_auc_score(y_real, clf.predict_proba(x_real)[:, 1]))
-
-
 def evaluate_published(project: Path, real: Any, max_rows: int) -> dict[str, float]:
     """Accuracy and TSTR of the published synthetic.adult (a seeded sample of at most ``max_rows``)."""
     import duckdb
@@ -243,7 +220,7 @@ def evaluate_published(project: Path, real: Any, max_rows: int) -> dict[str, flo
         con.execute("SET threads = 1")  # a REPEATABLE sample is only reproducible on one thread
         synth = con.execute(f"SELECT * FROM synthetic.adult USING SAMPLE reservoir({max_rows} ROWS) REPEATABLE (0)").df()
     synth = synth[list(real.columns)]
-    return {**accuracy(real, synth), "tstr_auc": tstr_auc(synth, real)}
+    return {**accuracy(real, synth), "tstr_auc": tstr(synth, real, "income")}
 
 
 # ---------------------------------------------------------------- runs
@@ -567,7 +544,7 @@ def main() -> None:
         size = args.training_size
         real = real_sample(args.real_rows, HOLDOUT_SEED)
         reference = real_sample(args.eval_rows, REFERENCE_SEED)  # real rows in place of synthetic: the ceiling
-        trtr = {**accuracy(real, reference), "tstr_auc": tstr_auc(reference, real)}
+        trtr = {**accuracy(real, reference), "tstr_auc": tstr(reference, real, "income")}
         del reference
         train_rows: list[tuple[ApplyRun, dict[str, float]]] = []
         default = next(a for a in applies if a.rows == size)
