@@ -12,6 +12,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from synthspec.engine.columns import (
@@ -20,7 +21,7 @@ from synthspec.engine.columns import (
     is_numeric_type,
     is_text_type,
 )
-from synthspec.errors import UsageError
+from synthspec.errors import SynthspecError, UsageError
 from synthspec.io.profile import ColumnProfile, RelationProfile, profile_duckdb, profile_paths
 from synthspec.io.warehouse import unsupported_type
 from synthspec.privacy.detection import detect_pii
@@ -304,12 +305,28 @@ def init_project(root: Path, *, from_duckdb: str | None, schema: str, from_path:
         if added:
             written.append(root / ".gitignore")
             notes.append(f"added {', '.join(added)} to {root / '.gitignore'} (state and reports are never committed)")
+    _seed_scan(root, profiles, detected)
     warnings += [f"{p.source['path']}: " + " ".join(_headerless_note(p)) for p in profiles if p.headerless]
     warnings += [f"{_source_name(p)}: no rows, so no spec was drafted (run `init` in another directory once it has rows, "
                  "and copy the spec)" for p in empty]
     warnings += [f"{_source_name(p)}: one row; `apply` needs at least two (one to learn from, one to check against): "
                  "its spec is drafted, but `apply --exclude` it until it has more" for p in profiles if p.rows == 1]
     return InitResult([project_file, *written], warnings, explanations, notes)
+
+
+def _seed_scan(root: Path, profiles: list[RelationProfile], detected: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Keep this detection as the drafted tables' PII scan (see :func:`scan.seed`): the first
+    `apply` then skips reading and scanning the same sample again. Only a cache: when the
+    drafts cannot be loaded or the source cannot be read here, `apply` scans as usual."""
+    from synthspec.engine.scan import seed
+    from synthspec.spec.project import load_project
+
+    by_table = {_table_name(p.name): ([(c.name, c.duckdb_type) for c in p.columns], list(detected[p.name].values()))
+                for p in profiles if p.rows}
+    try:
+        seed(load_project(root, lint=False), by_table)
+    except (SynthspecError, OSError):
+        pass
 
 
 # --------------------------------------------------------------------------- .gitignore

@@ -38,6 +38,11 @@ def scan(cons: Connections, project: Project, loaded: LoadedSpec, columns: list[
 
     sample = warehouse.read_sample(cons, loaded, project, columns, SAMPLE_ROWS)
     findings = [f.to_dict() for f in detect_pii(sample)]
+    _store(path, columns, findings)
+    return findings
+
+
+def _store(path: Path, columns: list[str], findings: list[dict[str, Any]]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_suffix(".tmp")
@@ -46,7 +51,36 @@ def scan(cons: Connections, project: Project, loaded: LoadedSpec, columns: list[
         os.replace(tmp, path)
     except OSError:
         pass  # a cache that cannot be written only costs time
-    return findings
+
+
+def seed(project: Project, detected: dict[str, tuple[list[tuple[str, str]], list[dict[str, Any]]]]) -> list[str]:
+    """Store what `init` detected as the scan of each drafted table, so the first `apply` does
+    not read and detect the same sample again. Returns the tables seeded.
+
+    `init` detects on the first :data:`SAMPLE_ROWS` rows in row-hash order of every column of
+    the table, in the forms :func:`warehouse.sample_expression` gives them: exactly the sample
+    :func:`scan` reads, when the spec's source describes the same columns with the same types.
+    ``detected`` maps a spec's table to those (column, type) pairs and the findings; a table
+    whose source describes anything else is left to :func:`scan`. The cache key is the same
+    salted data fingerprint `apply` computes, so changed data is scanned again."""
+    from synthspec.engine.fingerprint import data_fingerprint_part
+    from synthspec.io import state
+
+    seeded = []
+    salt = state.salt(project.state_dir)
+    with warehouse.open_project(project, write=False) as cons:
+        for loaded in project.specs:
+            if loaded.table not in detected:
+                continue
+            profiled, findings = detected[loaded.table]
+            columns = warehouse.describe(cons, loaded, project)
+            if [(c, t) for c, t in columns] != [(c, t) for c, t in profiled]:
+                continue
+            count, data_hash = warehouse.data_fingerprint(cons, loaded, project, [c for c, _ in columns])
+            path = _cache_path(project, loaded.table, data_fingerprint_part(salt, count, data_hash, columns))
+            _store(path, [c for c, _ in columns], findings)
+            seeded.append(loaded.table)
+    return seeded
 
 
 def gate(loaded: LoadedSpec, project: Project, findings: list[dict[str, Any]]) -> None:

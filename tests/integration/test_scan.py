@@ -66,6 +66,28 @@ def test_scan_reports_entities_without_values(titanic_db):
     assert not any(name in result.output for name in names)
 
 
+def test_init_keeps_its_detection_as_the_scan_apply_would_make(titanic_db):
+    """`init` detects PII on the sample `scan` reads, so it stores the findings under the
+    fingerprint `apply` computes: the first apply does not scan again, and the stored findings
+    are exactly what a scan of its own finds (here: computed again with the cache removed)."""
+    run(titanic_db, "init", "--from-duckdb", "wh.duckdb", "--schema", "raw")
+    cache = titanic_db / ".synthspec" / "scan"
+    seeded = {p.name: json.loads(p.read_text()) for p in cache.glob("*.json")}
+    assert sorted(name.split("-")[0] for name in seeded) == ["renamed", "titanic"]
+    titanic = next(v for k, v in seeded.items() if k.startswith("titanic-"))
+    assert [f["column"] for f in titanic["findings"]] == ["Name"]
+    for path in cache.glob("*.json"):
+        path.unlink()
+    assert run(titanic_db, "scan", "--format", "json").exit_code == 0
+    assert {p.name: json.loads(p.read_text()) for p in cache.glob("*.json")} == seeded
+    # A changed source is a new fingerprint: scanned again, the seeded entry is not reused.
+    con = duckdb.connect(str(titanic_db / "wh.duckdb"))
+    con.execute("DELETE FROM raw.titanic WHERE PassengerId % 7 = 0")
+    con.close()
+    assert run(titanic_db, "scan", "--format", "json").exit_code == 0
+    assert len(list(cache.glob("titanic-*.json"))) == 2
+
+
 def test_detected_pii_without_policy_fails_plan(titanic_db):
     run(titanic_db, "init", "--from-duckdb", "wh.duckdb", "--schema", "raw")
     spec = titanic_db / "specs" / "titanic.yml"
