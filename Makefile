@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo example test lint bench bench-scale bench-fidelity corpus clean
+.PHONY: install demo example serve test lint bench bench-scale bench-fidelity corpus clean
 
 install: $(VENV)/.installed
 
@@ -47,6 +47,14 @@ example: install
 	$(BIN)/python $(EXAMPLE)/make_warehouse.py
 	SYNTHSPEC_SECRET='$(EXAMPLE_SECRET)' $(BIN)/synthspec apply --project-dir $(EXAMPLE)
 	cd $(EXAMPLE)/dbt && DO_NOT_TRACK=1 $(abspath $(BIN))/dbt build --profiles-dir . --target dev
+
+# The web app and API over the demo project (docs/serve.md). The secret keys fake/hash policies
+# of uploaded tables and is for this demo only (override: make serve SERVE_SECRET=...).
+SERVE_SECRET ?= synthspec-serve-demo-secret
+SERVE_PORT ?= 8000
+
+serve: install
+	SYNTHSPEC_SECRET='$(SERVE_SECRET)' $(BIN)/synthspec serve --port $(SERVE_PORT)
 
 test: install
 	DO_NOT_TRACK=1 $(BIN)/pytest -q

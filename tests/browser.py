@@ -1,8 +1,9 @@
 """Headless Chromium over the DevTools protocol, for the report's browser tests (and for
 refreshing the screenshots in docs/img: ``python -m tests.browser target/report.html docs/img``).
 
-A minimal CDP client (websocket-client): open a page at a device width, collect console errors
-and uncaught exceptions, measure the page's scroll width and take a full-page screenshot."""
+A minimal CDP client (websocket-client): open a page at a device width, run JavaScript in it,
+set a file input, collect console errors and uncaught exceptions, measure the page's scroll
+width and take a full-page screenshot."""
 
 from __future__ import annotations
 
@@ -76,40 +77,89 @@ def _errors(events: list[dict[str, Any]]) -> list[str]:
     return found
 
 
+class Browser:
+    """A headless Chromium with one page, driven over the DevTools protocol (a context manager)."""
+
+    def __init__(self) -> None:
+        assert CHROMIUM is not None, "chromium is not installed"
+        self.port = _free_port()
+        self.profile = tempfile.mkdtemp(prefix="synthspec-chromium-")
+        self.process = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                                         f"--remote-debugging-port={self.port}", f"--user-data-dir={self.profile}", "about:blank"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            page_target = next(t for t in _targets(self.port) if t.get("type") == "page")
+            self.session = _Session(page_target["webSocketDebuggerUrl"])
+            for domain in ("Page.enable", "Runtime.enable", "Log.enable", "DOM.enable"):
+                self.session.call(domain)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if getattr(self, "session", None) is not None:
+            self.session.ws.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def open(self, url: str, width: int = 1400, height: int = 900) -> None:
+        """Load ``url`` at a device width (below 600 px: a phone, mobile and touch)."""
+        self.session.events.clear()
+        self.session.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=width < 600)
+        self.session.call("Page.navigate", url=url)
+        self.session.wait_for("Page.loadEventFired")
+
+    def eval(self, expression: str) -> Any:
+        """The value of a JavaScript expression (promises awaited)."""
+        result = self.session.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails'].get('text')}")
+        return result.get("result", {}).get("value")
+
+    def wait_until(self, expression: str, timeout: float = 60.0) -> None:
+        """Poll a JavaScript expression until it is truthy (in JavaScript's sense)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.eval(f"!!({expression})") is True:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{expression} stayed falsy for {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def set_files(self, selector: str, paths: list[Path]) -> None:
+        root = self.session.call("DOM.getDocument")["root"]["nodeId"]
+        node = self.session.call("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+        self.session.call("DOM.setFileInputFiles", nodeId=node, files=[str(p.resolve()) for p in paths])
+
+    def downloads_to(self, directory: Path) -> None:
+        self.session.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(directory.resolve()))
+
+    def shot(self) -> PageShot:
+        """A full-page screenshot of what is shown now, with the page's widths and errors so far."""
+        scroll = self.eval("document.documentElement.scrollWidth")
+        inner = self.eval("window.innerWidth")
+        shot = self.session.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        return PageShot(base64.b64decode(shot["data"]), int(scroll), int(inner), _errors(self.session.events))
+
+
 def shoot(page: Path, widths: tuple[int, ...] = (1400, 390)) -> dict[int, PageShot]:
     """Open ``page`` at each width (390 px as a phone: mobile, touch) and measure it."""
-    assert CHROMIUM is not None, "chromium is not installed"
-    port = _free_port()
-    profile = tempfile.mkdtemp(prefix="synthspec-chromium-")
-    process = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                                f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        targets = _targets(port)
-        page_target = next(t for t in targets if t.get("type") == "page")
-        session = _Session(page_target["webSocketDebuggerUrl"])
-        for domain in ("Page.enable", "Runtime.enable", "Log.enable"):
-            session.call(domain)
+    with Browser() as browser:
         shots = {}
         for width in widths:
-            session.events.clear()
-            session.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=width < 600)
-            session.call("Page.navigate", url=page.resolve().as_uri())
-            session.wait_for("Page.loadEventFired")
-            scroll = session.call("Runtime.evaluate", expression="document.documentElement.scrollWidth", returnByValue=True)
-            inner = session.call("Runtime.evaluate", expression="window.innerWidth", returnByValue=True)
-            shot = session.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-            shots[width] = PageShot(base64.b64decode(shot["data"]), int(scroll["result"]["value"]), int(inner["result"]["value"]),
-                                    _errors(session.events))
-        session.ws.close()
+            browser.open(page.resolve().as_uri(), width)
+            shots[width] = browser.shot()
         return shots
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _targets(port: int, timeout: float = 30.0) -> list[dict[str, Any]]:

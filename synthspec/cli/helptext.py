@@ -84,6 +84,12 @@ _HELP: dict[str, tuple[list[tuple[str, str]], list[int]]] = {
           "dbt target prod reads the real tables")],
         [0, 2, 3],
     ),
+    "serve": (
+        [("synthspec serve", "the web app and API on http://127.0.0.1:8000"),
+         ("synthspec serve --host 0.0.0.0 --port 8080",
+          "off loopback: needs SYNTHSPEC_SERVE_TOKEN set (clients send Authorization: Bearer <token>)")],
+        [0, 2, 3],
+    ),
     "schema": (
         [("synthspec schema > specs/table_spec.schema.json", "the table spec's JSON Schema, for editors"),
          ("synthspec schema --project", "the project file's")],

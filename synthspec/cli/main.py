@@ -450,6 +450,52 @@ def dbt_sources(out: str | None, source_name: str | None, database: str | None, 
     return ExitCode.OK
 
 
+@cli.command(epilog=epilog("serve"))
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Any address other than loopback needs SYNTHSPEC_SERVE_TOKEN.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--max-upload-mb", type=click.IntRange(min=1), default=200, show_default=True, help="Largest file accepted by uploads.")
+@error_handler
+def serve(host: str, port: int, max_upload_mb: int) -> int:
+    """The web app and REST API over this project (needs `pip install 'synthspec[serve]'`)."""
+    from synthspec.errors import EnvironmentError_
+
+    settings = click.get_current_context().ensure_object(Settings)
+    token = os.environ.get("SYNTHSPEC_SERVE_TOKEN") or None
+    if not _loopback(host) and token is None:
+        raise UsageError(f"--host {host} is not loopback: set SYNTHSPEC_SERVE_TOKEN (clients send `Authorization: Bearer <token>`)")
+    if token is not None and len(token) < 16:
+        raise UsageError("SYNTHSPEC_SERVE_TOKEN is too short: use at least 16 characters")
+    try:
+        import uvicorn
+
+        from synthspec.server.app import create_app
+    except ImportError as exc:
+        raise EnvironmentError_(f"`synthspec serve` needs the serve extra ({exc.name} is missing): pip install 'synthspec[serve]'") from None
+    _project(settings)  # spec errors are located and exit 2 before the server starts
+    app = create_app(settings.project_dir, token=token, max_upload_mb=max_upload_mb)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    if not settings.quiet:
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"synthspec serve: {settings.project_dir.resolve()} on http://{shown}:{port}"
+                   + (" (token required)" if token else "") + " — Ctrl-C stops", err=True)
+    server.run()
+    return ExitCode.OK
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @cli.command(epilog=epilog("schema"))
 @click.option("--project", "which", flag_value="project", help="The project file's schema instead of the table spec's.")
 @click.option("--table", "which", flag_value="table", default=True, hidden=True)

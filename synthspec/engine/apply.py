@@ -340,7 +340,7 @@ def _publish_group(run: _Run, group: list[str]) -> None:
             out = run.results[table]
             run.staged[table].publication.record.result = {**out.to_dict(), "status": "passed", "published": True}
         try:
-            with timed(run.results[staged[-1]].timings, "publish_s"):
+            with timed(run.results[staged[-1]].timings, "publish_s", staged[-1]):
                 history.publish_all(_target(run), schema=run.project.config.target.schema_,
                                     items=[run.staged[t].publication for t in staged], keep_versions=run.project.config.keep_versions)
         except SynthspecError as exc:
@@ -441,7 +441,7 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
     try:
         from synthspec.engine.compute import timed
 
-        with timed(out.timings, "read_s"):
+        with timed(out.timings, "read_s", p.table):
             real = _read_real(run, p)
             out.rare = [r.to_dict() for r in real.protected]
             job = TableJob(

@@ -115,10 +115,14 @@ def limit_threads(threads: int) -> None:
 
 
 @contextmanager
-def timed(timings: dict[str, float], key: str) -> Iterator[None]:
+def timed(timings: dict[str, float], key: str, table: str | None = None) -> Iterator[None]:
     """Add the stage's seconds to ``timings[key]`` and record ``<stage>_peak_mb``: the process's
     peak RSS at the end of the stage. The peak never decreases, so it is "peak so far" (an upper
-    bound on the stage's own need); getrusage is one cheap syscall, not a sampler."""
+    bound on the stage's own need); getrusage is one cheap syscall, not a sampler. With
+    ``table``, the stage's start is a run event (``synthspec.engine.events``)."""
+    from synthspec.engine.events import emit
+
+    emit(table, key.removesuffix("_s"))
     start = time.perf_counter()
     try:
         yield
@@ -177,13 +181,13 @@ def compute(job: TableJob) -> JobResult:
         if job.action == "resample" and job.cached_dir is None:
             result_action, reasons = "train", ["no cached model"]
         model, relations, digest = fitted_model(job, train, columns, timings, train_model=result_action == "train")
-        with timed(timings, "sample_s"):
+        with timed(timings, "sample_s", job.table):
             output, synthetic, parts, leakage = _draw_all(job, model, relations, {c.name: c.kind for c in columns})
         epsilon = model.epsilon_spent if model is not None else None
 
     kinds = {c.name: c.kind for c in columns}
     tiny_rows = smallest_assessable(spec.holdout) if len(job.encoded) > 1 and not len(job.holdout_idx) else None
-    with timed(timings, "checks_s"):
+    with timed(timings, "checks_s", job.table):
         train, holdout, population = _check_frames(job, train, holdout, job.rows if parts else len(output))
         computed = Computed()
         from synthspec.metrics.intervals import ks_similarity
@@ -207,7 +211,7 @@ def compute(job: TableJob) -> JobResult:
     for check in checks:
         if check.metric in job.threshold_sources:
             check.details["threshold_from"] = job.threshold_sources[check.metric]
-    with timed(timings, "report_s"):
+    with timed(timings, "report_s", job.table):
         insights = report_insights(job, train, holdout, synthetic, kinds, profile, computed, population)
     return JobResult(output, metrics, checks, timings, result_action, reasons, digest, profile, insights,
                      parts=parts, rows=job.rows if parts else None)
@@ -274,7 +278,7 @@ def _draw_all(job: TableJob, model: Synthesizer | None, relations: Relations | N
             yield out.candidates
 
     try:
-        with progress_bar(f"{job.table}: sampling", enabled=job.show_progress) as bar:
+        with progress_bar(f"{job.table}: sampling", enabled=job.show_progress, table=job.table, stage="sample") as bar:
             sample = merge_candidates(drawn(bar), job.plans)
     except BaseException:
         if directory is not None:  # a failed or interrupted draw leaves no part behind
@@ -482,7 +486,8 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
         data = PrivateTable(train, columns, job.budget)
     model = cls(all_columns, params, spec.model.seed, job.budget) if columns else None
     if model is not None:
-        with timed(timings, "fit_s"), progress_bar(f"{job.table}: training {job.model}", enabled=job.show_progress) as bar, \
+        with timed(timings, "fit_s", job.table), progress_bar(f"{job.table}: training {job.model}", enabled=job.show_progress,
+                                                              table=job.table, stage="fit") as bar, \
                 model_errors(job.model, "training"):
             if grow_rows is not None and cls.subsample_in_fit:
                 model.fit(data, progress=bar, grow_rows=grow_rows)  # type: ignore[call-arg]

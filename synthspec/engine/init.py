@@ -8,12 +8,13 @@ are not plain identifiers, or that YAML would read as something else than a stri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from synthspec.engine.columns import (
     is_datetime_type,
@@ -323,10 +324,8 @@ def _seed_scan(root: Path, profiles: list[RelationProfile], detected: dict[str, 
 
     by_table = {_table_name(p.name): ([(c.name, c.duckdb_type) for c in p.columns], list(detected[p.name].values()))
                 for p in profiles if p.rows}
-    try:
+    with contextlib.suppress(SynthspecError, OSError):
         seed(load_project(root, lint=False), by_table)
-    except (SynthspecError, OSError):
-        pass
 
 
 # --------------------------------------------------------------------------- .gitignore
@@ -341,7 +340,7 @@ def _ignore_key(line: str) -> str:
     return line.strip().strip("/")
 
 
-def ignore_generated(root: Path) -> list[str]:
+def ignore_generated(root: Path, entries: tuple[str, ...] = GITIGNORE_ENTRIES) -> list[str]:
     """Append the missing entries of GITIGNORE_ENTRIES to `root/.gitignore` (created when
     missing) and return those added. Existing lines are kept as they are and an entry already
     present in any spelling (`/target`, `target`) is not repeated, so running `init` in a
@@ -349,11 +348,12 @@ def ignore_generated(root: Path) -> list[str]:
     path = root / ".gitignore"
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     present = {_ignore_key(line) for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")}
-    missing = [entry for entry in GITIGNORE_ENTRIES if _ignore_key(entry) not in present]
+    missing = [entry for entry in entries if _ignore_key(entry) not in present]
     if not missing:
         return []
     prefix = "" if not text or text.endswith("\n") else "\n"
-    block = "# synthspec: model cache, salt and run reports (never committed)\n" + "".join(f"{e}\n" for e in missing)
+    what = "model cache, salt and run reports" if entries == GITIGNORE_ENTRIES else "uploaded real rows"
+    block = f"# synthspec: {what} (never committed)\n" + "".join(f"{e}\n" for e in missing)
     path.write_text(text + prefix + block, encoding="utf-8")
     return missing
 

@@ -1,0 +1,363 @@
+"""The FastAPI application of `synthspec serve` (docs/serve.md).
+
+A thin layer: specs stay files in the project (what the UI saves is a spec a reviewer diffs and
+commits), runs are `synthspec apply` processes (``synthspec.server.runs``), uploads are drafted
+as `init` drafts (``synthspec.server.uploads``). Errors are ``{"error": ..., "location": ...}``
+with a 4xx status, never a traceback. Real rows are never served: ``/rows`` reads only the
+published synthetic view of a spec'd table."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from synthspec import __version__, redact
+from synthspec.errors import SpecError, SynthspecError
+from synthspec.server.runs import RunManager
+from synthspec.server.uploads import UploadError, save
+
+STATIC = Path(__file__).with_name("static")
+ROW_FORMATS = ("csv", "json", "parquet")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, location: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.location, self.extra = status, message, location, extra
+
+
+class RunRequest(BaseModel):
+    select: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="Tables (name or tag:x); empty: every table.")
+    force: bool = Field(False, description="Retrain, ignoring cached models.")
+
+
+class SpecText(BaseModel):
+    text: str = Field(..., max_length=1_000_000, description="The spec's YAML text.")
+
+
+def _error(status: int, message: str, location: str | None = None, **extra: Any) -> JSONResponse:
+    headers = {"Retry-After": "5"} if status in (409, 503) and extra.pop("retry", False) else None
+    return JSONResponse({"error": redact.text(message), "location": location, **extra}, status_code=status, headers=headers)
+
+
+def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: int = 200,
+               env: dict[str, str] | None = None) -> FastAPI:
+    from synthspec.spec.project import load_project
+
+    project_dir = project_dir.resolve()
+    environ = dict(os.environ if env is None else env)
+    first = load_project(project_dir, environ, lint=False)
+    runs = RunManager(project_dir, first.state_dir, first.target_dir, environ)
+    app = FastAPI(title="synthspec", version=__version__,
+                  description="Synthetic data as code: specs, uploads, runs and published synthetic rows of one project.")
+    app.state.runs = runs
+
+    def project() -> Any:
+        return load_project(project_dir, environ, lint=False)
+
+    # ------------------------------------------------------------------ errors and auth
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.location, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), None)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first_error = exc.errors()[0] if exc.errors() else {"msg": "invalid request", "loc": ()}
+        location = ".".join(str(p) for p in first_error.get("loc", ()))
+        return _error(422, str(first_error.get("msg", "invalid request")), location or None)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, f"internal error: {type(exc).__name__}", None)
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Response:
+        if token and request.url.path.startswith("/api/") and request.url.path != "/api/health":
+            given = request.headers.get("authorization", "")
+            if not (given.startswith("Bearer ") and secrets.compare_digest(given[7:].encode(), token.encode())):
+                return _error(401, "missing or wrong token: send `Authorization: Bearer <SYNTHSPEC_SERVE_TOKEN>`", "header.authorization")
+        return await call_next(request)
+
+    # ------------------------------------------------------------------ UI
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> FileResponse:
+        path = STATIC / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            raise ApiError(404, f"no static file '{name}'", "path.name")
+        return FileResponse(path)
+
+    # ------------------------------------------------------------------ API
+
+    @app.get("/api/health", summary="Liveness and version")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "auth": bool(token)}
+
+    @app.get("/api/tables", summary="Every spec'd table with its last run and published version")
+    def tables() -> dict[str, Any]:
+        try:
+            p = project()
+        except SpecError as exc:
+            raise ApiError(422, exc.lines()[0], None, problems=exc.lines()) from None
+        last = _last_results(p.target_dir)
+        versions, busy = _published_versions(p, runs)
+        out = []
+        for loaded in p.specs:
+            spec = loaded.spec
+            out.append({
+                "table": spec.table, "file": loaded.file, "description": spec.description, "tags": list(spec.tags or []),
+                "model": spec.model.type, "source": spec.source.model_dump(exclude_none=True),
+                "last_run": last.get(spec.table), "published_version": versions.get(spec.table),
+            })
+        return {"tables": out, "database_busy": busy}
+
+    @app.post("/api/uploads", status_code=201, summary="Upload a CSV or Parquet file: profile, PII findings and a drafted spec")
+    def upload(request: Request, file: Annotated[UploadFile, File(description="A CSV or Parquet file.")],
+               name: Annotated[str | None, Form(description="The table name (default: from the file name).")] = None) -> dict[str, Any]:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > (max_upload_mb << 20) + (1 << 16):
+            raise ApiError(413, f"the file is larger than the server's limit of {max_upload_mb} MB", "file")
+        try:
+            existing = {s.table for s in project().specs}
+        except SpecError:
+            existing = set()
+        try:
+            return save(project_dir, file.file, file.filename or "", name, max_upload_mb << 20, existing).to_dict()
+        except UploadError as exc:
+            raise ApiError(exc.status, exc.message, exc.location) from None
+
+    @app.get("/api/specs/{table}", summary="A table's spec (YAML text)")
+    def get_spec(table: str) -> dict[str, Any]:
+        path = _spec_path(project_dir, table)
+        if path is None or not path.is_file():
+            raise ApiError(404, f"no spec for table '{table}'", "path.table")
+        return {"table": table, "file": path.relative_to(project_dir).as_posix(), "text": path.read_text(encoding="utf-8")}
+
+    @app.put("/api/specs/{table}", summary="Write a table's spec after the checks of `synthspec validate`")
+    def put_spec(table: str, body: SpecText) -> dict[str, Any]:
+        path = _spec_path(project_dir, table, create=True)
+        if path is None:
+            raise ApiError(422, f"'{table}' cannot be a table name", "path.table")
+        problems = _validate(project_dir, path, body.text, table, environ)
+        if problems:
+            first_problem = problems[0]
+            raise ApiError(422, first_problem["message"], first_problem["location"], problems=problems)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(body.text, encoding="utf-8")
+        os.replace(tmp, path)
+        return {"table": table, "file": path.relative_to(project_dir).as_posix(), "written": True}
+
+    @app.post("/api/runs", status_code=202, summary="Queue an apply of the selected tables")
+    def post_run(body: RunRequest) -> dict[str, Any]:
+        try:
+            p = project()
+        except SpecError as exc:
+            raise ApiError(422, exc.lines()[0], None, problems=exc.lines()) from None
+        from synthspec.engine.select import select_specs
+
+        try:
+            chosen = select_specs(p.specs, tuple(body.select), ())
+        except SynthspecError as exc:
+            raise ApiError(422, exc.lines()[0], "body.select") from None
+        if not chosen:
+            raise ApiError(422, "the selection matches no table", "body.select")
+        return runs.submit(body.select, body.force).public()
+
+    @app.get("/api/runs", summary="Every run, newest first")
+    def list_runs() -> dict[str, Any]:
+        return {"runs": [r.public() for r in runs.all()]}
+
+    @app.get("/api/runs/{run_id}", summary="A run: state, per-table stage and progress, results")
+    def get_run(run_id: str) -> dict[str, Any]:
+        run = _run(runs, run_id)
+        return {**run.public(), "progress": runs.progress(run_id)}
+
+    @app.delete("/api/runs/{run_id}", summary="Cancel a run (nothing is published by it; previous views stay)")
+    def cancel_run(run_id: str) -> dict[str, Any]:
+        _run(runs, run_id)
+        run = runs.cancel(run_id)
+        run = runs.wait(run_id, 30) or run
+        return run.public()  # type: ignore[union-attr]
+
+    @app.get("/api/runs/{run_id}/events", summary="Server-sent events: state changes, stages and progress, then the end")
+    async def run_events(run_id: str) -> StreamingResponse:
+        _run(runs, run_id)
+
+        async def stream() -> Any:
+            loop = asyncio.get_running_loop()
+            events = runs.follow(run_id)
+            while True:
+                event = await loop.run_in_executor(None, next, events, None)
+                if event is None:
+                    return
+                yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/runs/{run_id}/report", response_class=HTMLResponse, summary="The run's HTML report")
+    def run_report(run_id: str) -> HTMLResponse:
+        run = _run(runs, run_id)
+        path = runs.report(run_id)
+        if path is None:
+            raise ApiError(404, f"run {run_id} has no report ({run.state})", "path.run_id")
+        return HTMLResponse(path.read_text(encoding="utf-8"))
+
+    @app.get("/api/tables/{table}/rows", summary="Published synthetic rows of a table (never real rows)")
+    def rows(table: str, limit: Annotated[int, Query(ge=1, le=1_000_000)] = 1000,
+             format: Annotated[Literal["csv", "json", "parquet"], Query()] = "json") -> Response:  # noqa: A002
+        p = project()
+        if table not in {s.table for s in p.specs}:
+            raise ApiError(404, f"no spec for table '{table}'", "path.table")
+        if runs.busy:
+            raise ApiError(409, "a run is writing into the database: retry when it finishes", None, retry=True)
+        frame = _published_rows(p, table, limit)
+        if frame is None:
+            raise ApiError(404, f"table '{table}' has no published synthetic rows yet: run it first", "path.table")
+        if format == "csv":
+            return Response(frame.to_csv(index=False), media_type="text/csv",
+                             headers={"Content-Disposition": f'attachment; filename="{table}.csv"'})
+        if format == "parquet":
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            return Response(buffer.getvalue(), media_type="application/vnd.apache.parquet",
+                            headers={"Content-Disposition": f'attachment; filename="{table}.parquet"'})
+        return Response(frame.to_json(orient="records", date_format="iso"), media_type="application/json")
+
+    @app.on_event("shutdown")
+    def stop_runs() -> None:
+        runs.shutdown()
+
+    return app
+
+
+def _run(runs: RunManager, run_id: str) -> Any:
+    run = runs.get(run_id)
+    if run is None:
+        raise ApiError(404, f"no run '{run_id}'", "path.run_id")
+    return run
+
+
+def _spec_path(project_dir: Path, table: str, *, create: bool = False) -> Path | None:
+    """The file of ``table``'s spec: the existing one, or (``create``) ``<specs>/<table>.yml``."""
+    from synthspec.server.uploads import _NAME
+    from synthspec.spec.project import load_project
+
+    try:
+        p = load_project(project_dir, lint=False)
+    except SpecError:
+        p = None
+    if p is not None:
+        for loaded in p.specs:
+            if loaded.spec.table == table:
+                return p.root / loaded.file
+        specs_dir = p.path(p.config.specs)
+    else:
+        specs_dir = project_dir / "specs"
+    if not create or not _NAME.match(table):
+        return None
+    return specs_dir / f"{table}.yml"
+
+
+def _validate(project_dir: Path, path: Path, text: str, table: str, environ: dict[str, str]) -> list[dict[str, Any]]:
+    """The problems `synthspec validate` would report with ``text`` at ``path``, each with its
+    ``file:line:col`` location; a spec must also name ``table``."""
+    from synthspec.spec.project import PROJECT_FILE, load_project
+
+    with tempfile.TemporaryDirectory(prefix="synthspec-validate-") as tmp:
+        root = Path(tmp)
+        shutil.copyfile(project_dir / PROJECT_FILE, root / PROJECT_FILE)
+        first = load_project(project_dir, environ, lint=False) if (project_dir / PROJECT_FILE).exists() else None
+        specs_dir = first.path(first.config.specs) if first else project_dir / "specs"
+        relative_specs = specs_dir.relative_to(project_dir)
+        shutil.copytree(specs_dir, root / relative_specs, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.tmp", ".*"))
+        (root / path.relative_to(project_dir)).write_text(text, encoding="utf-8")
+        try:
+            checked = load_project(root, environ)
+        except SpecError as exc:
+            return [{"message": p.message, "location": f"{p.file}:{p.line}:{p.col}"} for p in exc.problems]
+        file = path.relative_to(project_dir).as_posix()
+        named = [s for s in checked.specs if s.file == file]
+        if not named or named[0].spec.table != table:
+            where = named[0].doc.locate(("table",)) if named else None
+            location = f"{file}:{where.line}:{where.col}" if where else f"{file}:1:1"
+            return [{"message": f"the spec must declare `table: {table}` (it is saved as {table}'s spec)", "location": location}]
+    return []
+
+
+def _last_results(target_dir: Path) -> dict[str, dict[str, Any]]:
+    from synthspec.server.runs import _table_summary
+
+    try:
+        doc = json.loads((target_dir / "run_results.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {t["table"]: {**_table_summary(t), "run_id": doc.get("run_id"), "finished_at": doc.get("finished_at")}
+            for t in doc.get("tables", []) if "table" in t}
+
+
+def _published_versions(p: Any, runs: RunManager) -> tuple[dict[str, int], bool]:
+    """Each table's published version (read-only, from the target database's history); none
+    while a run holds the database (``busy``)."""
+    if runs.busy:
+        return {}, True
+    from synthspec.io import history, warehouse
+
+    path = p.path(p.config.target.duckdb)
+    if not path.exists():
+        return {}, False
+    try:
+        con = warehouse.connect(path, read_only=True, display=p.config.target.duckdb)
+    except SynthspecError:
+        return {}, True
+    try:
+        out = {}
+        for loaded in p.specs:
+            current = history.current(con, loaded.spec.table)
+            if current is not None:
+                out[loaded.spec.table] = current.version
+        return out, False
+    finally:
+        con.close()
+
+
+def _published_rows(p: Any, table: str, limit: int) -> Any:
+    from synthspec.io import history, warehouse
+
+    path = p.path(p.config.target.duckdb)
+    if not path.exists():
+        return None
+    try:
+        con = warehouse.connect(path, read_only=True, display=p.config.target.duckdb)
+    except SynthspecError as exc:
+        raise ApiError(409, f"the database is busy: {exc}", None, retry=True) from None
+    try:
+        if history.current(con, table) is None:
+            return None
+        schema = p.config.target.schema_
+        return con.execute(f'SELECT * FROM "{schema}"."{table}" LIMIT {int(limit)}').df()
+    finally:
+        con.close()
