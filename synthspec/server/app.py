@@ -8,13 +8,14 @@ published synthetic view of a spec'd table."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import io
 import json
 import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -62,7 +63,12 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
     environ = dict(os.environ if env is None else env)
     first = load_project(project_dir, environ, lint=False)
     runs = RunManager(project_dir, first.state_dir, first.target_dir, environ)
-    app = FastAPI(title="synthspec", version=__version__,
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        runs.shutdown()  # the running apply stops at its next safe point: nothing more is published
+
+    app = FastAPI(title="synthspec", version=__version__, lifespan=lifespan,
                   description="Synthetic data as code: specs, uploads, runs and published synthetic rows of one project.")
     app.state.runs = runs
 
@@ -207,12 +213,7 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
         _run(runs, run_id)
 
         async def stream() -> Any:
-            loop = asyncio.get_running_loop()
-            events = runs.follow(run_id)
-            while True:
-                event = await loop.run_in_executor(None, next, events, None)
-                if event is None:
-                    return
+            async for event in runs.follow(run_id):
                 yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
@@ -245,10 +246,6 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
             return Response(buffer.getvalue(), media_type="application/vnd.apache.parquet",
                             headers={"Content-Disposition": f'attachment; filename="{table}.parquet"'})
         return Response(frame.to_json(orient="records", date_format="iso"), media_type="application/json")
-
-    @app.on_event("shutdown")
-    def stop_runs() -> None:
-        runs.shutdown()
 
     return app
 

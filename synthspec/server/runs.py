@@ -15,6 +15,7 @@ queued or was running and records them as failed, with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -26,7 +27,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -91,6 +92,7 @@ class RunManager:
         self._runs: dict[str, Run] = {}
         self._child: subprocess.Popen[bytes] | None = None
         self._running: str | None = None
+        self._stopping = False
         self._recover()
         self._worker = threading.Thread(target=self._work, name="synthspec-runs", daemon=True)
         self._worker.start()
@@ -205,26 +207,27 @@ class RunManager:
                 out.append(json.loads(line))
         return out
 
-    def follow(self, run_id: str, poll: float = 0.2) -> Iterator[dict[str, Any]]:
+    async def follow(self, run_id: str, poll: float = 0.2) -> AsyncIterator[dict[str, Any]]:
         """Events as they arrive (stage changes and progress), then the run's end: dictionaries
-        with ``type`` ``state``, ``stage`` or ``end``."""
+        with ``type`` ``state``, ``stage`` or ``end``. Polls without holding a thread, so any
+        number of clients can follow runs."""
         seen, last_state = 0, None
         while True:
             run = self.get(run_id)
             if run is None:
                 return
-            if run.state != last_state:
-                last_state = run.state
-                yield {"type": "state", "state": run.state}
+            state = run.state  # read once: the worker may end the run meanwhile
+            if state != last_state:
+                last_state = state
+                yield {"type": "state", "state": state}
             new = self.events(run_id, seen)
             seen += len(new)
             for event in new:
                 yield {"type": "stage", **event}
-            if run.state in TERMINAL:
+            if state in TERMINAL:
                 yield {"type": "end", **run.public()}
                 return
-            with self._lock:
-                self._wake.wait(poll)
+            await asyncio.sleep(poll)
 
     def report(self, run_id: str) -> Path | None:
         path = self._dir(run_id) / "report.html"
@@ -244,7 +247,6 @@ class RunManager:
     # ------------------------------------------------------------------ the worker
 
     def _work(self) -> None:
-        self._stopping = False
         while True:
             with self._lock:
                 while not self._queue and not self._stopping:

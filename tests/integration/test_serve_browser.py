@@ -54,6 +54,12 @@ def test_upload_to_download_in_the_browser(adult_project: Path, tmp_path: Path) 
             assert "Name: {type: text, pii: fake, faker: name, gender: Sex}" in spec
             shots["findings"] = browser.shot().png
 
+            # The policy of a finding, chosen in its row, is set in the spec's text.
+            pick = "{{ const s = document.querySelector('select[data-column=Name]'); s.value = '{0}'; s.dispatchEvent(new Event('change')); }}"
+            browser.eval(pick.format("hash"))
+            assert "  Name: {type: text, pii: hash}  # " in browser.eval("document.getElementById('spec-text').value")
+            browser.eval(pick.format("fake"))
+            assert browser.eval("document.getElementById('spec-text').value") == spec
             browser.eval("document.getElementById('spec-model').value = 'cart'; "
                          "document.getElementById('spec-model').dispatchEvent(new Event('change'))")
             assert "model: {type: cart}" in browser.eval("document.getElementById('spec-text').value")

@@ -98,11 +98,11 @@ $("upload-form").addEventListener("submit", async (event) => {
     state.table = body.table;
     $("upload-summary").textContent = `${body.table}: ${body.rows.toLocaleString()} rows, ${body.columns.length} columns, ` +
       (body.findings.length ? `${body.findings.length} column(s) look like PII` : "no PII detected in the sampled values");
+    showSpec(body.spec, "specs/" + body.table + ".yml");
     const rows = $("findings").querySelector("tbody");
     rows.replaceChildren(...body.findings.map((f) => el("tr", {}, el("td", {}, f.column), el("td", {}, f.entity),
-      el("td", {}, Number(f.confidence).toFixed(2)), el("td", {}, f.evidence))));
+      el("td", {}, Number(f.confidence).toFixed(2)), el("td", {}, f.evidence), el("td", {}, policySelect(f.column)))));
     $("findings-section").hidden = false;
-    showSpec(body.spec, "specs/" + body.table + ".yml");
     $("run-section").hidden = true;
   } catch (error) {
     $("upload-error").textContent = error.message;
@@ -111,6 +111,36 @@ $("upload-form").addEventListener("submit", async (event) => {
     $("upload-button").disabled = false;
   }
 });
+
+const POLICIES = ["fake", "hash", "mask", "drop"];
+
+function columnLine(lines, column) {
+  const keys = [column, JSON.stringify(column), "'" + column + "'"].map((k) => "  " + k + ": {");
+  return lines.findIndex((l) => keys.some((k) => l.startsWith(k)));
+}
+
+function policySelect(column) {
+  // The policy of a flagged column, set in the spec's text: the draft's own line for its policy,
+  // `{type: <type>, pii: <policy>}` for another (a fake's faker options do not apply to it).
+  const lines = $("spec-text").value.split("\n");
+  const at = columnLine(lines, column);
+  const drafted = at >= 0 ? lines[at] : null;
+  const current = drafted && (drafted.match(/pii: (\w+)/) || [])[1];
+  const select = el("select", { "aria-label": "policy for " + column, "data-column": column },
+    ...POLICIES.map((p) => el("option", p === current ? { value: p, selected: "" } : { value: p }, p)));
+  if (!current) select.prepend(el("option", { value: "", selected: "" }, "none"));
+  select.addEventListener("change", () => {
+    const now = $("spec-text").value.split("\n");
+    const i = columnLine(now, column);
+    if (i < 0 || !drafted) return;
+    const type = (drafted.match(/type: (\w+)/) || [])[1] || "text";
+    const comment = drafted.includes("  # ") ? drafted.slice(drafted.indexOf("  # ")) : "";
+    const head = drafted.slice(0, drafted.indexOf("{"));
+    now[i] = select.value === current ? drafted : `${head}{type: ${type}, pii: ${select.value}}${comment}`;
+    $("spec-text").value = now.join("\n");
+  });
+  return select;
+}
 
 function setTopLevel(text, key, line) {
   // Replace a one-line top-level `key: ...` or add it after `table:`; a block form is left alone.
