@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo example serve test lint bench bench-scale bench-fidelity corpus clean
+.PHONY: install demo example serve test lint bench bench-dp bench-scale bench-fidelity corpus clean
 
 install: $(VENV)/.installed
 
@@ -78,6 +78,27 @@ bench-fidelity: install
 	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/pip uninstall -y -q torchvision torchaudio
 	$(BIN)/python tests/benchmarks/bench_fidelity.py --out BENCHMARKS.md $(FIDELITY_ARGS)
+
+# Differential privacy (~20 min): dp_bayes vs smartnoise-synth's MST on the same Adult rows. The
+# peer gets its own environment, .venv-dp (its pinned opacus conflicts with mostlyai-engine's);
+# torch there is the CPU build too. Replaces its own section of BENCHMARKS.md.
+DP_VENV ?= .venv-dp
+DP_ARGS ?=
+
+$(DP_VENV)/.installed:
+	$(PYTHON) -m venv $(DP_VENV)
+	$(DP_VENV)/bin/pip install -q --upgrade pip
+	@if [ -n "$(TORCH_INDEX)" ] && $(DP_VENV)/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]))" \
+	     "$(TORCH_INDEX)/torch/" "$(TORCH_PROBE_TIMEOUT)" 2>/dev/null; then \
+	  $(DP_VENV)/bin/pip install -q --index-url "$(TORCH_INDEX)" "torch==$(TORCH_VERSION)"; \
+	else \
+	  $(DP_VENV)/bin/pip install -q "torch==$(TORCH_VERSION)"; \
+	fi
+	$(DP_VENV)/bin/pip install -q "torch==$(TORCH_VERSION)" "smartnoise-synth==1.0.8" pyarrow
+	touch $@
+
+bench-dp: install $(DP_VENV)/.installed
+	$(BIN)/python tests/benchmarks/bench_dp.py --peer-python $(DP_VENV)/bin/python --out BENCHMARKS.md $(DP_ARGS)
 
 # The scaling benchmark (~35 min on 2 cores): 100k / 1M / 10M-row sources, SDV alongside, a 10M-row
 # `sample`, Ray when `apply` has `--executor`. Replaces its own section of BENCHMARKS.md.
