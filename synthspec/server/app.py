@@ -171,8 +171,11 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
         if problems:
             first_problem = problems[0]
             raise ApiError(422, first_problem["message"], first_problem["location"], problems=problems)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(body.text, encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(body.text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         return {"table": table, "file": path.relative_to(project_dir).as_posix(), "written": True}
 
@@ -271,11 +274,45 @@ def _spec_path(project_dir: Path, table: str, *, create: bool = False) -> Path |
             if loaded.spec.table == table:
                 return p.root / loaded.file
         specs_dir = p.path(p.config.specs)
-    else:
-        specs_dir = project_dir / "specs"
+    else:  # a project with errors: find the file by its `table:` key, so it can be fixed here
+        specs_dir = _specs_dir(project_dir)
+        for path in sorted([*specs_dir.glob("*.yml"), *specs_dir.glob("*.yaml")]):
+            if _declared_table(path) == table:
+                return path
+        named = specs_dir / f"{table}.yml"
+        if named.is_file() and _declared_table(named) is None:  # unparseable: its name says whose it is
+            return named
     if not create or not _NAME.match(table):
         return None
-    return specs_dir / f"{table}.yml"
+    path = specs_dir / f"{table}.yml"
+    if path.exists():  # a file named after this table that holds another table's spec (or none)
+        raise ApiError(409, f"{path.relative_to(project_dir).as_posix()} exists and is not table '{table}''s spec; "
+                            "rename that file first", "path.table")
+    return path
+
+
+def _specs_dir(project_dir: Path) -> Path:
+    """The project file's `specs` directory, read without validating the project."""
+    import yaml
+
+    from synthspec.spec.project import PROJECT_FILE
+
+    try:
+        data = yaml.safe_load((project_dir / PROJECT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        data = None
+    given = data.get("specs") if isinstance(data, dict) else None
+    return project_dir / (given if isinstance(given, str) and given.strip() else "specs")
+
+
+def _declared_table(path: Path) -> str | None:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    return data.get("table") if isinstance(data, dict) else None
 
 
 def _validate(project_dir: Path, path: Path, text: str, table: str, environ: dict[str, str]) -> list[dict[str, Any]]:
@@ -286,11 +323,11 @@ def _validate(project_dir: Path, path: Path, text: str, table: str, environ: dic
     with tempfile.TemporaryDirectory(prefix="synthspec-validate-") as tmp:
         root = Path(tmp)
         shutil.copyfile(project_dir / PROJECT_FILE, root / PROJECT_FILE)
-        first = load_project(project_dir, environ, lint=False) if (project_dir / PROJECT_FILE).exists() else None
-        specs_dir = first.path(first.config.specs) if first else project_dir / "specs"
+        specs_dir = _specs_dir(project_dir)
         relative_specs = specs_dir.relative_to(project_dir)
-        shutil.copytree(specs_dir, root / relative_specs, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.tmp", ".*"))
+        if specs_dir.is_dir():
+            shutil.copytree(specs_dir, root / relative_specs, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.tmp", ".*"))
+        (root / path.relative_to(project_dir)).parent.mkdir(parents=True, exist_ok=True)
         (root / path.relative_to(project_dir)).write_text(text, encoding="utf-8")
         try:
             checked = load_project(root, environ)

@@ -68,13 +68,29 @@ class Run:
         return data
 
 
-def _preexec() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """The child dies with the server: Linux sends it SIGTERM when its parent exits."""
-    os.setsid()
-    with contextlib.suppress(Exception):
+def _libc_prctl() -> Any:
+    """libc's ``prctl`` (Linux), looked up once in the parent: between fork and exec the child
+    may only call what is already loaded."""
+    if sys.platform != "linux":
+        return None
+    try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _libc_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _preexec() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """The child dies with the server: Linux sends it SIGTERM when the thread that started it
+    (the run worker, alive as long as the server) ends, however the server ended."""
+    os.setsid()
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 class RunManager:
@@ -279,7 +295,7 @@ class RunManager:
         env = {**self.env, EVENTS_ENV: str(directory / "events.jsonl")}
         with open(directory / "stderr.txt", "wb") as err:
             child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, cwd=self.project_dir,
-                                     preexec_fn=_preexec if sys.platform == "linux" else None)  # noqa: PLW1509
+                                     preexec_fn=_preexec if _PRCTL is not None else None)  # noqa: PLW1509
             with self._lock:
                 self._child = child
                 cancelled_early = run.cancel_requested

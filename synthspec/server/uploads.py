@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -75,10 +76,11 @@ def save(project_dir: Path, stream: BinaryIO, filename: str, name: str | None, m
     directory = project_dir / UPLOAD_DIR
     directory.mkdir(exist_ok=True, mode=0o700)
     _ignore(project_dir)
-    partial = directory / f".{table}.partial"
+    handle, name_of_partial = tempfile.mkstemp(prefix=f".{table}.", suffix=".partial", dir=directory)
+    partial = Path(name_of_partial)
     size, head = 0, b""
     try:
-        with open(partial, "wb") as out:
+        with os.fdopen(handle, "wb") as out:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > max_bytes:

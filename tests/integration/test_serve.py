@@ -137,6 +137,18 @@ def test_a_bad_spec_is_located_and_not_written(server: Server) -> None:
     renamed = server.client.put("/api/specs/adult", json={"text": before.replace("table: adult", "table: other")})
     assert renamed.status_code == 422 and "table: adult" in renamed.json()["error"]
     assert (server.project / "specs" / "adult.yml").read_text() == before
+    # A new table's spec never overwrites a file holding another table's spec.
+    (server.project / "specs" / "other.yml").write_text(before)
+    clash = server.client.put("/api/specs/other", json={"text": before.replace("table: adult", "table: other")})
+    assert clash.status_code in (409, 422) and (server.project / "specs" / "other.yml").read_text() == before
+    (server.project / "specs" / "other.yml").unlink()
+    # A project broken on disk still serves the broken spec, and saving the fix repairs it.
+    unparseable = before.replace("columns:", "columns: [")
+    (server.project / "specs" / "adult.yml").write_text(unparseable)
+    assert server.client.get("/api/tables").status_code == 422
+    assert server.client.get("/api/specs/adult").json()["text"] == unparseable
+    assert server.client.put("/api/specs/adult", json={"text": before}).status_code == 200
+    assert server.client.get("/api/tables").status_code == 200
     assert server.client.post("/api/runs", json={"select": ["nope"]}).status_code == 422
     assert server.client.get("/api/runs/nope").status_code == 404
     assert server.client.get("/api/tables/nope/rows").status_code == 404
