@@ -465,8 +465,8 @@ def serve(host: str, port: int, max_upload_mb: int) -> int:
     token = os.environ.get("SYNTHSPEC_SERVE_TOKEN") or None
     if not _loopback(host) and token is None:
         raise UsageError(f"--host {host} is not loopback: set SYNTHSPEC_SERVE_TOKEN (clients send `Authorization: Bearer <token>`)")
-    if token is not None and len(token) < 16:
-        raise UsageError("SYNTHSPEC_SERVE_TOKEN is too short: use at least 16 characters")
+    if token is not None and (len(token.strip()) < 16 or token != token.strip()):
+        raise UsageError("SYNTHSPEC_SERVE_TOKEN must be at least 16 characters, without spaces around it")
     try:
         import uvicorn
 
@@ -474,7 +474,12 @@ def serve(host: str, port: int, max_upload_mb: int) -> int:
     except ImportError as exc:
         raise EnvironmentError_(f"`synthspec serve` needs the serve extra ({exc.name} is missing): pip install 'synthspec[serve]'") from None
     _project(settings)  # spec errors are located and exit 2 before the server starts
-    app = create_app(settings.project_dir, token=token, max_upload_mb=max_upload_mb)
+    from synthspec.server.runs import ServerBusy
+
+    try:
+        app = create_app(settings.project_dir, token=token, max_upload_mb=max_upload_mb)
+    except ServerBusy as exc:
+        raise EnvironmentError_(str(exc)) from None
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     if not settings.quiet:

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from synthspec import __version__, redact
@@ -43,7 +43,7 @@ class ApiError(Exception):
 class RunRequest(BaseModel):
     select: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=1000, description="Tables (name or tag:x); empty: every table.")
-    force: bool = Field(False, description="Retrain, ignoring cached models.")
+    force: StrictBool = Field(False, description="Retrain, ignoring cached models.")
 
 
 class SpecText(BaseModel):
@@ -96,10 +96,22 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
         return _error(500, f"internal error: {type(exc).__name__}", None)
 
     @app.middleware("http")
+    async def limit_uploads(request: Request, call_next: Any) -> Response:
+        """An upload's size is known from its Content-Length before its body is read: refuse
+        it there (a multipart body is otherwise received whole before the endpoint runs)."""
+        if request.method == "POST" and request.url.path == "/api/uploads":
+            length = request.headers.get("content-length", "")
+            if not length.isdigit():
+                return _error(411, "an upload needs a Content-Length header", "header.content-length")
+            if int(length) > (max_upload_mb << 20) + (1 << 16):
+                return _error(413, f"the file is larger than the server's limit of {max_upload_mb} MB", "file")
+        return await call_next(request)
+
+    @app.middleware("http")
     async def authenticate(request: Request, call_next: Any) -> Response:
         if token and request.url.path.startswith("/api/") and request.url.path != "/api/health":
-            given = request.headers.get("authorization", "")
-            if not (given.startswith("Bearer ") and secrets.compare_digest(given[7:].encode(), token.encode())):
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if not (scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode())):
                 return _error(401, "missing or wrong token: send `Authorization: Bearer <SYNTHSPEC_SERVE_TOKEN>`", "header.authorization")
         return await call_next(request)
 
@@ -127,9 +139,9 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
         try:
             p = project()
         except SpecError as exc:
-            raise ApiError(422, exc.lines()[0], None, problems=exc.lines()) from None
-        last = _last_results(p.target_dir)
-        versions, busy = _published_versions(p, runs)
+            raise ApiError(422, exc.lines()[0], _where(exc), problems=exc.lines()) from None
+        versions, busy, published_results = _published_versions(p, runs)
+        last = {**published_results, **_last_results(p.target_dir)}  # the newest run's tables win
         out = []
         for loaded in p.specs:
             spec = loaded.spec
@@ -143,13 +155,12 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
     @app.post("/api/uploads", status_code=201, summary="Upload a CSV or Parquet file: profile, PII findings and a drafted spec")
     def upload(request: Request, file: Annotated[UploadFile, File(description="A CSV or Parquet file.")],
                name: Annotated[str | None, Form(description="The table name (default: from the file name).")] = None) -> dict[str, Any]:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > (max_upload_mb << 20) + (1 << 16):
-            raise ApiError(413, f"the file is larger than the server's limit of {max_upload_mb} MB", "file")
         try:
             existing = {s.table for s in project().specs}
-        except SpecError:
-            existing = set()
+        except SpecError:  # a project with errors: the tables its spec files declare
+            specs_dir = _specs_dir(project_dir)
+            existing = {t for f in [*specs_dir.glob("*.yml"), *specs_dir.glob("*.yaml")] if (t := _declared_table(f))}
+            existing |= {f.stem for f in specs_dir.glob("*.yml")}
         try:
             return save(project_dir, file.file, file.filename or "", name, max_upload_mb << 20, existing).to_dict()
         except UploadError as exc:
@@ -180,11 +191,12 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
         return {"table": table, "file": path.relative_to(project_dir).as_posix(), "written": True}
 
     @app.post("/api/runs", status_code=202, summary="Queue an apply of the selected tables")
-    def post_run(body: RunRequest) -> dict[str, Any]:
+    def post_run(body: RunRequest | None = None) -> dict[str, Any]:
+        body = body or RunRequest()
         try:
             p = project()
         except SpecError as exc:
-            raise ApiError(422, exc.lines()[0], None, problems=exc.lines()) from None
+            raise ApiError(422, exc.lines()[0], _where(exc), problems=exc.lines()) from None
         from synthspec.engine.select import select_specs
 
         try:
@@ -206,7 +218,8 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
 
     @app.delete("/api/runs/{run_id}", summary="Cancel a run (nothing is published by it; previous views stay)")
     def cancel_run(run_id: str) -> dict[str, Any]:
-        _run(runs, run_id)
+        if (ended := _run(runs, run_id)).state in ("passed", "failed", "error", "cancelled"):
+            raise ApiError(409, f"run {run_id} has already ended ({ended.state}): nothing to cancel", "path.run_id")
         run = runs.cancel(run_id)
         run = runs.wait(run_id, 30) or run
         return run.public()  # type: ignore[union-attr]
@@ -232,7 +245,10 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
     @app.get("/api/tables/{table}/rows", summary="Published synthetic rows of a table (never real rows)")
     def rows(table: str, limit: Annotated[int, Query(ge=1, le=1_000_000)] = 1000,
              format: Annotated[Literal["csv", "json", "parquet"], Query()] = "json") -> Response:  # noqa: A002
-        p = project()
+        try:
+            p = project()
+        except SpecError as exc:
+            raise ApiError(422, exc.lines()[0], _where(exc), problems=exc.lines()) from None
         if table not in {s.table for s in p.specs}:
             raise ApiError(404, f"no spec for table '{table}'", "path.table")
         if runs.busy:
@@ -251,6 +267,12 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
         return Response(frame.to_json(orient="records", date_format="iso"), media_type="application/json")
 
     return app
+
+
+def _where(exc: SpecError) -> str | None:
+    """``file:line:col`` of a project's first problem."""
+    first = exc.problems[0] if exc.problems else None
+    return f"{first.file}:{first.line}:{first.col}" if first else None
 
 
 def _run(runs: RunManager, run_id: str) -> Any:
@@ -353,27 +375,35 @@ def _last_results(target_dir: Path) -> dict[str, dict[str, Any]]:
             for t in doc.get("tables", []) if "table" in t}
 
 
-def _published_versions(p: Any, runs: RunManager) -> tuple[dict[str, int], bool]:
-    """Each table's published version (read-only, from the target database's history); none
-    while a run holds the database (``busy``)."""
+def _published_versions(p: Any, runs: RunManager) -> tuple[dict[str, int], bool, dict[str, dict[str, Any]]]:
+    """Each table's published version and the result of the run that published it (read-only,
+    from the target database's history); nothing while a run holds the database (``busy``)."""
+    from synthspec.server.runs import _table_summary
+
     if runs.busy:
-        return {}, True
+        return {}, True, {}
     from synthspec.io import history, warehouse
 
     path = p.path(p.config.target.duckdb)
     if not path.exists():
-        return {}, False
+        return {}, False, {}
     try:
         con = warehouse.connect(path, read_only=True, display=p.config.target.duckdb)
     except SynthspecError:
-        return {}, True
+        return {}, True, {}
     try:
-        out = {}
+        versions, results = {}, {}
         for loaded in p.specs:
-            current = history.current(con, loaded.spec.table)
-            if current is not None:
-                out[loaded.spec.table] = current.version
-        return out, False
+            table = loaded.spec.table
+            current = history.current(con, table)
+            if current is None:
+                continue
+            versions[table] = current.version
+            if (last := history.last_result(con, table, current.version)) is not None:
+                run_id, finished, result = last
+                results[table] = {**_table_summary(result), "run_id": run_id,
+                                  "finished_at": finished.isoformat() if hasattr(finished, "isoformat") else finished}
+        return versions, False, results
     finally:
         con.close()
 

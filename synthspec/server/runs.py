@@ -101,6 +101,7 @@ class RunManager:
         self.target_dir = target_dir
         self.root = state_dir / "server" / "runs"
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock_file = _hold_server_lock(state_dir / "server" / "lock")
         self.env = dict(os.environ if env is None else env)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -146,7 +147,8 @@ class RunManager:
     # ------------------------------------------------------------------ API
 
     def submit(self, select: list[str], force: bool) -> Run:
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+        now = datetime.now(timezone.utc)  # ids sort by creation time, to the millisecond
+        run_id = now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-" + secrets.token_hex(3)
         run = Run(id=run_id, select=list(select), force=force)
         with self._lock:
             self._runs[run.id] = run
@@ -326,6 +328,33 @@ class RunManager:
             if source.is_file() and _same_run(self.target_dir, doc.get("run_id")):
                 shutil.copyfile(source, directory / name)
         run.state = state
+
+
+class ServerBusy(Exception):
+    """Another `synthspec serve` holds this project."""
+
+
+def _hold_server_lock(path: Path) -> Any:
+    """One server per project: two would each run `apply` into the same database and each
+    record the other's runs as interrupted. An advisory lock, released when the process ends
+    (however it ends)."""
+    handle = open(path, "a+")  # noqa: SIM115 - held for the server's lifetime
+    try:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # no flock (Windows): no guard
+        return handle
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        raise ServerBusy(f"another `synthspec serve` is running on this project{f' (pid {holder})' if holder else ''}") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
 
 
 def _same_run(target_dir: Path, run_id: str | None) -> bool:

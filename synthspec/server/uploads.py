@@ -22,6 +22,13 @@ _CHUNK = 1 << 20
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+#: Files people upload by mistake, by their magic numbers.
+_NOT_TABLES = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+               (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (an Excel workbook is one: export it as CSV)"),
+               (b"\x1f\x8b", "gzip-compressed (upload the CSV itself)"), (b"SQLite format 3", "a SQLite database"),
+               (b"\xd0\xcf\x11\xe0", "an old Office document (export it as CSV)"))
+
+
 class UploadError(Exception):
     """A bad upload: ``status`` is the HTTP status the API answers with."""
 
@@ -52,13 +59,23 @@ def table_name(filename: str, given: str | None) -> str:
             raise UploadError(422, f"'{given}' cannot be a table name: use lower-case letters, digits and _ "
                                    "(not first), at most 63", "name")
         return given
-    return _table_name(Path(filename or "upload").name.split(".")[0])
+    stem = Path(filename or "").name.split(".")[0]
+    derived = _table_name(stem) if stem.strip() else ""
+    # Only a file name that reads as a name (letters, digits, spaces, - and _) gives one; anything
+    # else would be mangled (`日本語.csv` -> `table`), so the user names the table instead.
+    if not stem.isascii() or not _NAME.match(derived) or not re.fullmatch(r"[A-Za-z0-9 _-]+", stem):
+        raise UploadError(422, f"cannot take a table name from the file name '{filename}': send a `name` "
+                               "(lower-case letters, digits and _, at most 63)", "name")
+    return derived
 
 
 def kind_of(filename: str, head: bytes) -> str:
     """``csv`` or ``parquet``, from the content (Parquet's magic number), else from the name."""
     if head[:4] == b"PAR1":
         return "parquet"
+    for magic, what in _NOT_TABLES:
+        if head.startswith(magic):
+            raise UploadError(415, f"the file is {what}, not CSV or Parquet", "file")
     lower = (filename or "").lower()
     if lower.endswith(".parquet"):
         raise UploadError(415, "the file is named .parquet but is not a Parquet file", "file")
@@ -75,6 +92,9 @@ def save(project_dir: Path, stream: BinaryIO, filename: str, name: str | None, m
         raise UploadError(409, f"table '{table}' already has a spec; choose another name", "name")
     directory = project_dir / UPLOAD_DIR
     directory.mkdir(exist_ok=True, mode=0o700)
+    if taken := sorted(p.name for p in directory.glob(f"{table}.*") if not p.name.startswith(".")):
+        # An earlier upload (maybe a saved spec's source): never replaced by another file.
+        raise UploadError(409, f"{UPLOAD_DIR}/{taken[0]} already exists; choose another name (or remove that file)", "name")
     _ignore(project_dir)
     handle, name_of_partial = tempfile.mkstemp(prefix=f".{table}.", suffix=".partial", dir=directory)
     partial = Path(name_of_partial)
@@ -93,7 +113,10 @@ def save(project_dir: Path, stream: BinaryIO, filename: str, name: str | None, m
         if kind == "csv":
             _check_utf8(partial)
         final = directory / f"{table}.{kind}"
-        os.replace(partial, final)
+        try:
+            os.link(partial, final)  # never over a file: a concurrent upload of the name loses
+        except FileExistsError:
+            raise UploadError(409, f"{UPLOAD_DIR}/{final.name} already exists; choose another name", "name") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()

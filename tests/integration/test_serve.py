@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -45,6 +46,7 @@ def test_upload_findings_spec_run_events_report_and_rows(server: Server) -> None
     tables = server.client.get("/api/tables").json()["tables"]
     assert [t["table"] for t in tables] == ["adult"] and tables[0]["published_version"] is None
     assert server.client.get("/openapi.json").json()["info"]["title"] == "synthspec"
+    assert server.wait(server.client.post("/api/runs", json={"select": ["adult"]}).json()["id"])["state"] == "passed"
 
     # Upload: profile, the PII finding for the name column, a drafted spec with a fake policy.
     response = upload(server, TITANIC)
@@ -95,8 +97,10 @@ def test_upload_findings_spec_run_events_report_and_rows(server: Server) -> None
     assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1"
     listed = {t["table"]: t for t in server.client.get("/api/tables").json()["tables"]}
     assert listed["titanic"]["published_version"] == 1 and listed["titanic"]["last_run"]["status"] == "passed"
-    # Real rows are never served: a table without a published version has no rows.
-    assert server.client.get("/api/tables/adult/rows").status_code == 404
+    # adult's last run is still the one that published it, though target/ now holds titanic's run.
+    assert listed["adult"]["last_run"]["status"] == "passed" and listed["adult"]["published_version"] == 1
+    # Real rows are never served: a spec'd table's rows are its published synthetic view only.
+    assert server.client.get("/api/tables/raw.adult/rows").status_code == 404
 
 
 def test_bad_uploads_are_clear_4xx_and_leave_nothing(tmp_path: Path, adult_project: Path) -> None:
@@ -111,6 +115,9 @@ def test_bad_uploads_are_clear_4xx_and_leave_nothing(tmp_path: Path, adult_proje
             (upload(server, Path("f.csv"), content=b"a,b\n"), 422, "no rows"),
             (upload(server, TITANIC, name="adult"), 409, "already has a spec"),
             (upload(server, TITANIC, name="9 lives!"), 422, "cannot be a table name"),
+            (upload(server, Path("日本語.csv"), content=b"a,b\n1,2\n"), 422, "send a `name`"),
+            (upload(server, Path(".hidden.csv"), content=b"a,b\n1,2\n"), 422, "send a `name`"),
+            (upload(server, Path("x.csv"), content=b"\x89PNG\r\n\x1a\nrest"), 415, "PNG"),
             (server.client.post("/api/uploads"), 422, "file"),
         ]
         for response, status, words in cases:
@@ -120,6 +127,18 @@ def test_bad_uploads_are_clear_4xx_and_leave_nothing(tmp_path: Path, adult_proje
             assert "Traceback" not in response.text
         left = sorted(p.name for p in (adult_project / "uploads").iterdir())
         assert left == [], left  # rejected files are not kept
+        # An upload is never replaced, not even by a rejected file of the same name.
+        assert upload(server, Path("Order Lines.csv"), content=b"id,qty\n1,2\n2,3\n3,4\n").status_code == 201
+        kept = (adult_project / "uploads" / "order_lines.csv").read_bytes()
+        again = upload(server, Path("h.csv"), name="order_lines", content=b"id,qty\n")
+        assert again.status_code == 409 and "already exists" in again.json()["error"]
+        assert (adult_project / "uploads" / "order_lines.csv").read_bytes() == kept
+        # The size limit holds before the body is read.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                         + f"Content-Length: {50 << 20}\r\n\r\n--x\r\n".encode())
+            answer = sock.recv(4096).decode(errors="replace")
+        assert answer.startswith("HTTP/1.1 413"), answer  # answered without the 50 MB body being sent
     finally:
         server.stop()
 
@@ -145,7 +164,9 @@ def test_a_bad_spec_is_located_and_not_written(server: Server) -> None:
     # A project broken on disk still serves the broken spec, and saving the fix repairs it.
     unparseable = before.replace("columns:", "columns: [")
     (server.project / "specs" / "adult.yml").write_text(unparseable)
-    assert server.client.get("/api/tables").status_code == 422
+    broken_tables = server.client.get("/api/tables")
+    assert broken_tables.status_code == 422 and broken_tables.json()["location"].startswith("specs/adult.yml:")
+    assert server.client.get("/api/tables/adult/rows").status_code == 422
     assert server.client.get("/api/specs/adult").json()["text"] == unparseable
     assert server.client.put("/api/specs/adult", json={"text": before}).status_code == 200
     assert server.client.get("/api/tables").status_code == 200
@@ -200,8 +221,15 @@ def _wait_stage(server: Server, run_id: str, stage: str, timeout: float = 300) -
 
 
 def test_cancel_publishes_nothing_and_keeps_the_previous_view(server: Server) -> None:
-    first = server.client.post("/api/runs", json={}).json()
+    first = server.client.post("/api/runs").json()  # no body: every table
     assert server.wait(first["id"])["state"] == "passed"
+    assert server.client.delete(f"/api/runs/{first['id']}").status_code == 409  # ended: nothing to cancel
+    assert server.client.post("/api/runs", json={"force": "yes"}).status_code == 422
+    # A second server on the same project refuses to start (it would run apply beside this one).
+    second = subprocess.run([sys.executable, "-m", "synthspec.cli.main", "serve", "--project-dir", str(server.project),
+                             "--port", str(free_port())], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert second.returncode == 3 and "another `synthspec serve`" in second.stderr
     before = _published(server.project)
     _big(server, 3_000_000)
     run_id = server.client.post("/api/runs", json={"select": ["adult"]}).json()["id"]
