@@ -190,6 +190,25 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
         os.replace(tmp, path)
         return {"table": table, "file": path.relative_to(project_dir).as_posix(), "written": True}
 
+    @app.get("/api/specs/{table}/plan", summary="What apply would do for the table, and why (`synthspec plan`): reads the source")
+    def plan_spec(table: str) -> dict[str, Any]:
+        try:
+            p = project()
+        except SpecError as exc:
+            raise ApiError(422, exc.lines()[0], _where(exc), problems=exc.lines()) from None
+        chosen = [s for s in p.specs if s.spec.table == table]
+        if not chosen:
+            raise ApiError(404, f"no spec for table '{table}'", "path.table")
+        if runs.busy:
+            raise ApiError(409, "a run is writing into the database: retry when it finishes", None, retry=True)
+        from synthspec.engine.plan import plan as make_plan
+
+        try:
+            (planned,) = make_plan(p, chosen)
+        except SynthspecError as exc:
+            raise ApiError(409 if exc.exit_code == 3 else 422, exc.lines()[0], None, problems=exc.lines()) from None
+        return planned.to_dict()
+
     @app.post("/api/runs", status_code=202, summary="Queue an apply of the selected tables")
     def post_run(body: RunRequest | None = None) -> dict[str, Any]:
         body = body or RunRequest()

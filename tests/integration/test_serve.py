@@ -64,6 +64,8 @@ def test_upload_findings_spec_run_events_report_and_rows(server: Server) -> None
     assert saved.status_code == 200, saved.text
     assert server.client.get("/api/specs/titanic").json()["text"] == body["spec"]
     assert (server.project / "specs" / "titanic.yml").read_text() == body["spec"]
+    planned = server.client.get("/api/specs/titanic/plan").json()
+    assert planned["action"] == "train" and planned["table"] == "titanic"
 
     # Run: 202, live events (state, stages with progress, end), passed.
     started = server.client.post("/api/runs", json={"select": ["titanic"]})
@@ -156,6 +158,13 @@ def test_a_bad_spec_is_located_and_not_written(server: Server) -> None:
     renamed = server.client.put("/api/specs/adult", json={"text": before.replace("table: adult", "table: other")})
     assert renamed.status_code == 422 and "table: adult" in renamed.json()["error"]
     assert (server.project / "specs" / "adult.yml").read_text() == before
+    # Valid, but not what the source holds: saved, and its plan says why apply would refuse it.
+    missing = before.replace("  age: {type: numerical}\n", "")
+    assert server.client.put("/api/specs/adult", json={"text": missing}).status_code == 200
+    planned = server.client.get("/api/specs/adult/plan").json()
+    assert planned["action"] == "error" and any("source column 'age'" in r for r in planned["reasons"]), planned
+    assert server.client.put("/api/specs/adult", json={"text": before}).status_code == 200
+    assert server.client.get("/api/specs/nope/plan").status_code == 404
     # A new table's spec never overwrites a file holding another table's spec.
     (server.project / "specs" / "other.yml").write_text(before)
     clash = server.client.put("/api/specs/other", json={"text": before.replace("table: adult", "table: other")})

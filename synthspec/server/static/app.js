@@ -177,6 +177,12 @@ $("spec-save").addEventListener("click", async () => {
     $("spec-saved").hidden = false;
     $("run-section").hidden = false;
     loadTables();
+    // What apply would do with it (reads the source): problems there are shown before a run.
+    const planned = await api("/api/specs/" + encodeURIComponent(state.table) + "/plan");
+    const body = await planned.json().catch(() => ({}));
+    const lines = planned.ok ? (body.action === "error" ? body.reasons : [`apply would ${body.action}: ${(body.reasons || []).join("; ")}`])
+      : (body.problems || [body.error]);
+    $("spec-errors").replaceChildren(...(lines || []).filter(Boolean).map((l) => el("li", { class: planned.ok && body.action !== "error" ? "muted" : "" }, l)));
   } catch (error) {
     const problems = (error.body && error.body.problems) || [{ message: error.message, location: error.body && error.body.location }];
     $("spec-errors").replaceChildren(...problems.map((p) => el("li", {}, (p.location ? p.location + ": " : "") + p.message)));
