@@ -190,6 +190,24 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
         os.replace(tmp, path)
         return {"table": table, "file": path.relative_to(project_dir).as_posix(), "written": True}
 
+    @app.delete("/api/specs/{table}", summary="Remove a table's spec file (and, with upload=true, the upload it reads)")
+    def delete_spec(table: str, upload: Annotated[bool, Query(description="Also remove its file under uploads/.")] = False) -> dict[str, Any]:
+        from synthspec.server.uploads import UPLOAD_DIR
+
+        path = _spec_path(project_dir, table)
+        if path is None or not path.is_file():
+            raise ApiError(404, f"no spec for table '{table}'", "path.table")
+        removed = [path.relative_to(project_dir).as_posix()]
+        source = _declared_source_path(path)
+        path.unlink()
+        if upload and source is not None:
+            file = (project_dir / source).resolve()
+            if file.parent == (project_dir / UPLOAD_DIR).resolve() and file.is_file():
+                file.unlink()
+                removed.append(f"{UPLOAD_DIR}/{file.name}")
+        # Published views stay: `apply` never unpublishes (drop them in the database if needed).
+        return {"table": table, "removed": removed}
+
     @app.get("/api/specs/{table}/plan", summary="What apply would do for the table, and why (`synthspec plan`): reads the source")
     def plan_spec(table: str) -> dict[str, Any]:
         try:
@@ -344,6 +362,18 @@ def _specs_dir(project_dir: Path) -> Path:
         data = None
     given = data.get("specs") if isinstance(data, dict) else None
     return project_dir / (given if isinstance(given, str) and given.strip() else "specs")
+
+
+def _declared_source_path(path: Path) -> str | None:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    source = data.get("source") if isinstance(data, dict) else None
+    value = source.get("path") if isinstance(source, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _declared_table(path: Path) -> str | None:

@@ -103,6 +103,13 @@ def test_upload_findings_spec_run_events_report_and_rows(server: Server) -> None
     assert listed["adult"]["last_run"]["status"] == "passed" and listed["adult"]["published_version"] == 1
     # Real rows are never served: a spec'd table's rows are its published synthetic view only.
     assert server.client.get("/api/tables/raw.adult/rows").status_code == 404
+    # Removing the spec (and its upload) takes the table off the list; its published view stays.
+    removed = server.client.delete("/api/specs/titanic", params={"upload": True})
+    assert removed.status_code == 200 and removed.json()["removed"] == ["specs/titanic.yml", "uploads/titanic.csv"]
+    assert not (server.project / "uploads" / "titanic.csv").exists()
+    assert [t["table"] for t in server.client.get("/api/tables").json()["tables"]] == ["adult"]
+    assert server.client.delete("/api/specs/titanic").status_code == 404
+    assert query_db(server.project, "SELECT count(*) FROM synthetic.titanic") == [(891,)]
 
 
 def test_bad_uploads_are_clear_4xx_and_leave_nothing(tmp_path: Path, adult_project: Path) -> None:
