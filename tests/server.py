@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.browser import _free_port as free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "a-test-secret-of-32-characters!!"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:

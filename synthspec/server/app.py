@@ -73,7 +73,13 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
     app.state.runs = runs
 
     def project() -> Any:
-        return load_project(project_dir, environ, lint=False)
+        """The project as it is on disk now; a project with errors is a located 422."""
+        try:
+            return load_project(project_dir, environ, lint=False)
+        except SpecError as exc:
+            first = exc.problems[0] if exc.problems else None
+            raise ApiError(422, exc.lines()[0], f"{first.file}:{first.line}:{first.col}" if first else None,
+                           problems=exc.lines()) from None
 
     # ------------------------------------------------------------------ errors and auth
 
@@ -136,10 +142,7 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
 
     @app.get("/api/tables", summary="Every spec'd table with its last run and published version")
     def tables() -> dict[str, Any]:
-        try:
-            p = project()
-        except SpecError as exc:
-            raise ApiError(422, exc.lines()[0], _where(exc), problems=exc.lines()) from None
+        p = project()
         versions, busy, published_results = _published_versions(p, runs)
         last = {**published_results, **_last_results(p.target_dir)}  # the newest run's tables win
         out = []
@@ -157,7 +160,7 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
                name: Annotated[str | None, Form(description="The table name (default: from the file name).")] = None) -> dict[str, Any]:
         try:
             existing = {s.table for s in project().specs}
-        except SpecError:  # a project with errors: the tables its spec files declare
+        except ApiError:  # a project with errors: the tables its spec files declare
             specs_dir = _specs_dir(project_dir)
             existing = {t for f in [*specs_dir.glob("*.yml"), *specs_dir.glob("*.yaml")] if (t := _declared_table(f))}
             existing |= {f.stem for f in specs_dir.glob("*.yml")}
@@ -210,10 +213,7 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
 
     @app.get("/api/specs/{table}/plan", summary="What apply would do for the table, and why (`synthspec plan`): reads the source")
     def plan_spec(table: str) -> dict[str, Any]:
-        try:
-            p = project()
-        except SpecError as exc:
-            raise ApiError(422, exc.lines()[0], _where(exc), problems=exc.lines()) from None
+        p = project()
         chosen = [s for s in p.specs if s.spec.table == table]
         if not chosen:
             raise ApiError(404, f"no spec for table '{table}'", "path.table")
@@ -230,10 +230,7 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
     @app.post("/api/runs", status_code=202, summary="Queue an apply of the selected tables")
     def post_run(body: RunRequest | None = None) -> dict[str, Any]:
         body = body or RunRequest()
-        try:
-            p = project()
-        except SpecError as exc:
-            raise ApiError(422, exc.lines()[0], _where(exc), problems=exc.lines()) from None
+        p = project()
         from synthspec.engine.select import select_specs
 
         try:
@@ -282,10 +279,7 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
     @app.get("/api/tables/{table}/rows", summary="Published synthetic rows of a table (never real rows)")
     def rows(table: str, limit: Annotated[int, Query(ge=1, le=1_000_000)] = 1000,
              format: Annotated[Literal["csv", "json", "parquet"], Query()] = "json") -> Response:  # noqa: A002
-        try:
-            p = project()
-        except SpecError as exc:
-            raise ApiError(422, exc.lines()[0], _where(exc), problems=exc.lines()) from None
+        p = project()
         if table not in {s.table for s in p.specs}:
             raise ApiError(404, f"no spec for table '{table}'", "path.table")
         if runs.busy:
@@ -304,12 +298,6 @@ def create_app(project_dir: Path, *, token: str | None = None, max_upload_mb: in
         return Response(frame.to_json(orient="records", date_format="iso"), media_type="application/json")
 
     return app
-
-
-def _where(exc: SpecError) -> str | None:
-    """``file:line:col`` of a project's first problem."""
-    first = exc.problems[0] if exc.problems else None
-    return f"{first.file}:{first.line}:{first.col}" if first else None
 
 
 def _run(runs: RunManager, run_id: str) -> Any:

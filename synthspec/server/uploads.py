@@ -13,7 +13,7 @@ import contextlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -168,18 +168,12 @@ def _draft(project_dir: Path, path: Path, table: str) -> Upload:
         raise UploadError(422, "the file has a header but no rows: there is nothing to learn from", "file")
     if not profile.columns:
         raise UploadError(422, "the file has no columns", "file")
-    profile = _renamed(profile, table)
+    profile = replace(profile, name=table)
     findings = {f.column: f.to_dict() for f in detect_pii(profile.sample)}
     drafts = dict(draft_columns(profile, findings))
     columns = [{"name": c.name, "type": c.duckdb_type, "distinct": c.distinct, "nulls": c.nulls,
                 "drafted_as": drafts[c.name].type if c.name in drafts else None} for c in profile.columns]
     return Upload(table, relative, profile.rows, columns, list(findings.values()), draft_spec(profile, findings))
-
-
-def _renamed(profile: Any, table: str) -> Any:
-    from dataclasses import replace
-
-    return replace(profile, name=table)
 
 
 def _ignore(project_dir: Path) -> None:

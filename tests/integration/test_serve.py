@@ -148,6 +148,12 @@ def test_bad_uploads_are_clear_4xx_and_leave_nothing(tmp_path: Path, adult_proje
                          + f"Content-Length: {50 << 20}\r\n\r\n--x\r\n".encode())
             answer = sock.recv(4096).decode(errors="replace")
         assert answer.startswith("HTTP/1.1 413"), answer  # answered without the 50 MB body being sent
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            answer = sock.recv(4096).decode(errors="replace")
+            while "}" not in answer:  # headers and body may come in separate reads
+                answer += sock.recv(4096).decode(errors="replace")
+        assert answer.startswith("HTTP/1.1 411") and "needs a Content-Length" in answer, answer
     finally:
         server.stop()
 
@@ -198,6 +204,11 @@ def test_token_is_enforced(adult_project: Path) -> None:
                          env={k: v for k, v in os.environ.items() if k != "SYNTHSPEC_SERVE_TOKEN"} | {"PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "SYNTHSPEC_SERVE_TOKEN" in out.stderr and "Traceback" not in out.stderr
+    for weak in ("short", " " * 20):
+        refused = subprocess.run([sys.executable, "-m", "synthspec.cli.main", "serve", "--project-dir", str(adult_project),
+                                  "--port", str(free_port())], capture_output=True, text=True, timeout=120,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT), "SYNTHSPEC_SERVE_TOKEN": weak})
+        assert refused.returncode == 2 and "at least 16 characters" in refused.stderr, refused.stderr
     token = "t" * 40
     server = Server(adult_project, token=token, host="0.0.0.0")
     try:
