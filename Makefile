@@ -28,6 +28,9 @@ $(VENV)/.installed: pyproject.toml
 	  $(BIN)/pip install -q "torch==$(TORCH_VERSION)"; \
 	fi
 	$(BIN)/pip install -q -e ".[dev]"
+	@# pip byte-compiles what it installs but not an editable project: compile it once, so a
+	@# start-up never pays for it (where PYTHONDONTWRITEBYTECODE keeps Python from caching it).
+	$(BIN)/python -m compileall -q synthspec > /dev/null
 	touch $@
 
 demo: install

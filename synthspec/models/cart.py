@@ -17,16 +17,15 @@ and its product's list price, a total and its parts, a date and an earlier date)
 its residual from that line: the trees draw a residual donor, added to the line at the synthetic
 predictor. Piecewise-constant leaves alone turn r = 0.997 into 0.77; residuals keep it.
 
-Fitting uses scikit-learn; the fitted trees are then flattened into numpy arrays, and sampling
-uses our own vectorised traversal so a saved model (plain ``.npz`` + JSON, no pickle) samples
-byte-identically without sklearn objects.
+Trees are grown by :mod:`synthspec.models.tree` (CART on binned predictors, in numpy) and kept as
+flat numpy arrays, so a saved model is plain ``.npz`` + JSON (no pickle) and samples identically
+wherever it is loaded.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import warnings
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +39,8 @@ import pandas as pd
 from synthspec.models.base import Budget, ModelColumn, ModelParams, Synthesizer
 from synthspec.models.params import CartParams, leaf_size
 from synthspec.models.registry import register
+from synthspec.models.tree import GrownTree
+from synthspec.models.tree import grow as grow_tree
 
 _FORMAT = 2  # 2: per-tree category orders (recode_*), linear parts
 _LEAF = -1
@@ -56,6 +57,9 @@ _LINEAR_R = 0.9
 # level, so they are donated exactly.
 _ORDINAL_LEVELS = 30
 _NPZ_DATE = (1980, 1, 1, 0, 0, 0)
+# Batches of at least this many rows are routed by scikit-learn's compiled traversal (importing
+# it costs about a second; numpy's traversal costs ~2 s per million rows and 15 trees).
+_COMPILED_ROUTE_ROWS = 250_000
 
 
 @dataclass
@@ -91,12 +95,10 @@ class _Tree:
         )  # fmt: skip
 
     @classmethod
-    def from_sklearn(cls, tree: Any) -> _Tree:
-        t = tree.tree_
+    def from_grown(cls, tree: GrownTree) -> _Tree:
         return cls(
-            left=t.children_left.astype(np.int64), right=t.children_right.astype(np.int64),
-            feature=t.feature.astype(np.int64), threshold=t.threshold.astype(np.float64),
-            missing_left=t.missing_go_to_left.astype(bool), offsets=np.zeros(t.node_count + 1, np.int64),
+            left=tree.left, right=tree.right, feature=tree.feature, threshold=tree.threshold,
+            missing_left=tree.missing_left, offsets=np.zeros(len(tree.left) + 1, np.int64),
             donors=np.zeros(0), bandwidth=np.zeros(0),
         )  # fmt: skip
 
@@ -120,14 +122,15 @@ class _Tree:
         return x
 
     def route(self, x: np.ndarray) -> np.ndarray:
-        """Leaf index of every row of float32 ``x`` (categorical predictors as codes), exactly
-        as sklearn's ``apply`` would on the recoded predictors: by sklearn's own compiled
-        traversal of a tree rebuilt from these arrays (several times faster on big shards), or
-        by the numpy traversal below where that is unavailable."""
+        """Leaf index of every row of float32 ``x`` (categorical predictors as codes). Big
+        batches go through scikit-learn's compiled traversal of a tree rebuilt from these
+        arrays (an order of magnitude faster than numpy's, worth importing scikit-learn for),
+        smaller ones through the numpy traversal below; both give the same leaves."""
         x = self.recoded(x)
-        compiled = self._compiled()
-        if compiled is not None and x.dtype == np.float32:
-            return compiled.apply(x).astype(np.int64)
+        if len(x) >= _COMPILED_ROUTE_ROWS and x.dtype == np.float32:
+            compiled = self._compiled()
+            if compiled is not None:
+                return compiled.apply(x).astype(np.int64)
         return self._route_numpy(x)
 
     def _compiled(self) -> Any:
@@ -149,7 +152,7 @@ class _Tree:
         active = np.arange(len(x)) if self.left[0] != _LEAF else np.zeros(0, np.int64)
         while active.size:
             nd = node[active]
-            # float32 feature vs float64 threshold, NaN routed by the learnt side: as in sklearn.
+            # float32 feature vs float64 threshold, NaN routed by the learnt side.
             v = x[active, self.feature[nd]]
             go_left = np.where(np.isnan(v), self.missing_left[nd], v <= self.threshold[nd])
             nd = np.where(go_left, self.left[nd], self.right[nd])
@@ -366,16 +369,10 @@ class CartSynthesizer(Synthesizer):
         ``donors: fitted`` the other rows are not used at all."""
         if grow_rows is not None and getattr(self.params, "donors", "fitted") == "fitted":
             data, grow_rows = data.iloc[grow_rows].reset_index(drop=True), None
-        # Many categories in few rows is expected here (leaves draw donors; the tree only
-        # partitions): sklearn's "looks like regression" warning is noise for users.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            self._fit(data, progress, grow_rows)
+        self._fit(data, progress, grow_rows)
 
     def _fit(self, data: pd.DataFrame, progress: Callable[[int, int], Any] | None,
              grow_rows: np.ndarray | None = None) -> None:
-        from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
         p: CartParams = self.params  # type: ignore[assignment]
         if len(data) == 0:
             raise ValueError("cannot fit the cart model on an empty table")
@@ -406,11 +403,8 @@ class CartSynthesizer(Synthesizer):
                     orders = {k: _target_order(xj[on, k], n, y[on]) for k, n in predictors.items()}
                 probe = _Tree.single_leaf()
                 probe.set_recode(orders)
-                cls = DecisionTreeClassifier if classify else DecisionTreeRegressor
-                est = cls(min_samples_leaf=leaf, max_depth=p.max_depth,
-                          random_state=(self.seed + j) % 2**32)  # fmt: skip
-                est.fit(probe.recoded(xj[on]), y[on])
-                tree = _Tree.from_sklearn(est)
+                tree = _Tree.from_grown(grow_tree(probe.recoded(xj[on]), y[on], classify=classify,
+                                                  min_samples_leaf=leaf, max_depth=p.max_depth))
                 tree.set_recode(orders)
             tree.set_donors(tree.route(xj), y.astype(np.float64), smooth)
             return tree
@@ -419,7 +413,7 @@ class CartSynthesizer(Synthesizer):
         leaf = p.min_samples_leaf if p.min_samples_leaf is not None else leaf_size(grown_on)
         everyone = np.arange(len(data))
         # A tree learns from the data's earlier columns, never from another tree: the trees are
-        # grown side by side (scikit-learn builds them without the GIL), each with its own seed,
+        # grown side by side (numpy releases the GIL in most of the work) and deterministically,
         # so the model is the same on any number of threads.
         trees: dict[tuple[str, str], Future[_Tree]] = {}
         with ThreadPoolExecutor(max_workers=_fit_threads()) as pool:
@@ -433,7 +427,7 @@ class CartSynthesizer(Synthesizer):
                     vocab, y = _category_codes(col)
                     grow((name, "value"), j, everyone, y, True, 0.0)
                     self._models[name] = _ColumnModel("categorical", vocab, 0.0, 0.0, None, None)
-                    # Predictors see nulls as NaN (sklearn trees learn which side missing goes to).
+                    # Predictors see nulls as NaN (the trees learn which side missing values go to).
                     null_code = len(vocab) - 1 if vocab and vocab[-1] is None else -1
                     x[:, j] = np.where(y == null_code, np.nan, y)
                     if len(vocab) - (null_code >= 0) > 2:

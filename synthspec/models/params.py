@@ -100,7 +100,7 @@ class BuiltinModel:
 
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
-    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=2),  # 2: target-ordered categories, smoothing 0.25, linear parts
+    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=3),  # 2: target-ordered categories, smoothing 0.25, linear parts; 3: own binned trees
     "dp_bayes": BuiltinModel("synthspec.models.dp_bayes", DPBayesParams, cost=5, differentially_private=True),
     "gaussian_copula": BuiltinModel("synthspec.models.sdv_models", GaussianCopulaParams, cost=20),
     "tvae": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=90),

@@ -402,7 +402,7 @@ def test_a_failing_child_holds_back_its_whole_group(tmp_path: Path) -> None:
     con.execute("UPDATE raw.stores SET size = size + 1")
     con.close()
     edit(root / "specs" / "orders.yml", "  status:      {type: categorical}\n",
-         "  status:      {type: categorical}\nchecks:\n  quality_score: {min: 0.9999}\n")
+         "  status:      {type: categorical}\nchecks:\n  quality_score: {min: 0.9999, decide: value}\n")
 
     result = run(root, "apply")
     assert result.exit_code == 1, result.output
@@ -428,7 +428,7 @@ def test_a_failing_child_holds_back_its_whole_group(tmp_path: Path) -> None:
 def test_a_failing_child_on_the_first_apply_publishes_no_parent(tmp_path: Path) -> None:
     root = shop_project(tmp_path, ["customers", "orders", "stores"])
     edit(root / "specs" / "orders.yml", "  status:      {type: categorical}\n",
-         "  status:      {type: categorical}\nchecks:\n  quality_score: {min: 0.9999}\n")
+         "  status:      {type: categorical}\nchecks:\n  quality_score: {min: 0.9999, decide: value}\n")
     result = run(root, "apply", "--format", "json")
     assert result.exit_code == 1
     out = results(root)

@@ -1,6 +1,7 @@
 """Start-up pays only for what a command uses: `validate` loads no numeric library at all, and
 on an up-to-date project `plan` and a no-op `apply` load DuckDB but neither numpy, pandas,
-pyarrow nor any model library (a table with work pending is scanned, which does need pandas).
+pyarrow nor any model library (a table with work pending is scanned, which does need pandas);
+applying the default model to a small table loads neither scikit-learn nor SciPy.
 Each command runs in a fresh interpreter, as a user runs it."""
 
 from __future__ import annotations
@@ -52,3 +53,6 @@ def test_plan_and_a_no_op_apply_load_no_numeric_or_model_library(adult_project: 
     # The same command with work to do does load them: the probe sees imports.
     loaded, _ = _loaded(adult_project, "apply", "--force")
     assert {"numpy", "pandas"} <= loaded
+    # Training, sampling and checking the default cart model on a small table need neither
+    # scikit-learn nor SciPy (importing them costs more than a second).
+    assert not loaded & {"sklearn", "scipy", "torch", "sdv"}, sorted(loaded)

@@ -114,18 +114,28 @@ def test_save_load_is_byte_identical_without_pickle(tmp_path: Path) -> None:
             assert [type(v) for v in before[c.name]] == [type(v) for v in after[c.name]]
 
 
-def test_own_traversal_matches_sklearn_apply() -> None:
-    from sklearn.tree import DecisionTreeRegressor
+def test_numpy_and_compiled_traversals_find_the_same_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small batches are routed in numpy, big ones by scikit-learn's compiled traversal of the
+    same tree: a batch gets the same leaves either way, NaN and unseen codes included."""
+    import synthspec.models.cart as cart
 
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(500, 3))
-    x[rng.random(x.shape) < 0.2] = np.nan
-    y = np.nan_to_num(x[:, 0]) + rng.normal(size=500)
-    est = DecisionTreeRegressor(min_samples_leaf=5, random_state=0).fit(x.astype(np.float32), y)
-    probe = rng.normal(size=(300, 3))
-    probe[rng.random(probe.shape) < 0.2] = np.nan
-    probe = probe.astype(np.float32)
-    np.testing.assert_array_equal(_Tree.from_sklearn(est).route(probe), est.apply(probe))
+    model = fitted()
+    rng = np.random.default_rng(3)
+    probe = np.empty((400, len(model._order)), np.float32)  # columns in visit order
+    for j, name in enumerate(model._order):
+        m = model._models[name]
+        probe[:, j] = rng.integers(0, len(m.vocab), 400) if m.kind == "categorical" else rng.uniform(m.lo, m.hi, 400)
+    probe[rng.random(probe.shape) < 0.1] = np.nan
+    for m in model._models.values():
+        for tree in (m.null_tree, m.value_tree):
+            if tree is None or tree.left[0] == -1:
+                continue
+            x = probe[:, : int(tree.feature.max()) + 1]
+            monkeypatch.setattr(cart, "_COMPILED_ROUTE_ROWS", 10**9)
+            by_numpy = tree.route(x)
+            monkeypatch.setattr(cart, "_COMPILED_ROUTE_ROWS", 1)
+            np.testing.assert_array_equal(tree.route(x), by_numpy)
+            assert tree._compiled() is not None
 
 
 def test_leaves_respect_min_samples_leaf() -> None:
