@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo example serve test lint bench bench-dp bench-scale bench-fidelity corpus clean
+.PHONY: install demo example serve test lint bench bench-dp bench-sequences bench-scale bench-fidelity corpus clean
 
 install: $(VENV)/.installed
 
@@ -102,6 +102,12 @@ $(DP_VENV)/.installed:
 
 bench-dp: install $(DP_VENV)/.installed
 	$(BIN)/python tests/benchmarks/bench_dp.py --peer-python $(DP_VENV)/bin/python --out BENCHMARKS.md $(DP_ARGS)
+
+# Sequences (~1 min): `sequence: {order_by}` vs row-by-row children vs SDV's PAR (the `bench`
+# extra) on R's Blackmoor, plus the shop example's orders. Replaces its own section of BENCHMARKS.md.
+bench-sequences: install
+	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python tests/benchmarks/bench_sequences.py --out BENCHMARKS.md
 
 # The scaling benchmark (~35 min on 2 cores): 100k / 1M / 10M-row sources, SDV alongside, a 10M-row
 # `sample`, Ray when `apply` has `--executor`. Replaces its own section of BENCHMARKS.md.

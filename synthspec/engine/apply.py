@@ -466,6 +466,10 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
             if p.refs and cls.supports_given and codec.model_columns(p.plans):
                 job.given = [c for r in job.refs if r.synthetic is not None for c in relational.context_columns(r.ref, r.parent_columns)]
                 job.train_context = _train_context(run, p, real) if job.given else None
+                if job.given and spec.sequence is not None:  # drawn event by event (engine/sequence.py)
+                    from synthspec.engine import sequence
+
+                    job.given += sequence.CONTEXT
             if p.action == "recheck":
                 assert p.published is not None
                 job.published = history.read_published(_target(run), p.table, p.published.version)

@@ -368,7 +368,7 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
     import numpy as np
     import pandas as pd
 
-    from synthspec.engine import codec, relational
+    from synthspec.engine import codec, relational, sequence
 
     spec = job.spec
     seed = spec.model.seed if seed is None else seed
@@ -384,9 +384,13 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
             job.rows, explicit=job.explicit_rows, real_parents=len(driving.real_parent_keys),
             synthetic_parents=len(driving.synthetic.keys))
         layout = relational.layout(relations, parents, rows, seed, unique=_foreign_key_primary_key(job.plans))
+    sequential = spec.sequence is not None and bool(job.given) and layout.parent_rows is not None
     with model_errors(job.model, "sampling"):
         if model is None:
             sampled = None
+        elif sequential:
+            assert spec.sequence is not None and layout.parent_rows is not None
+            sampled = sequence.sample(model, layout.given, layout.parent_rows, spec.sequence.order_by, row_seed)
         elif layout.given is not None:
             sampled = model.sample(layout.n, seed=row_seed, given=layout.given).drop(columns=list(layout.given.columns))
         else:
@@ -400,6 +404,9 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
         sampled = codec.conform(sampled, memo["conform"])
     synthetic = (codec.enforce(sampled, job.plans, spec.constraints, context=layout.context) if sampled is not None
                  else job.encoded.iloc[:0].reindex(range(layout.n)))
+    if sequential and sampled is not None:  # a constraint may have mirrored an event out of order
+        assert spec.sequence is not None and layout.parent_rows is not None
+        synthetic = sequence.reorder(synthetic, layout.parent_rows, spec.sequence.order_by)
     if sampled is not None and not private:
         # city -> country and the like: kept exactly where the real data has them (engine/dependencies.py)
         from synthspec.engine import dependencies
@@ -445,7 +452,7 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
     """The cached model and count models (resample), or newly fitted and cached ones."""
     import pandas as pd
 
-    from synthspec.engine import relational
+    from synthspec.engine import relational, sequence
     from synthspec.io import state
 
     spec = job.spec
@@ -465,14 +472,17 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
         return model, relations, None
     relations = None
     if refs:
-        relations = relational.Relations(refs, [c.name for c in job.given])
+        relations = relational.Relations(refs, [c.name for c in job.given if not sequence.is_step(c.name)])
         null_share = job.source[[r.column for r in refs]].iloc[job.train_idx].isna().mean() if len(job.train_idx) else None
         for r in job.refs:
             relations.counts[r.ref.column] = relational.fit_count_model(r.parent_train, r.parent_columns, r.counts, spec.model.seed)
             share = float(null_share[r.ref.column]) if null_share is not None else 0.0
             relations.stats[r.ref.column] = relational.RelationStats.of(share, r.counts)
-    grow_rows = subsample_rows(job, train, columns, private=cls.differentially_private)
     context = job.train_context
+    if job.given and spec.sequence is not None:  # order_by as first values and gaps, plus each row's place
+        train, steps = sequence.training(train, sequence_groups(job), spec.sequence.order_by)
+        context = steps if context is None else pd.concat([context, steps], axis=1)
+    grow_rows = subsample_rows(job, train, columns, private=cls.differentially_private)
     if grow_rows is not None and not cls.subsample_in_fit:
         train = train.iloc[grow_rows].reset_index(drop=True)
         context = None if context is None else context.iloc[grow_rows].reset_index(drop=True)
@@ -502,6 +512,16 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
 
     _, digest = state.store_model(job.state_dir, job.table, job.training_fp, save)
     return model, relations, digest
+
+
+def sequence_groups(job: TableJob) -> np.ndarray:
+    """The driving parent of every training row (a code per distinct key; -1: a null key)."""
+    import numpy as np
+    import pandas as pd
+
+    driving = next(r for r in job.refs if r.synthetic is not None)
+    keys = job.source[driving.ref.column].iloc[job.train_idx].reset_index(drop=True)
+    return pd.factorize(keys)[0].astype(np.int64)
 
 
 def subsample_rows(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn], *, private: bool) -> np.ndarray | None:

@@ -107,6 +107,7 @@ def fingerprints(
             "holdout": spec.holdout,
             "privacy": spec.privacy.model_dump(exclude_none=True),
             "rare": rare or {},
+            **({"sequence": spec.sequence.model_dump()} if spec.sequence is not None else {}),
         }),
         "versions": _digest(salt, library_versions()),
     }

@@ -290,6 +290,8 @@ class ChildLayout:
     foreign_keys: dict[str, pd.Series]  # fk column -> values (self-references come later)
     #: every parent attribute of every row (``<fk>.<column>``), for cross-table constraints
     context: pd.DataFrame | None = None
+    #: the driving parent's row of every row (-1: a null key): a sequence's grouping
+    parent_rows: np.ndarray | None = None
 
 
 def child_rows(rows: int, *, explicit: bool, real_parents: int, synthetic_parents: int) -> int:
@@ -346,7 +348,8 @@ def layout(relations: Relations, parents: dict[str, SyntheticParent], rows: int,
         contexts.append(renamed(frame, ref))
     context = pd.concat([c.reset_index(drop=True) for c in contexts], axis=1) if contexts else None
     given = context[relations.given] if relations.given and context is not None else None
-    return ChildLayout(n, given, foreign_keys, context)
+    parent_rows = position.get(driving.column) if driving is not None else None
+    return ChildLayout(n, given, foreign_keys, context, parent_rows)
 
 
 def _unique_rows(position: dict[str, np.ndarray], unique: list[str], sizes: dict[str, int],

@@ -367,6 +367,13 @@ def iso_moment(text: str) -> dt.datetime | None:
         return None
 
 
+class SequenceSpec(StrictModel):
+    """A child table drawn as a sequence of events per parent."""
+
+    order_by: str = Field(description="The datetime or numerical column ordering each parent's rows (its first reference to "
+                          "another table is the parent): drawn event by event, ordered, with real gaps.")
+
+
 class TableSpec(StrictModel):
     """One table to synthesize (`specs/<table>.yml`)."""
 
@@ -385,6 +392,8 @@ class TableSpec(StrictModel):
     privacy: PrivacySpec = Field(default_factory=PrivacySpec, description="Differential privacy and disclosure risk.")
     checks: Checks = Field(default_factory=Checks, description="Acceptance thresholds: the gate.")
     rare: RareSpec = Field(default_factory=RareSpec, description="Rare-value protection of every categorical column of the table (a column's own `rare:` wins key by key).")
+    sequence: SequenceSpec | None = Field(None, description="Draw the rows of each parent as an ordered sequence of events "
+                                          "(orders of a customer, visits of a patient).")
 
     @model_validator(mode="after")
     def _consistent(self) -> TableSpec:

@@ -106,6 +106,8 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
                 column_ref(("constraints", i, side), getattr(constraint, side), "constraint column")
     for i, name in enumerate(spec.privacy.quasi_identifiers):
         column_ref(("privacy", "quasi_identifiers", i), name, "quasi-identifier")
+    if spec.sequence is not None:
+        _sequence_problems(loaded, at, column_ref)
 
     # checks: a check the spec names must be computable on this table (known from the spec
     # alone), else it would be `not_evaluated` on every run. Checks inherited from the project
@@ -124,6 +126,28 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
 
     problems += _guardrail_problems(loaded, project)
     return problems
+
+
+def _sequence_problems(loaded: LoadedSpec, at: Callable[[tuple[Any, ...], str], None],
+                       column_ref: Callable[[tuple[Any, ...], str, str], None]) -> None:
+    """`sequence:` orders a child's rows per parent by a modelled datetime or number, and is
+    drawn by a model that conditions on the parent (engine/sequence.py)."""
+    from synthspec.models.registry import get_model
+
+    spec = loaded.spec
+    assert spec.sequence is not None
+    name = spec.sequence.order_by
+    column = spec.columns.get(name)
+    column_ref(("sequence", "order_by"), name, "sequence.order_by")
+    if column is not None and (column.type not in ("datetime", "numerical") or column.pii not in (None, "keep")):
+        at(("sequence", "order_by"), f"sequence.order_by '{name}' must be a datetime or numerical column the model learns "
+                                     f"(this one is {column.type}{'' if column.pii in (None, 'keep') else ', pii: ' + column.pii})")
+    if not any(c.references and c.references.split(".", 1)[0] != spec.table for c in spec.columns.values()):
+        at(("sequence",), "a sequence orders each parent's rows: the table needs a column that references another table")
+    model_type = spec.model.type
+    if model_type != "auto" and model_type in model_names() and not get_model(model_type).supports_given:
+        at(("sequence",), f"model '{model_type}' cannot draw rows given their parent's and the previous event; "
+                          "a sequence needs one that can (cart)")
 
 
 def _row_context_problems(columns: dict[str, ColumnSpec], at: Callable[[tuple[Any, ...], str], None],

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from synthspec.models.base import ModelColumn
-from synthspec.models.cart import CartSynthesizer, _Tree
+from synthspec.models.cart import CartSynthesizer
 from synthspec.models.params import CartParams as Params
 from synthspec.models.registry import get_model
 
