@@ -348,9 +348,9 @@ def verdicts(name: str, rows: list[dict[str, Any]]) -> list[str]:
 
 def section(results: dict[str, list[dict[str, Any]]], command: str, minutes: float, mostly_minutes: float | None) -> str:
     mostly = (f"its training capped at {mostly_minutes:g} min (`--mostly-minutes`: its own limit is 10 days, ended by "
-              "early stopping after 4 epochs without a better validation loss; on Adult's training half, uncapped on this "
-              "busy 2-core machine, it had run 4 epochs in 12.7 min with the validation loss still falling; the epochs "
-              "it reached are in the time column)" if mostly_minutes is not None
+              "early stopping after 4 epochs without a better validation loss, whichever comes first; the epochs it "
+              "reached and the minutes they took are in the time column: on a busy machine the cap can end it before "
+              "its early stopping does)" if mostly_minutes is not None
               else "ending by its early stopping")
     sizes = ", ".join(f"{name} {2 * rows_[0]['rows']:,} rows" for name, rows_ in results.items())
     lines = [MARKER, "## Fidelity: synthspec vs SDV GaussianCopula vs MOSTLY AI engine", "",
