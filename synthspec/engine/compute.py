@@ -390,7 +390,8 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
             sampled = None
         elif sequential:
             assert spec.sequence is not None and layout.parent_rows is not None
-            sampled = sequence.sample(model, layout.given, layout.parent_rows, spec.sequence.order_by, row_seed)
+            draw_rows = sequence.sample if spec.sequence.draw == "events" else sequence.sample_sorted
+            sampled = draw_rows(model, layout.given, layout.parent_rows, spec.sequence.order_by, row_seed)
         elif layout.given is not None:
             sampled = model.sample(layout.n, seed=row_seed, given=layout.given).drop(columns=list(layout.given.columns))
         else:
@@ -480,7 +481,8 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
             relations.stats[r.ref.column] = relational.RelationStats.of(share, r.counts)
     context = job.train_context
     if job.given and spec.sequence is not None:  # order_by as first values and gaps, plus each row's place
-        train, steps = sequence.training(train, sequence_groups(job), spec.sequence.order_by)
+        train, steps = sequence.training(train, sequence_groups(job), spec.sequence.order_by,
+                                         events=spec.sequence.draw == "events")
         context = steps if context is None else pd.concat([context, steps], axis=1)
     grow_rows = subsample_rows(job, train, columns, private=cls.differentially_private)
     if grow_rows is not None and not cls.subsample_in_fit:

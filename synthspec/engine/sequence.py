@@ -86,11 +86,16 @@ def _history(times: np.ndarray, position: np.ndarray, order: np.ndarray) -> tupl
     return out_last, out_gap
 
 
-def training(train: pd.DataFrame, groups: np.ndarray, order_by: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def training(train: pd.DataFrame, groups: np.ndarray, order_by: str, *, events: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The training frame with ``order_by`` as first values and gaps, and the sequence context
-    of every row. ``groups``: every training row's parent (-1: none)."""
+    of every row. ``groups``: every training row's parent (-1: none). ``events=False`` (draw:
+    sorted): ``order_by`` stays as it is and the previous event is not context (all null)."""
     times = train[order_by].to_numpy(np.float64)
     position, length, order = layout(groups, times)
+    if not events:
+        blank = np.full(len(times), np.nan)
+        return train, pd.DataFrame({POSITION: position.astype(np.float64), LENGTH: length.astype(np.float64),
+                                    PREVIOUS: blank, PREVIOUS_GAP: blank})
     previous, previous_gap = _history(times, position, order)
     modelled = train.copy()
     modelled[order_by] = np.where(np.isnan(previous), times, times - previous)
@@ -139,6 +144,21 @@ def sample(model: Synthesizer, given: pd.DataFrame | None, groups: np.ndarray, o
     at = np.empty(n, np.int64)
     at[np.concatenate(rows_of)] = np.arange(n)
     return out.iloc[at].reset_index(drop=True)
+
+
+def sample_sorted(model: Synthesizer, given: pd.DataFrame | None, groups: np.ndarray, order_by: str,
+                  seed: int) -> pd.DataFrame:
+    """``draw: sorted``: every row drawn at once given its parent, position and sequence length,
+    then each parent's ``order_by`` values sorted into position order."""
+    n = len(groups)
+    position, length, _ = layout(groups)
+    blank = np.full(n, np.nan)
+    context = pd.DataFrame({POSITION: position.astype(np.float64), LENGTH: length.astype(np.float64),
+                            PREVIOUS: blank, PREVIOUS_GAP: blank})
+    if given is not None:
+        context = pd.concat([given.reset_index(drop=True), context], axis=1)
+    drawn = model.sample(n, seed=seed, given=context).drop(columns=list(context.columns))
+    return reorder(drawn, groups, order_by)
 
 
 def _next_rows(order: np.ndarray, rows: np.ndarray) -> np.ndarray:

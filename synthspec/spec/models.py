@@ -371,7 +371,11 @@ class SequenceSpec(StrictModel):
     """A child table drawn as a sequence of events per parent."""
 
     order_by: str = Field(description="The datetime or numerical column ordering each parent's rows (its first reference to "
-                          "another table is the parent): drawn event by event, ordered, with real gaps.")
+                          "another table is the parent).")
+    draw: Literal["events", "sorted"] = Field("events", description="`events`: event by event, each `order_by` the previous one's "
+                                              "plus a drawn gap (keeps schedules and gaps); `sorted`: every row drawn given its "
+                                              "parent, position and sequence length, then each parent's `order_by` values sorted "
+                                              "(events that are independent draws over a window).")
 
 
 class TableSpec(StrictModel):

@@ -73,3 +73,19 @@ def test_event_by_event_draw_keeps_order_and_a_regular_schedule() -> None:
     assert (t[first & late] >= 100).all() and (t[first & ~late] < 100).all()
     empty = sq.sample(model, parent_given.iloc[:0], layout_groups[:0], "t", seed=9)
     assert len(empty) == 0 and list(empty.columns) == ["t", "v"]
+
+
+def test_sorted_draw_puts_each_parent_in_order() -> None:
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(150), 3)
+    real = pd.DataFrame({"parent.size": rng.normal(size=150).repeat(3), "t": rng.uniform(0, 100, 450)})
+    modelled, context = sq.training(real[["t"]], groups, "t", events=False)
+    pd.testing.assert_frame_equal(modelled, real[["t"]])  # order_by as it is, no history
+    assert context[sq.PREVIOUS].isna().all() and context[sq.POSITION].max() == 2
+    given = [ModelColumn("parent.size", "numerical"), *sq.CONTEXT]
+    model = CartSynthesizer([*given, ModelColumn("t", "numerical")],
+                            CartParams(min_samples_leaf=10, visit_sequence=[c.name for c in given]), seed=2)
+    model.fit(pd.concat([real[["parent.size"]], context, modelled], axis=1))
+    drawn = sq.sample_sorted(model, real[["parent.size"]], groups, "t", seed=4)
+    t = drawn["t"].to_numpy().reshape(150, 3)
+    assert (np.diff(t, axis=1) >= 0).all() and t.std() > 10
