@@ -170,10 +170,18 @@ def _quality_intervals(train: pd.DataFrame, synthetic: pd.DataFrame, kinds: Mapp
                        quality: FidelityScores, seed: int) -> dict[str, Interval]:
     """Bootstrap intervals of the three QualityReport scores (one resampled report per replicate);
     the frames' categorical columns are shared codes (``coded_categories``)."""
-    from synthspec.metrics.fidelity import quality_scores
+    return _quality_bootstrap(train, synthetic, kinds, _scores(quality), seed)
+
+
+def _quality_bootstrap(real: pd.DataFrame, other: pd.DataFrame, kinds: Mapping[str, str],
+                       points: dict[str, float | None], seed: int) -> dict[str, Interval]:
+    """``intervals.bootstrap`` of the three QualityReport scores of ``real`` vs ``other`` (coded
+    frames), the replicates resampled as numpy arrays (``fidelity.ColumnArrays``)."""
+    from synthspec.metrics.fidelity import column_arrays, quality_scores
     from synthspec.metrics.intervals import bootstrap
 
-    return bootstrap(lambda a, b: _scores(quality_scores(a, b, kinds, coded=True)), [train, synthetic], _scores(quality), seed=seed)
+    frames = [column_arrays(frame, kinds, coded=True) for frame in (real, other)]
+    return bootstrap(lambda a, b: _scores(quality_scores(a, b, kinds, coded=True)), frames, points, seed=seed)
 
 
 #: Rows per side of the `min_relative` comparison (training, holdout, synthetic subsamples).
@@ -190,7 +198,7 @@ def _relative_quality(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
     import numpy as np
 
     from synthspec.metrics.fidelity import quality_scores
-    from synthspec.metrics.intervals import bootstrap, ratio_interval
+    from synthspec.metrics.intervals import ratio_interval
 
     rng = np.random.default_rng([seed, 0x5A3E])
 
@@ -204,7 +212,7 @@ def _relative_quality(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
     same_size = at_most(synthetic, n)
     baseline = _scores(quality_scores(train, holdout, kinds, coded=True))
     synthetic_score = _scores(quality_scores(train, same_size.reset_index(drop=True), kinds, coded=True))
-    spread = bootstrap(lambda a, b: _scores(quality_scores(a, b, kinds, coded=True)), [train, holdout], baseline, seed=seed)
+    spread = _quality_bootstrap(train, holdout, kinds, baseline, seed)
     for name in names:
         base, ours = baseline.get(name), synthetic_score.get(name)
         if base is None or ours is None or base <= 0:

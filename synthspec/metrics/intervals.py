@@ -23,19 +23,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # numpy and pandas load with the metrics that need them: reports import Interval
-    import pandas as pd
+from typing import Any
 
 #: Two-sided level of every interval (z = 1.645): a gate that fails only when the whole interval
 #: is on the wrong side fails a table at its threshold about 5% of the time.
 LEVEL = 0.90
 Z = 1.6448536269514722
 #: Bootstrap replicates and the rows per frame a replicate draws at most. Measured on Adult
-#: (15 columns): a quality_scores call costs ~17 ms at 1000 rows (mostly per-call overhead, so
-#: fewer rows save little), so 12 replicates add ~0.2 s to a ~7 s apply; a standard deviation
-#: from 12 replicates is within ~20% of its limit, enough to tell noise from a regression.
+#: (15 columns): a quality_scores call on 1000-row replicates resampled as numpy arrays costs
+#: ~6 ms (its contingency pairs scored together, see ``fidelity._contingency_batch``), so the
+#: two bootstraps of an apply (quality intervals, min_relative's baseline) add ~0.15 s to a
+#: ~3.5 s apply; a standard deviation from 12 replicates is within ~20% of its limit, enough
+#: to tell noise from a regression.
 REPLICATES = 12
 MAX_ROWS = 1000
 
@@ -81,7 +80,7 @@ def wilson(successes: float, trials: int, *, bounds: tuple[float, float] = (0.0,
 
 def bootstrap(
     statistic: Callable[..., Mapping[str, float | None]],
-    frames: Sequence[pd.DataFrame],
+    frames: Sequence[Any],
     points: Mapping[str, float | None],
     *,
     seed: int,
@@ -91,6 +90,7 @@ def bootstrap(
 ) -> dict[str, Interval]:
     """Normal-approximation bootstrap intervals of the statistics ``statistic(*frames)``
     returns (one call gives several, e.g. the three QualityReport scores), around ``points``.
+    ``frames``: DataFrames, or frames with ``take_rows(positions)`` and ``len``.
 
     Each replicate resamples every frame's rows with replacement (at most ``max_rows`` each,
     drawn from ``numpy.random.default_rng([seed, ...])``); a statistic undefined in a replicate
@@ -104,7 +104,7 @@ def bootstrap(
     sizes = [min(len(frame), max_rows) for frame in frames]
     values: dict[str, list[float]] = {name: [] for name, point in points.items() if point is not None}
     for _ in range(replicates):
-        picks = [frame.iloc[rng.integers(0, len(frame), size)].reset_index(drop=True) for frame, size in zip(frames, sizes, strict=True)]
+        picks = [_resampled(frame, rng.integers(0, len(frame), size)) for frame, size in zip(frames, sizes, strict=True)]
         for name, value in statistic(*picks).items():
             if name in values and value is not None and math.isfinite(value):
                 values[name].append(float(value))
@@ -117,6 +117,15 @@ def bootstrap(
             half = Z * float(np.std(seen, ddof=1)) * scale
             out[name] = Interval(max(bounds[0], point - half), min(bounds[1], point + half), "bootstrap")
     return out
+
+
+def _resampled(frame: object, rows: object) -> object:
+    """``frame``'s ``rows`` (positions, repeats allowed) with a fresh index: a DataFrame's, or
+    those of any frame offering ``take_rows`` (``fidelity.ColumnArrays``: numpy only)."""
+    take_rows = getattr(frame, "take_rows", None)
+    if take_rows is not None:
+        return take_rows(rows)
+    return frame.iloc[rows].reset_index(drop=True)  # type: ignore[attr-defined]
 
 
 def ratio_interval(ratio: float | None, baseline: float | None, baseline_interval: Interval | None) -> Interval | None:

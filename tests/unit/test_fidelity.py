@@ -298,3 +298,57 @@ def test_module_imports_only_numpy_and_pandas() -> None:
             roots.add(node.module.split(".")[0])
     allowed = {"__future__", "collections", "dataclasses", "itertools", "math", "numpy", "pandas"}
     assert roots <= allowed
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.3])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_small_frames_batch_pairs_with_the_pair_by_pair_scores(threshold: float, seed: int) -> None:
+    """Small frames score their contingency pairs together (``_contingency_batch``, what the
+    bootstrap intervals run): every pair equals ``_contingency_similarity``'s score, through
+    nulls, a constant column, a column absent from one frame's values and failed discretisation."""
+    from itertools import combinations
+
+    from synthspec.metrics import fidelity
+
+    rng = np.random.default_rng(seed)
+    n = 300
+
+    def frame(shift: float) -> pd.DataFrame:
+        x = rng.normal(size=n)
+        out = pd.DataFrame({
+            "x": x,
+            "y": x * 2 + rng.normal(scale=0.5 + shift, size=n),
+            "inf": np.where(rng.random(n) < 0.01, np.inf, x),
+            "k": np.where(x > shift, "hi", "lo").astype(object),
+            "many": rng.integers(0, 40, n).astype(str).astype(object),
+            "same": np.full(n, "only", dtype=object),
+            "rare": rng.choice(["a", "b", "c"] if shift else ["a", "b"], n).astype(object),
+        })
+        out.loc[rng.random(n) < 0.1, "k"] = None
+        out.loc[rng.random(n) < 0.1, "x"] = np.nan
+        return out
+
+    kinds = {"x": "numerical", "y": "numerical", "inf": "numerical", "k": "categorical", "many": "categorical",
+             "same": "categorical", "rare": "categorical"}
+    real, synthetic = frame(0.0), frame(0.4)
+    arrays = [fidelity.column_arrays(frame, kinds).arrays for frame in (real, synthetic)]
+    prepared = {name: fidelity._prepare(arrays[0][name], arrays[1][name], kind) for name, kind in kinds.items()}
+    pairs = [(prepared[a], prepared[b]) for a, b in combinations(prepared, 2)
+             if "categorical" in (kinds[a], kinds[b]) and prepared[a].real_codes is not None and prepared[b].real_codes is not None]
+    together = fidelity._contingency_batch(pairs, threshold)
+    one_by_one = [fidelity._contingency_similarity(a, b, threshold) for a, b in pairs]
+    assert [v is None for v in together] == [v is None for v in one_by_one]
+    assert any(v is not None for v in one_by_one) and (threshold == 0 or any(v is None for v in one_by_one))
+    for got, want in zip(together, one_by_one, strict=True):
+        assert got is None or got == pytest.approx(want, abs=1e-12)
+    # quality_scores takes the batched path at this size and gives the same report, on frames
+    # or on their ColumnArrays (the bootstrap's form).
+    assert len(real) + len(synthetic) <= fidelity._BATCH_MAX_ROWS
+    scores = quality_scores(real, synthetic, kinds, real_association_threshold=threshold)
+    assert scores == quality_scores(fidelity.column_arrays(real, kinds), fidelity.column_arrays(synthetic, kinds), kinds,
+                                    real_association_threshold=threshold)
+    for (a, b), value in scores.pair_scores.items():
+        if "categorical" in (kinds[a], kinds[b]):
+            expected = fidelity._contingency_similarity(prepared[a], prepared[b], threshold)
+            assert (value is None) == (expected is None)
+            assert value is None or value == pytest.approx(expected, abs=1e-12)
