@@ -76,6 +76,8 @@ def _as_text(raw: np.ndarray) -> np.ndarray:
     import numpy as np
     import pandas as pd
 
+    if pd.api.types.infer_dtype(raw, skipna=False) == "string":  # text, no null: nothing to convert
+        return raw.copy()
     if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "boolean", "empty"):
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
         text = np.array([str(u) for u in uniques] + [None], dtype=object)

@@ -562,9 +562,11 @@ class CartSynthesizer(Synthesizer):
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Like ``np.savez`` but byte-reproducible (fixed timestamps), so artifact hashes are stable."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+    # compresslevel 1: a third of level 6's time (~25 ms vs ~75 ms for Adult's 6 MB of trees)
+    # for a file ~25% larger.
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for key in sorted(arrays):
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
             zf.writestr(zipfile.ZipInfo(f"{key}.npy", date_time=_NPZ_DATE), buf.getvalue(),
-                        compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+                        compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)  # fmt: skip
