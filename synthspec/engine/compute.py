@@ -417,8 +417,8 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
             categorical = [c.name for c in codec.model_columns(job.plans) if c.kind == "categorical"]
             categorical_plans = [p for p in job.plans if p.name in categorical]
             raw = codec.encode(donors, categorical_plans)
-            memo["dependencies"] = dependencies.learn(raw, categorical, job.encoded.iloc[job.train_idx].reset_index(drop=True),
-                                                      token=DEFAULT_RARE_TOKEN)
+            protected = job.encoded[categorical].iloc[job.train_idx].reset_index(drop=True)  # those columns only
+            memo["dependencies"] = dependencies.learn(raw, categorical, protected, token=DEFAULT_RARE_TOKEN)
         synthetic = dependencies.enforce(synthetic, memo["dependencies"])
     if "avoid" not in memo:
         memo["avoid"] = (_normalised_values(job.source, pii_columns(job.plans))

@@ -48,15 +48,24 @@ def learn(train: pd.DataFrame, columns: list[str], protected: pd.DataFrame | Non
     survived is held by enough rows that what it determines does too."""
     protected = train if protected is None else protected
     present = [c for c in columns if c in train.columns]
-    distinct = {c: int(protected[c][protected[c] != token].nunique(dropna=True) if token is not None else protected[c].nunique(dropna=True))
-                for c in present}
-    evidence = {a: protected[a].notna() & (protected[a] == train[a]) & ((protected[a] != token) if token is not None else True)
-                for a in present}
-    # integer codes (null: its own code), so each pair test is one numpy unique over the rows
-    codes = {c: pd.factorize(train[c], use_na_sentinel=False)[0].astype(np.int64) for c in present}
+    # Each column's values before and after protection factorised together, once: every test
+    # below compares integer codes (on a million rows, comparing the objects themselves cost
+    # seconds). ``codes``: the training values with null as a code of its own.
+    distinct: dict[str, int] = {}
+    evidence: dict[str, np.ndarray] = {}
+    codes: dict[str, np.ndarray] = {}
+    for c in present:
+        raw, kept, token_code = _joint_codes(train[c], protected[c], token)
+        n_values = int(max(raw.max(initial=-1), kept.max(initial=-1))) + 1
+        survivor = kept >= 0
+        if token_code is not None:
+            survivor &= kept != token_code
+        distinct[c] = int(np.count_nonzero(np.bincount(kept[survivor], minlength=n_values)))
+        evidence[c] = survivor & (kept == raw)
+        codes[c] = np.where(raw < 0, n_values, raw)
     candidates: list[tuple[int, str, str]] = []
     for a in present:
-        keep = evidence[a].to_numpy()
+        keep = evidence[a]
         rows = int(keep.sum())
         if rows < 2 or distinct[a] < 2 or distinct[a] > MAX_DISTINCT_SHARE * rows:
             continue
@@ -76,10 +85,20 @@ def learn(train: pd.DataFrame, columns: list[str], protected: pd.DataFrame | Non
     out = []
     for b in _order(chosen):
         a = chosen[b]
-        rows = train.loc[evidence[a], [a, b]]
+        rows = train.loc[evidence[a], [a, b]]  # a boolean array: positions
         mapping = dict(rows.drop_duplicates(a).itertuples(index=False, name=None))
         out.append(Dependency(a, b, mapping))
     return out
+
+
+def _joint_codes(before: pd.Series, after: pd.Series, token: object) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Integer codes of two aligned columns over their pooled values (-1: null), so equal
+    values, in either column, have equal codes; and the code of ``token`` (None: absent)."""
+    pooled, uniques = pd.factorize(np.concatenate([before.to_numpy(dtype=object), after.to_numpy(dtype=object)]),
+                                   use_na_sentinel=True)
+    pooled = pooled.astype(np.int64, copy=False)
+    found = [i for i, value in enumerate(uniques) if token is not None and isinstance(value, str) and value == token]
+    return pooled[: len(before)], pooled[len(before):], (found[0] if found else None)
 
 
 #: Codes below this are counted with a bincount (linear) rather than a sort.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from synthspec.engine import dependencies
@@ -67,3 +68,27 @@ def test_distinct_counts_match_unique_on_small_and_large_codes() -> None:
         codes = rng.integers(0, high, 5000)
         assert _distinct(codes) == np.unique(codes).size
     assert _distinct(np.zeros(0, np.int64)) == 0
+
+
+def test_learnt_from_codes_counts_nulls_tokens_and_mixed_values_as_before() -> None:
+    """``learn`` compares integer codes of each column's values before and after protection:
+    a null is a value of its own, a token-replaced row is no evidence and a determinant's
+    distinct values exclude the token, as when the objects themselves were compared."""
+    from synthspec.engine.dependencies import learn
+
+    n = 60
+    city = np.array([f"c{i % 6}" for i in range(n)], dtype=object)
+    train = pd.DataFrame({
+        "city": city,
+        "country": np.array(["north" if c in ("c0", "c1", "c2") else "south" for c in city], dtype=object),
+        "flag": np.array([True, False] * (n // 2), dtype=object),
+        "note": np.array([None if i % 3 else "x" for i in range(n)], dtype=object),
+    })
+    protected = train.copy()
+    protected.loc[:5, "city"] = "*"  # rare values replaced by the token: no evidence
+    protected.loc[6:7, "country"] = "north"  # replaced by a frequent value: no evidence either
+    learnt = {(d.determinant, d.dependent): d.mapping for d in learn(train, list(train.columns), protected, token="*")}
+    assert learnt[("city", "country")] == {f"c{i}": ("north" if i < 3 else "south") for i in range(6)}
+    assert all(dependent != "city" for _, dependent in learnt)  # a country holds several cities
+    # with a token no row holds, and no protection at all, the same mapping is learnt
+    assert learn(train, list(train.columns), token="*") == learn(train, list(train.columns))
