@@ -286,8 +286,14 @@ def cast_columns(frame: pd.DataFrame, column_types: list[tuple[str, str]]) -> st
     """The SELECT list that turns ``frame`` into the source's exact DuckDB types. A column with
     no value at all (a dropped one) is ``CAST(NULL AS <type>)``: an object column of Nones
     reaches DuckDB as some other type, which does not cast to BLOB, lists, STRUCT, MAP..."""
-    empty = {c for c in frame.columns if not frame[c].notna().any()}
+    empty = {c for c in frame.columns if not _has_value(frame[c])}
     return ", ".join(f"CAST({'NULL' if c in empty else quote(c)} AS {t}) AS {quote(c)}" for c, t in column_types)
+
+
+def _has_value(series: pd.Series) -> bool:
+    """Whether ``series`` holds a non-null value: its first rows decide almost always (a null
+    test over every object cell of a 250k-row shard costs ~10 ms a column)."""
+    return bool(series.iloc[:64].notna().any()) or bool(series.notna().any())
 
 
 def _publish_one(con: duckdb.DuckDBPyConnection, schema: str, item: Publication, keep_versions: int) -> None:
