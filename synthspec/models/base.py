@@ -78,6 +78,11 @@ class Synthesizer(ABC):
     #: ones of the model's visit order) that the other columns are then drawn conditionally on.
     #: The engine uses it to synthesise a child table's rows given their parent's attributes.
     supports_given: ClassVar[bool] = False
+    #: True when ``given=`` is served by matching to a pool of the model's joint draws
+    #: (``models.matching``) rather than by the model itself: good for a child's dependence on
+    #: its parent, too coarse for a sequence's event-by-event draws, which need a model that
+    #: conditions natively.
+    matches_given: ClassVar[bool] = False
     #: True when ``fit`` accepts ``grow_rows=``: the positions of the training subsample (big
     #: tables, ``model.max_training_rows``) within the whole training split it is handed, so the
     #: model may use the other rows cheaply (cart: as donors). Otherwise the engine hands the

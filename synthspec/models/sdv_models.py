@@ -83,6 +83,10 @@ def _from_sdv(data: pd.DataFrame, columns: list[ModelColumn]) -> pd.DataFrame:
 class _SDVModel(Synthesizer):
     cost: ClassVar[int] = 50
     _class_name: ClassVar[str]
+    #: SDV conditions by rejection or per distinct condition, hopeless for one parent per row:
+    #: rows given their parent are drawn by matching to a pool of the joint (models/matching.py).
+    supports_given: ClassVar[bool] = True
+    matches_given: ClassVar[bool] = True
 
     def _build(self) -> Any:
         import sdv.single_table as single
@@ -97,7 +101,23 @@ class _SDVModel(Synthesizer):
         if progress:
             progress(1, 1)
 
-    def sample(self, n: int, seed: int) -> pd.DataFrame:
+    def sample(self, n: int, seed: int, given: pd.DataFrame | None = None) -> pd.DataFrame:
+        """``given`` fixes the first columns of ``self.columns`` (one row per synthetic row):
+        the rows are matched from a pool of joint draws (see ``models.matching``)."""
+        if given is None or not len(given.columns):
+            return self._draw(n, seed)
+        from synthspec.models import matching
+
+        fixed = list(given.columns)
+        if fixed != [c.name for c in self.columns[: len(fixed)]]:
+            raise ValueError(f"given columns {fixed} are not the model's first columns")
+        if len(given) != n:
+            raise ValueError(f"given has {len(given)} rows, asked for {n}")
+        pool = self._draw(matching.POOL_FACTOR * n, seed) if n else self._draw(0, seed)
+        kinds = {c.name: c.kind for c in self.columns[: len(fixed)]}
+        return matching.conditional(given, pool, kinds, seed)
+
+    def _draw(self, n: int, seed: int) -> pd.DataFrame:
         with _seeded(seed):
             self._model.reset_sampling()
             out = self._model.sample(num_rows=n)

@@ -99,7 +99,7 @@ def load_project(root: Path, environ: Mapping[str, str] | None = None, *, lint: 
         if not isinstance(spec_doc.data, dict):
             problems.append(Problem(display, 1, 1, "a spec must be a mapping"))
             continue
-        merged = deep_merge(defaults, spec_doc.data)
+        merged = deep_merge(_defaults_for(defaults, spec_doc.data), spec_doc.data)
         # Values inherited from the project file are reported at their place in the project file.
         for key, value in defaults.items():
             if key not in spec_doc.data:
@@ -234,6 +234,17 @@ def _lint(loaded: LoadedSpec, project: Project) -> list[Problem]:
     from synthspec.spec.sources import source_problems
 
     return lint_spec(loaded, project) + source_problems(loaded, project)
+
+
+def _defaults_for(defaults: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The project defaults merged under ``spec``: all of them, except the default model's
+    ``params`` under a spec that names another model type (parameters differ per model: a
+    cart leaf size means nothing to a Gaussian copula)."""
+    default_model, spec_model = defaults.get("model"), spec.get("model")
+    if (isinstance(default_model, dict) and isinstance(spec_model, dict) and "params" in default_model
+            and spec_model.get("type") not in (None, default_model.get("type"))):
+        return {**defaults, "model": {k: v for k, v in default_model.items() if k != "params"}}
+    return defaults
 
 
 __all__ = ["PROJECT_FILE", "Checks", "ColumnSpec", "LoadedSpec", "Project", "load_project"]

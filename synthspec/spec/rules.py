@@ -145,7 +145,8 @@ def _sequence_problems(loaded: LoadedSpec, at: Callable[[tuple[Any, ...], str], 
     if not any(c.references and c.references.split(".", 1)[0] != spec.table for c in spec.columns.values()):
         at(("sequence",), "a sequence orders each parent's rows: the table needs a column that references another table")
     model_type = spec.model.type
-    if model_type != "auto" and model_type in model_names() and not get_model(model_type).supports_given:
+    model_class = get_model(model_type) if model_type != "auto" and model_type in model_names() else None
+    if model_class is not None and (not model_class.supports_given or model_class.matches_given):
         at(("sequence",), f"model '{model_type}' cannot draw rows given their parent's and the previous event; "
                           "a sequence needs one that can (cart)")
 

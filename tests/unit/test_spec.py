@@ -61,6 +61,17 @@ def test_spec_overrides_defaults_key_by_key(project, tmp_path):
     assert spec.checks.quality_score.min == 0.8 and spec.checks.dcr_share.max == 0.55
 
 
+def test_a_spec_naming_another_model_drops_the_default_params(project, tmp_path):
+    """Parameters differ per model: the project's cart leaf size must not reach a copula."""
+    project("synthspec.yml", PROJECT.replace("model: {type: cart, seed: 3}", "model: {type: cart, seed: 3, params: {min_samples_leaf: 25}}"))
+    assert load_project(tmp_path, {}).specs[0].spec.model.params == {"min_samples_leaf": 25}
+    project("specs/people.yml", SPEC + "model: {type: gaussian_copula}\n")
+    model = load_project(tmp_path, {}).specs[0].spec.model
+    assert model.type == "gaussian_copula" and model.seed == 3 and not model.params
+    project("specs/people.yml", SPEC + "model: {type: cart, params: {max_depth: 4}}\n")  # same type: merged
+    assert load_project(tmp_path, {}).specs[0].spec.model.params == {"min_samples_leaf": 25, "max_depth": 4}
+
+
 def test_unknown_key_suggests_the_right_one(project, tmp_path):
     project("specs/people.yml", SPEC.replace("  age: {type: numerical}", "  age: {type: numerical, mni: 0}"))
     (line,) = problems(tmp_path)

@@ -1,0 +1,121 @@
+"""Conditional draws for models that cannot condition: matching to a pool of joint rows.
+
+A child table's rows are drawn given their parent's attributes (``Synthesizer.supports_given``,
+see ``engine.relational``). cart conditions natively. A model that only learns a joint
+distribution (SDV's Gaussian copula, CTGAN, TVAE) is fitted on the given columns and its own
+together, and a conditional draw is then
+
+1. a pool of ``POOL_FACTOR`` times as many joint rows as asked for, sampled from the model;
+2. each given row matched to a pool row whose given columns are among the closest, each pool
+   row used at most once, greedily in a seeded random order of the given rows (Gower-style
+   distance: numbers scaled by the given values' range and clipped at 1, categories and nulls
+   0 when equal, 1 otherwise);
+3. the matched pool rows' own columns, with the given values in place of the pool's.
+
+A pool row's own columns follow the model's joint distribution given pool context close to the
+row's context, so a child keeps what the model learnt of its dependence on its parent (a line's
+price and its product's list price) instead of being drawn independently of it. Matching
+without replacement keeps the child columns' marginal: a context shared by many given rows
+(a category) takes as many distinct pool rows. Work is bounded by matching in blocks: the given
+rows (shuffled) in blocks of ``BLOCK``, each against its own block of ``POOL_FACTOR * BLOCK``
+pool rows, so the cost grows linearly with the rows drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+#: Pool rows drawn per row asked for.
+POOL_FACTOR = 4
+#: Given rows matched together (against ``POOL_FACTOR`` times as many pool rows).
+BLOCK = 1024
+
+
+def conditional(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str], seed: int) -> pd.DataFrame:
+    """Rows of ``pool`` (a model's joint draw holding the given columns and its own, at least as
+    many rows as ``given``) matched to ``given``'s rows, with ``given``'s values in its columns,
+    in ``given``'s order. ``kinds``: ``numerical``/``categorical`` of each given column."""
+    if len(pool) < len(given):
+        raise ValueError(f"a pool of {len(pool)} rows cannot match {len(given)} given rows")
+    picks = match(given, pool[list(given.columns)], kinds, np.random.default_rng([seed, 0x3A7C]))
+    out = pool.iloc[picks].reset_index(drop=True)
+    for name in given.columns:
+        out[name] = given[name].reset_index(drop=True)
+    return out
+
+
+def match(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str], rng: np.random.Generator) -> np.ndarray:
+    """For each row of ``given``, the position of a distinct ``pool`` row close to it on the
+    shared columns (see the module docstring); deterministic given ``rng``'s state."""
+    n, m = len(given), len(pool)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    features_given, features_pool, weights = _features(given, pool, kinds)
+    order = rng.permutation(n)
+    pool_order = rng.permutation(m)
+    blocks = max(1, -(-n // BLOCK))
+    given_blocks = np.array_split(order, blocks)
+    pool_blocks = np.array_split(pool_order, blocks)
+    out = np.empty(n, np.int64)
+    for rows, candidates in zip(given_blocks, pool_blocks, strict=True):
+        distance = _distances(features_given, features_pool, weights, rows, candidates)
+        out[rows] = candidates[_greedy(distance)]
+    return out
+
+
+def _features(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str]) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Per given column: scaled numbers (NaN for nulls) or shared integer codes (-1 for nulls)."""
+    left, right, how = [], [], []
+    for name in given.columns:
+        if kinds.get(name) == "numerical":
+            a = pd.to_numeric(given[name], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+            b = pd.to_numeric(pool[name], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+            present = a[~np.isnan(a)]
+            span = float(present.max() - present.min()) if present.size else 0.0
+            scale = span if span > 0 else 1.0
+            left.append(a / scale)
+            right.append(b / scale)
+            how.append("numerical")
+        else:
+            codes, _ = pd.factorize(np.concatenate([given[name].to_numpy(dtype=object), pool[name].to_numpy(dtype=object)]),
+                                    use_na_sentinel=True)
+            left.append(codes[: len(given)].astype(np.int64))
+            right.append(codes[len(given):].astype(np.int64))
+            how.append("categorical")
+    return left, right, how
+
+
+def _distances(left: list[np.ndarray], right: list[np.ndarray], how: list[str], rows: np.ndarray,
+               candidates: np.ndarray) -> np.ndarray:
+    """Summed column distances between the ``rows`` of the given features and the
+    ``candidates`` of the pool's (float32, rows x candidates)."""
+    total = np.zeros((len(rows), len(candidates)), np.float32)
+    for a_all, b_all, kind in zip(left, right, how, strict=True):
+        a, b = a_all[rows][:, None], b_all[candidates][None, :]
+        if kind == "numerical":
+            with np.errstate(invalid="ignore"):
+                d = np.minimum(np.abs(a - b), 1.0)
+            both, one = np.isnan(a) & np.isnan(b), np.isnan(a) ^ np.isnan(b)
+            d = np.where(both, 0.0, np.where(one, 1.0, d))
+        else:
+            d = a != b
+        total += d.astype(np.float32, copy=False)
+    return total
+
+
+def _greedy(distance: np.ndarray) -> np.ndarray:
+    """Row by row (in the order given), the closest column not taken yet; first column on ties
+    (the columns are in a seeded random order)."""
+    distance = distance.copy()
+    out = np.empty(distance.shape[0], np.int64)
+    for i in range(distance.shape[0]):
+        j = int(np.argmin(distance[i]))
+        out[i] = j
+        distance[:, j] = np.inf
+    return out
+
+
+__all__ = ["BLOCK", "POOL_FACTOR", "conditional", "match"]
