@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo example serve test lint bench bench-dp bench-sequences bench-scale bench-fidelity corpus clean
+.PHONY: install demo example serve test lint bench bench-dp bench-sequences bench-relational bench-scale bench-fidelity corpus clean
 
 install: $(VENV)/.installed
 
@@ -108,6 +108,12 @@ bench-dp: install $(DP_VENV)/.installed
 bench-sequences: install
 	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python tests/benchmarks/bench_sequences.py --out BENCHMARKS.md
+
+# Related tables (~1 min): the shop example's cross-table correlations (line vs list price,
+# orders vs segment, ...) real vs synthetic, for cart and for gaussian_copula. Replaces its own
+# section of BENCHMARKS.md.
+bench-relational: install
+	$(BIN)/python tests/benchmarks/bench_relational.py --out BENCHMARKS.md
 
 # The scaling benchmark (~35 min on 2 cores): 100k / 1M / 10M-row sources, SDV alongside, a 10M-row
 # `sample`, Ray when `apply` has `--executor`. Replaces its own section of BENCHMARKS.md.

@@ -40,20 +40,78 @@ def conditional(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str
     in ``given``'s order. ``kinds``: ``numerical``/``categorical`` of each given column."""
     if len(pool) < len(given):
         raise ValueError(f"a pool of {len(pool)} rows cannot match {len(given)} given rows")
-    picks = match(given, pool[list(given.columns)], kinds, np.random.default_rng([seed, 0x3A7C]))
+    own = [c for c in pool.columns if c not in given.columns]
+    weights = relevance(pool, list(given.columns), own, kinds)
+    picks = match(given, pool[list(given.columns)], kinds, np.random.default_rng([seed, 0x3A7C]), weights)
     out = pool.iloc[picks].reset_index(drop=True)
     for name in given.columns:
         out[name] = given[name].reset_index(drop=True)
     return out
 
 
-def match(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str], rng: np.random.Generator) -> np.ndarray:
+#: Weight of a given column that says nothing of the model's own columns (it still breaks ties).
+MIN_WEIGHT = 0.05
+
+
+def relevance(pool: pd.DataFrame, given: list[str], own: list[str], kinds: Mapping[str, str]) -> dict[str, float]:
+    """Each given column's weight in the matching distance: its strongest association in the
+    pool with one of the model's own columns (|Pearson| between numbers, the correlation ratio
+    between a category and a number, Cramér's V between categories), at least ``MIN_WEIGHT``.
+    A parent attribute the child's columns depend on (a product's list price for a line's
+    price) then counts more than one they ignore (the order's shipping fee)."""
+    codes = {c: pd.factorize(pool[c].to_numpy(dtype=object), use_na_sentinel=False)[0]
+             for c in [*given, *own] if kinds.get(c, "categorical") != "numerical"}
+    numbers = {c: pd.to_numeric(pool[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+               for c in [*given, *own] if c not in codes}
+    weights = {}
+    for g in given:
+        best = 0.0
+        for y in own:
+            value = _association(numbers.get(g), codes.get(g), numbers.get(y), codes.get(y))
+            best = max(best, value if np.isfinite(value) else 0.0)
+        weights[g] = max(MIN_WEIGHT, min(1.0, best))
+    return weights
+
+
+def _association(x_num: np.ndarray | None, x_codes: np.ndarray | None, y_num: np.ndarray | None,
+                 y_codes: np.ndarray | None) -> float:
+    if x_num is not None and y_num is not None:
+        keep = ~(np.isnan(x_num) | np.isnan(y_num))
+        if keep.sum() < 3 or np.std(x_num[keep]) == 0 or np.std(y_num[keep]) == 0:
+            return 0.0
+        return abs(float(np.corrcoef(x_num[keep], y_num[keep])[0, 1]))
+    if x_codes is not None and y_codes is not None:
+        table = np.zeros((int(x_codes.max()) + 1, int(y_codes.max()) + 1))
+        np.add.at(table, (x_codes, y_codes), 1.0)
+        n, k = table.sum(), min(table.shape) - 1
+        if n == 0 or k == 0:
+            return 0.0
+        expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            chi2 = np.nansum((table - expected) ** 2 / expected)
+        return float(np.sqrt(chi2 / (n * k)))
+    codes, values = (x_codes, y_num) if x_codes is not None else (y_codes, x_num)
+    assert codes is not None and values is not None
+    keep = ~np.isnan(values)
+    codes, values = codes[keep], values[keep]
+    if values.size < 3 or np.var(values) == 0:
+        return 0.0
+    counts = np.bincount(codes)
+    means = np.bincount(codes, weights=values) / np.maximum(counts, 1)
+    between = float((counts * (means - values.mean()) ** 2).sum())
+    return float(np.sqrt(between / (values.size * np.var(values))))
+
+
+def match(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str], rng: np.random.Generator,
+          weights: Mapping[str, float] | None = None) -> np.ndarray:
     """For each row of ``given``, the position of a distinct ``pool`` row close to it on the
-    shared columns (see the module docstring); deterministic given ``rng``'s state."""
+    shared columns (see the module docstring; ``weights``: each column's weight in the
+    distance, 1 by default); deterministic given ``rng``'s state."""
     n, m = len(given), len(pool)
     if n == 0:
         return np.zeros(0, np.int64)
-    features_given, features_pool, weights = _features(given, pool, kinds)
+    features_given, features_pool, how = _features(given, pool, kinds)
+    scale = [float((weights or {}).get(name, 1.0)) for name in given.columns]
     order = rng.permutation(n)
     pool_order = rng.permutation(m)
     blocks = max(1, -(-n // BLOCK))
@@ -61,7 +119,7 @@ def match(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str], rng
     pool_blocks = np.array_split(pool_order, blocks)
     out = np.empty(n, np.int64)
     for rows, candidates in zip(given_blocks, pool_blocks, strict=True):
-        distance = _distances(features_given, features_pool, weights, rows, candidates)
+        distance = _distances(features_given, features_pool, how, scale, rows, candidates)
         out[rows] = candidates[_greedy(distance)]
     return out
 
@@ -88,12 +146,12 @@ def _features(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str])
     return left, right, how
 
 
-def _distances(left: list[np.ndarray], right: list[np.ndarray], how: list[str], rows: np.ndarray,
-               candidates: np.ndarray) -> np.ndarray:
-    """Summed column distances between the ``rows`` of the given features and the
+def _distances(left: list[np.ndarray], right: list[np.ndarray], how: list[str], scale: list[float],
+               rows: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Weighted sums of column distances between the ``rows`` of the given features and the
     ``candidates`` of the pool's (float32, rows x candidates)."""
     total = np.zeros((len(rows), len(candidates)), np.float32)
-    for a_all, b_all, kind in zip(left, right, how, strict=True):
+    for a_all, b_all, kind, weight in zip(left, right, how, scale, strict=True):
         a, b = a_all[rows][:, None], b_all[candidates][None, :]
         if kind == "numerical":
             with np.errstate(invalid="ignore"):
@@ -102,7 +160,7 @@ def _distances(left: list[np.ndarray], right: list[np.ndarray], how: list[str], 
             d = np.where(both, 0.0, np.where(one, 1.0, d))
         else:
             d = a != b
-        total += d.astype(np.float32, copy=False)
+        total += np.float32(weight) * d.astype(np.float32, copy=False)
     return total
 
 
@@ -118,4 +176,4 @@ def _greedy(distance: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["BLOCK", "POOL_FACTOR", "conditional", "match"]
+__all__ = ["BLOCK", "MIN_WEIGHT", "POOL_FACTOR", "conditional", "match", "relevance"]
