@@ -37,7 +37,8 @@ BLOCK = 1024
 def conditional(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str], seed: int) -> pd.DataFrame:
     """Rows of ``pool`` (a model's joint draw holding the given columns and its own, at least as
     many rows as ``given``) matched to ``given``'s rows, with ``given``'s values in its columns,
-    in ``given``'s order. ``kinds``: ``numerical``/``categorical`` of each given column."""
+    in ``given``'s order. ``kinds``: ``numerical``/``categorical`` of the columns (at least the
+    given ones; others by their dtype)."""
     if len(pool) < len(given):
         raise ValueError(f"a pool of {len(pool)} rows cannot match {len(given)} given rows")
     own = [c for c in pool.columns if c not in given.columns]
@@ -59,8 +60,13 @@ def relevance(pool: pd.DataFrame, given: list[str], own: list[str], kinds: Mappi
     between a category and a number, Cramér's V between categories), at least ``MIN_WEIGHT``.
     A parent attribute the child's columns depend on (a product's list price for a line's
     price) then counts more than one they ignore (the order's shipping fee)."""
+    def numerical(c: str) -> bool:  # columns without a kind: by their dtype
+        if c in kinds:
+            return kinds[c] == "numerical"
+        return pd.api.types.is_numeric_dtype(pool[c]) and not pd.api.types.is_bool_dtype(pool[c])
+
     codes = {c: pd.factorize(pool[c].to_numpy(dtype=object), use_na_sentinel=False)[0]
-             for c in [*given, *own] if kinds.get(c, "categorical") != "numerical"}
+             for c in [*given, *own] if not numerical(c)}
     numbers = {c: pd.to_numeric(pool[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
                for c in [*given, *own] if c not in codes}
     weights = {}

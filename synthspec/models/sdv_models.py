@@ -114,7 +114,7 @@ class _SDVModel(Synthesizer):
         if len(given) != n:
             raise ValueError(f"given has {len(given)} rows, asked for {n}")
         pool = self._draw(matching.POOL_FACTOR * n, seed) if n else self._draw(0, seed)
-        kinds = {c.name: c.kind for c in self.columns[: len(fixed)]}
+        kinds = {c.name: c.kind for c in self.columns}
         return matching.conditional(given, pool, kinds, seed)
 
     def _draw(self, n: int, seed: int) -> pd.DataFrame:

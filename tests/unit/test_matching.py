@@ -69,3 +69,17 @@ def test_blocks_bound_the_work_and_keep_rows_distinct(monkeypatch: pytest.Monkey
 def test_a_pool_smaller_than_the_rows_asked_for_is_an_error() -> None:
     with pytest.raises(ValueError, match="cannot match"):
         matching.conditional(pd.DataFrame({"x": [1.0, 2.0]}), _pool(1)[["x", "y"]], {"x": "numerical"}, seed=0)
+
+
+def test_parent_attributes_weigh_by_what_they_say_of_the_child() -> None:
+    """A given column the model's own columns depend on weighs its association; one they
+    ignore only breaks ties (MIN_WEIGHT)."""
+    pool = _pool(3000)
+    rng = np.random.default_rng(9)
+    pool["noise"] = rng.normal(size=len(pool))
+    pool["tag"] = rng.choice(["p", "q"], len(pool)).astype(object)
+    kinds = {"x": "numerical", "label": "categorical", "noise": "numerical", "tag": "categorical"}
+    weights = matching.relevance(pool, ["x", "label", "noise", "tag"], ["y", "z"], kinds)
+    assert weights["x"] > 0.95 and weights["label"] > 0.95  # y follows x, z follows label
+    assert weights["noise"] < 0.1 and weights["tag"] < 0.1
+    assert min(weights.values()) >= matching.MIN_WEIGHT
