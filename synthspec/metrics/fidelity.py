@@ -424,10 +424,17 @@ def _contingency_batch(pairs: Sequence[tuple[_Prepared, _Prepared]], threshold: 
     # Each column's real code counts (a pair's margins), once per column.
     margins = {id(column): np.bincount(column.real_codes, minlength=column.n_codes)  # type: ignore[arg-type]
                for pair in pairs for column in pair}
-    step = max(1, _BATCH_CODES // max(1, n_real + n_synth))
-    for start in range(0, len(pairs), step):
-        chunk = pairs[start:start + step]
-        scores[start:start + len(chunk)] = _contingency_chunk(chunk, threshold, n_real, n_synth, margins)
+    # Chunks of at most _BATCH_CODES codes (rows x pairs) and as many cells (the pairs' grids).
+    start = 0
+    while start < len(pairs):
+        stop, codes, cells = start, 0, 0
+        while stop < len(pairs) and (stop == start or (codes + n_real + n_synth <= _BATCH_CODES
+                                                       and cells + pairs[stop][0].n_codes * pairs[stop][1].n_codes <= _BATCH_CODES)):
+            codes += n_real + n_synth
+            cells += pairs[stop][0].n_codes * pairs[stop][1].n_codes
+            stop += 1
+        scores[start:stop] = _contingency_chunk(pairs[start:stop], threshold, n_real, n_synth, margins)
+        start = stop
     return scores
 
 
@@ -545,12 +552,13 @@ def quality_scores(
             )
 
     pair_scores: dict[tuple[str, str], float | None] = {}
-    small = len(real) + len(synthetic) <= _BATCH_MAX_ROWS
+    rows = len(real) + len(synthetic)
+    small = rows <= _BATCH_MAX_ROWS
     batched: list[tuple[str, str]] = []
     for first, second in combinations(prepared, 2):
         a, b = prepared[first], prepared[second]
         if ("categorical" in (a.kind, b.kind) and small and a.real_codes is not None and b.real_codes is not None
-                and a.n_codes * b.n_codes <= _BATCH_PAIR_CELLS):
+                and a.n_codes * b.n_codes <= min(_BATCH_PAIR_CELLS, 2 * rows + 4096)):  # a dense grid, as _joint_counts
             batched.append((first, second))
             pair_scores[(first, second)] = None  # keeps the combinations order
             continue

@@ -41,6 +41,11 @@ def conditional(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str
     given ones; others by their dtype)."""
     if len(pool) < len(given):
         raise ValueError(f"a pool of {len(pool)} rows cannot match {len(given)} given rows")
+    if not len(given):
+        out = pool.iloc[:0].reset_index(drop=True)
+        for name in given.columns:
+            out[name] = given[name].reset_index(drop=True)
+        return out
     own = [c for c in pool.columns if c not in given.columns]
     weights = relevance(pool, list(given.columns), own, kinds)
     picks = match(given, pool[list(given.columns)], kinds, np.random.default_rng([seed, 0x3A7C]), weights)
@@ -87,14 +92,15 @@ def _association(x_num: np.ndarray | None, x_codes: np.ndarray | None, y_num: np
             return 0.0
         return abs(float(np.corrcoef(x_num[keep], y_num[keep])[0, 1]))
     if x_codes is not None and y_codes is not None:
-        table = np.zeros((int(x_codes.max()) + 1, int(y_codes.max()) + 1))
-        np.add.at(table, (x_codes, y_codes), 1.0)
-        n, k = table.sum(), min(table.shape) - 1
-        if n == 0 or k == 0:
+        # Cramér's V over the cells that occur: sum (O - E)^2 / E = sum_{O > 0} O^2 / E - n.
+        n = x_codes.size
+        rows, cols = np.bincount(x_codes), np.bincount(y_codes)
+        k = min(np.count_nonzero(rows), np.count_nonzero(cols)) - 1
+        if n == 0 or k < 1:
             return 0.0
-        expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            chi2 = np.nansum((table - expected) ** 2 / expected)
+        cells, counts = np.unique(x_codes.astype(np.int64) * len(cols) + y_codes, return_counts=True)
+        expected = rows[cells // len(cols)] * cols[cells % len(cols)] / n
+        chi2 = max(0.0, float((counts.astype(np.float64) ** 2 / expected).sum() - n))
         return float(np.sqrt(chi2 / (n * k)))
     codes, values = (x_codes, y_num) if x_codes is not None else (y_codes, x_num)
     assert codes is not None and values is not None

@@ -102,8 +102,9 @@ class BuiltinModel:
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=3),  # 2: target-ordered categories, smoothing 0.25, linear parts; 3: own binned trees
     "dp_bayes": BuiltinModel("synthspec.models.dp_bayes", DPBayesParams, cost=5, differentially_private=True),
-    "gaussian_copula": BuiltinModel("synthspec.models.sdv_models", GaussianCopulaParams, cost=20),
-    "tvae": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=90),
-    "ctgan": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=100),
-    "copulagan": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=110),
+    # 2: a child table's model also learns its parents' attributes (drawn given them by matching)
+    "gaussian_copula": BuiltinModel("synthspec.models.sdv_models", GaussianCopulaParams, cost=20, revision=2),
+    "tvae": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=90, revision=2),
+    "ctgan": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=100, revision=2),
+    "copulagan": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=110, revision=2),
 }

@@ -242,6 +242,7 @@ def _defaults_for(defaults: dict[str, Any], spec: dict[str, Any]) -> dict[str, A
     cart leaf size means nothing to a Gaussian copula)."""
     default_model, spec_model = defaults.get("model"), spec.get("model")
     if (isinstance(default_model, dict) and isinstance(spec_model, dict) and "params" in default_model
+            and default_model.get("type") not in (None, "auto")
             and spec_model.get("type") not in (None, default_model.get("type"))):
         return {**defaults, "model": {k: v for k, v in default_model.items() if k != "params"}}
     return defaults

@@ -83,3 +83,10 @@ def test_parent_attributes_weigh_by_what_they_say_of_the_child() -> None:
     assert weights["x"] > 0.95 and weights["label"] > 0.95  # y follows x, z follows label
     assert weights["noise"] < 0.1 and weights["tag"] < 0.1
     assert min(weights.values()) >= matching.MIN_WEIGHT
+
+
+def test_no_row_asked_for_gives_an_empty_frame_of_the_pool_columns() -> None:
+    pool = _pool(10)
+    out = matching.conditional(pool[["x", "label"]].iloc[:0], pool, {"x": "numerical", "label": "categorical"}, seed=0)
+    assert out.empty and list(out.columns) == list(pool.columns)
+    assert matching.relevance(pool.iloc[:0], ["label"], ["z"], {"label": "categorical"})["label"] == matching.MIN_WEIGHT

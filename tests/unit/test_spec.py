@@ -70,6 +70,10 @@ def test_a_spec_naming_another_model_drops_the_default_params(project, tmp_path)
     assert model.type == "gaussian_copula" and model.seed == 3 and not model.params
     project("specs/people.yml", SPEC + "model: {type: cart, params: {max_depth: 4}}\n")  # same type: merged
     assert load_project(tmp_path, {}).specs[0].spec.model.params == {"min_samples_leaf": 25, "max_depth": 4}
+    # Default params without a default type are meant for the type each spec names: kept.
+    project("synthspec.yml", PROJECT.replace("model: {type: cart, seed: 3}", "model: {seed: 3, params: {min_samples_leaf: 25}}"))
+    project("specs/people.yml", SPEC + "model: {type: cart}\n")
+    assert load_project(tmp_path, {}).specs[0].spec.model.params == {"min_samples_leaf": 25}
 
 
 def test_unknown_key_suggests_the_right_one(project, tmp_path):
