@@ -415,10 +415,11 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
 
         if "dependencies" not in memo:
             categorical = [c.name for c in codec.model_columns(job.plans) if c.kind == "categorical"]
-            categorical_plans = [p for p in job.plans if p.name in categorical]
-            raw = codec.encode(donors, categorical_plans)
-            protected = job.encoded[categorical].iloc[job.train_idx].reset_index(drop=True)  # those columns only
-            memo["dependencies"] = dependencies.learn(raw, categorical, protected, token=DEFAULT_RARE_TOKEN)
+            plan_of = {p.name: p for p in job.plans if p.name in categorical}
+            # one column at a time: the training rows' encoding, and the same rows protected
+            memo["dependencies"] = dependencies.learn_columns(
+                categorical, lambda c: codec.encode(donors[[c]], [plan_of[c]])[c],
+                lambda c: job.encoded[c].iloc[job.train_idx], token=DEFAULT_RARE_TOKEN)
         synthetic = dependencies.enforce(synthetic, memo["dependencies"])
     if "avoid" not in memo:
         memo["avoid"] = (_normalised_values(job.source, pii_columns(job.plans))

@@ -16,6 +16,7 @@ is left alone: the mapping is read from the data, outside its budget.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,33 +49,45 @@ def learn(train: pd.DataFrame, columns: list[str], protected: pd.DataFrame | Non
     survived is held by enough rows that what it determines does too."""
     protected = train if protected is None else protected
     present = [c for c in columns if c in train.columns]
+    return learn_columns(present, lambda c: train[c], lambda c: protected[c], token)
+
+
+def learn_columns(columns: list[str], before: Callable[[str], pd.Series], after: Callable[[str], pd.Series],
+                  token: str | None = None) -> list[Dependency]:
+    """:func:`learn` over columns fetched one at a time: ``before(c)`` gives column ``c`` of the
+    training rows, ``after(c)`` the same rows after protection. Each column is coded and its
+    values let go before the next is fetched, so on a big table memory holds the columns'
+    integer codes (a byte or two a cell) instead of two frames of objects (16 bytes a cell)."""
+    present = list(columns)
     # Each column's values before and after protection factorised together, once: every test
     # below compares integer codes (on a million rows, comparing the objects themselves cost
     # seconds). ``codes``: the training values with null as a code of its own.
     distinct: dict[str, int] = {}
     evidence: dict[str, np.ndarray] = {}
     codes: dict[str, np.ndarray] = {}
+    values: dict[str, np.ndarray] = {}
     for c in present:
-        raw, kept, token_code = _joint_codes(train[c], protected[c], token)
+        raw, kept, token_code, values[c] = _joint_codes(before(c), after(c), token)
         n_values = int(max(raw.max(initial=-1), kept.max(initial=-1))) + 1
         survivor = kept >= 0
         if token_code is not None:
             survivor &= kept != token_code
         distinct[c] = int(np.count_nonzero(np.bincount(kept[survivor], minlength=n_values)))
         evidence[c] = survivor & (kept == raw)
-        codes[c] = np.where(raw < 0, n_values, raw)
+        codes[c] = np.where(raw < 0, n_values, raw).astype(np.min_scalar_type(n_values), copy=False)
+        del raw, kept, survivor
     candidates: list[tuple[int, str, str]] = []
     for a in present:
         keep = evidence[a]
         rows = int(keep.sum())
         if rows < 2 or distinct[a] < 2 or distinct[a] > MAX_DISTINCT_SHARE * rows:
             continue
-        a_codes = codes[a][keep]
+        a_codes = codes[a][keep].astype(np.int64)
         groups = _distinct(a_codes)
         for b in present:
             if b == a or distinct[b] < 2:
                 continue
-            b_codes = codes[b][keep]
+            b_codes = codes[b][keep].astype(np.int64)
             if _distinct(a_codes * (int(b_codes.max()) + 1) + b_codes) == groups:  # one b per a
                 candidates.append((distinct[a], a, b))
     chosen: dict[str, str] = {}
@@ -85,20 +98,27 @@ def learn(train: pd.DataFrame, columns: list[str], protected: pd.DataFrame | Non
     out = []
     for b in _order(chosen):
         a = chosen[b]
-        rows = train.loc[evidence[a], [a, b]]  # a boolean array: positions
-        mapping = dict(rows.drop_duplicates(a).itertuples(index=False, name=None))
+        a_codes, b_codes = codes[a][evidence[a]], codes[b][evidence[a]]
+        first = np.sort(np.unique(a_codes, return_index=True)[1])  # each determinant value's first row
+        mapping = {_value(values[a], a_codes[i]): _value(values[b], b_codes[i]) for i in first}
         out.append(Dependency(a, b, mapping))
     return out
 
 
-def _joint_codes(before: pd.Series, after: pd.Series, token: object) -> tuple[np.ndarray, np.ndarray, int | None]:
+def _value(uniques: np.ndarray, code: int) -> object:
+    """The value of ``code`` among a column's ``uniques`` (beyond them: the null code)."""
+    return uniques[int(code)] if int(code) < len(uniques) else None
+
+
+def _joint_codes(before: pd.Series, after: pd.Series, token: object) -> tuple[np.ndarray, np.ndarray, int | None, np.ndarray]:
     """Integer codes of two aligned columns over their pooled values (-1: null), so equal
-    values, in either column, have equal codes; and the code of ``token`` (None: absent)."""
+    values, in either column, have equal codes; the code of ``token`` (None: absent); and the
+    value of each code."""
     pooled, uniques = pd.factorize(np.concatenate([before.to_numpy(dtype=object), after.to_numpy(dtype=object)]),
                                    use_na_sentinel=True)
     pooled = pooled.astype(np.int64, copy=False)
     found = [i for i, value in enumerate(uniques) if token is not None and isinstance(value, str) and value == token]
-    return pooled[: len(before)], pooled[len(before):], (found[0] if found else None)
+    return pooled[: len(before)], pooled[len(before):], (found[0] if found else None), np.asarray(uniques, dtype=object)
 
 
 #: Codes below this are counted with a bincount (linear) rather than a sort.

@@ -92,3 +92,26 @@ def test_learnt_from_codes_counts_nulls_tokens_and_mixed_values_as_before() -> N
     assert all(dependent != "city" for _, dependent in learnt)  # a country holds several cities
     # with a token no row holds, and no protection at all, the same mapping is learnt
     assert learn(train, list(train.columns), token="*") == learn(train, list(train.columns))
+
+
+def test_columns_fetched_one_at_a_time_give_the_same_dependencies() -> None:
+    """``learn_columns`` (what a draw uses: each column encoded and protected on demand, then
+    let go) learns what ``learn`` learns from whole frames, fetching each column once."""
+    from synthspec.engine.dependencies import learn, learn_columns
+
+    rng = np.random.default_rng(3)
+    city = rng.choice([f"c{i}" for i in range(12)], 500).astype(object)
+    train = pd.DataFrame({"city": city, "country": np.array([f"k{c[1:2]}" for c in city], dtype=object),
+                          "flag": rng.choice([True, False, None], 500).astype(object)})
+    protected = train.copy()
+    protected.loc[rng.random(500) < 0.05, "city"] = "*"
+    fetched: list[str] = []
+
+    def before(c: str) -> pd.Series:
+        fetched.append(c)
+        return train[c]
+
+    got = learn_columns(list(train.columns), before, lambda c: protected[c], token="*")
+    assert fetched == list(train.columns)
+    assert got == learn(train, list(train.columns), protected, token="*")
+    assert ("city", "country") in {(d.determinant, d.dependent) for d in got}
