@@ -18,7 +18,9 @@ price and its product's list price) instead of being drawn independently of it. 
 without replacement keeps the child columns' marginal: a context shared by many given rows
 (a category) takes as many distinct pool rows. Work is bounded by matching in blocks: the given
 rows (shuffled) in blocks of ``BLOCK``, each against its own block of ``POOL_FACTOR * BLOCK``
-pool rows, so the cost grows linearly with the rows drawn.
+pool rows, so the cost grows linearly with the rows drawn; a model draws at most ``PIECE`` rows
+given their parents at once, each piece from a pool of its own, so memory does not grow with
+the rows.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ import pandas as pd
 POOL_FACTOR = 4
 #: Given rows matched together (against ``POOL_FACTOR`` times as many pool rows).
 BLOCK = 1024
+#: Rows a model draws given their parents in one go (one pool of ``POOL_FACTOR`` times as many
+#: joint rows): a bigger child is drawn in pieces, each with a pool of its own.
+PIECE = 64 * BLOCK
 
 
 def conditional(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str], seed: int) -> pd.DataFrame:
@@ -188,4 +193,4 @@ def _greedy(distance: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["BLOCK", "MIN_WEIGHT", "POOL_FACTOR", "conditional", "match", "relevance"]
+__all__ = ["BLOCK", "MIN_WEIGHT", "PIECE", "POOL_FACTOR", "conditional", "match", "relevance"]
