@@ -29,7 +29,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_scale import replace_section  # noqa: E402
+from bench_scale import emit  # noqa: E402
 from tune_dp import ADULT_DOMAINS, load, run_dp, split, utility  # noqa: E402
 
 MARKER = "<!-- bench_dp -->"
@@ -114,10 +114,7 @@ def main() -> None:
         "- Reproduce: `make bench-dp` (creates `.venv-dp` with smartnoise-synth, then runs this script).",
         MARKER,
     ]
-    section = "\n".join(lines)
-    print(section)
-    if args.out:
-        replace_section(args.out, MARKER, section)
+    emit(lines, MARKER, args.out)
 
 
 if __name__ == "__main__":

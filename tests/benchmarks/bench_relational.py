@@ -43,7 +43,7 @@ SHOP = REPO / "examples" / "shop"
 SECRET = "synthspec-example-demo-secret"
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(REPO)]
 
-from bench_scale import replace_section  # noqa: E402
+from bench_scale import emit  # noqa: E402
 
 #: name -> (SQL over schema {s}, higher-is-a-correlation)
 STATS = {
@@ -192,10 +192,7 @@ def main() -> None:
               f"and matched to the real list prices from a pool of them {matched:.3f} (its marginals are `beta` "
               "fits: the few expensive products are what Pearson's r weighs most). In the shop the lines are drawn "
               "given an order's columns as well, from parents that are themselves the copula's.", MARKER]
-    section = "\n".join(lines)
-    print(section)
-    if args.out:
-        replace_section(args.out, MARKER, section)
+    emit(lines, MARKER, args.out)
 
 
 if __name__ == "__main__":

@@ -492,6 +492,16 @@ def replace_section(path: Path, marker: str, section: str) -> None:
     path.write_text(text)
 
 
+
+def emit(lines: list[str], marker: str, out: Path | None) -> None:
+    """Print a benchmark's section (``lines``, between two ``marker`` lines) and, with
+    ``out``, replace its section of that Markdown file."""
+    section = "\n".join(lines)
+    print(section)
+    if out:
+        replace_section(out, marker, section)
+
+
 # ---------------------------------------------------------------- main
 
 def parse_args() -> argparse.Namespace:

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 MARKER = "<!-- bench_sequences -->"
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(REPO)]
 
-from bench_scale import replace_section  # noqa: E402
+from bench_scale import emit  # noqa: E402
 
 # The same tables and specs as the integration test (tests/integration/test_sequences.py).
 from tests.integration.test_sequences import FIXTURE, SUBJECTS, VISITS, _ks  # noqa: E402
@@ -228,10 +228,7 @@ def main() -> None:
               "shrink; `draw: sorted` is as good as no `sequence:` there, in order.",
               f"- Reproduce: `python tests/benchmarks/bench_sequences.py --out BENCHMARKS.md` ({time.perf_counter() - started:.0f} s).",
               MARKER]
-    section = "\n".join(lines)
-    print(section)
-    if args.out:
-        replace_section(args.out, MARKER, section)
+    emit(lines, MARKER, args.out)
 
 
 if __name__ == "__main__":
