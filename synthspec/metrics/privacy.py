@@ -288,22 +288,31 @@ def _match_hashes(frames: Sequence[pd.DataFrame], columns: list[str], kinds: Map
     ``str`` of a million-row frame cost seconds). Numerical values are compared as float64,
     ``-0.0`` folded into ``0.0`` and every NaN alike."""
     sizes = np.cumsum([0, *(len(f) for f in frames)])
-    parts: dict[str, np.ndarray] = {}
-    for name in columns:
+
+    def part(name: str) -> np.ndarray:
         if kinds[name] == "numerical":
             values = np.concatenate([pd.to_numeric(f[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
                                      for f in frames]) + 0.0  # -0.0 + 0.0 == +0.0
             values[np.isnan(values)] = np.nan  # one NaN bit pattern
-            parts[name] = values.view(np.int64)
-        else:
-            joined = pd.concat([f[name].astype(object) for f in frames], ignore_index=True)
-            codes, uniques = pd.factorize(joined, use_na_sentinel=True)
-            text = pd.Series([str(u) for u in uniques], dtype=object)
-            merged, _ = pd.factorize(text)  # True and "True" are one value
-            parts[name] = np.where(codes < 0, -1, merged[np.maximum(codes, 0)] if len(merged) else -1)
+            return values.view(np.int64)
+        joined = pd.concat([f[name].astype(object) for f in frames], ignore_index=True)
+        codes, uniques = pd.factorize(joined, use_na_sentinel=True)
+        text = pd.Series([str(u) for u in uniques], dtype=object)
+        merged, _ = pd.factorize(text)  # True and "True" are one value
+        return np.where(codes < 0, -1, merged[np.maximum(codes, 0)] if len(merged) else -1)
+
     if not columns:
         return [np.zeros(len(f), dtype=np.uint64) for f in frames]
-    hashes = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
+    # pandas' row hash (``hash_pandas_object`` of a frame of the parts, index excluded), one
+    # column at a time: memory holds the running hash and one column, not a frame of every
+    # column of every real row (two of them, with pandas' consolidation), on a 10M-row table.
+    hashes = np.zeros(int(sizes[-1]), dtype=np.uint64) + np.uint64(0x345678)
+    mult = np.uint64(1000003)
+    for i, name in enumerate(columns):
+        hashes ^= pd.util.hash_array(part(name))
+        hashes *= mult
+        mult += np.uint64(82520 + 2 * (len(columns) - i))
+    hashes += np.uint64(97531)
     return [hashes[sizes[i]:sizes[i + 1]] for i in range(len(frames))]
 
 
