@@ -25,7 +25,7 @@ the rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,20 @@ BLOCK = 1024
 #: Rows a model draws given their parents in one go (one pool of ``POOL_FACTOR`` times as many
 #: joint rows): a bigger child is drawn in pieces, each with a pool of its own.
 PIECE = 64 * BLOCK
+
+
+def draw_given(given: pd.DataFrame, draw: Callable[[int, int], pd.DataFrame], kinds: Mapping[str, str],
+               seed: int) -> pd.DataFrame:
+    """A model's rows given ``given`` (its first columns' values, one row per row drawn):
+    ``draw(rows, seed)`` samples the model's joint rows. In pieces of at most ``PIECE`` rows,
+    each matched (:func:`conditional`) to a pool of its own seeded by the seed and the piece's
+    index: memory holds one piece's pool, whatever the rows."""
+    pieces = []
+    for index, start in enumerate(range(0, max(len(given), 1), PIECE)):
+        piece = given.iloc[start:start + PIECE].reset_index(drop=True)
+        piece_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+        pieces.append(conditional(piece, draw(POOL_FACTOR * len(piece), piece_seed), kinds, piece_seed))
+    return pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
 
 
 def conditional(given: pd.DataFrame, pool: pd.DataFrame, kinds: Mapping[str, str], seed: int) -> pd.DataFrame:
@@ -96,17 +110,12 @@ def _association(x_num: np.ndarray | None, x_codes: np.ndarray | None, y_num: np
         if keep.sum() < 3 or np.std(x_num[keep]) == 0 or np.std(y_num[keep]) == 0:
             return 0.0
         return abs(float(np.corrcoef(x_num[keep], y_num[keep])[0, 1]))
-    if x_codes is not None and y_codes is not None:
-        # Cramér's V over the cells that occur: sum (O - E)^2 / E = sum_{O > 0} O^2 / E - n.
-        n = x_codes.size
-        rows, cols = np.bincount(x_codes), np.bincount(y_codes)
-        k = min(np.count_nonzero(rows), np.count_nonzero(cols)) - 1
-        if n == 0 or k < 1:
-            return 0.0
-        cells, counts = np.unique(x_codes.astype(np.int64) * len(cols) + y_codes, return_counts=True)
-        expected = rows[cells // len(cols)] * cols[cells % len(cols)] / n
-        chi2 = max(0.0, float((counts.astype(np.float64) ** 2 / expected).sum() - n))
-        return float(np.sqrt(chi2 / (n * k)))
+    if x_codes is not None and y_codes is not None:  # Cramér's V, as the quality report computes it
+        from synthspec.metrics.fidelity import _cramers_v
+
+        width = int(y_codes.max(initial=-1)) + 1
+        cells, counts = np.unique(x_codes.astype(np.int64) * width + y_codes, return_counts=True)
+        return _cramers_v(cells // max(width, 1), cells % max(width, 1), counts, int(x_codes.max(initial=-1)) + 1, width)
     codes, values = (x_codes, y_num) if x_codes is not None else (y_codes, x_num)
     assert codes is not None and values is not None
     keep = ~np.isnan(values)
@@ -193,4 +202,4 @@ def _greedy(distance: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["BLOCK", "MIN_WEIGHT", "PIECE", "POOL_FACTOR", "conditional", "match", "relevance"]
+__all__ = ["BLOCK", "MIN_WEIGHT", "PIECE", "POOL_FACTOR", "conditional", "draw_given", "match", "relevance"]

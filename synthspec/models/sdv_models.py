@@ -113,18 +113,7 @@ class _SDVModel(Synthesizer):
             raise ValueError(f"given columns {fixed} are not the model's first columns")
         if len(given) != n:
             raise ValueError(f"given has {len(given)} rows, asked for {n}")
-        kinds = {c.name: c.kind for c in self.columns}
-        if not n:
-            return matching.conditional(given, self._draw(0, seed), kinds, seed)
-        # In pieces of at most matching.PIECE rows, each matched to a pool of its own (seeded by
-        # the seed and the piece's index): memory holds one piece's pool, whatever the rows.
-        pieces = []
-        for index, start in enumerate(range(0, n, matching.PIECE)):
-            piece = given.iloc[start:start + matching.PIECE].reset_index(drop=True)
-            piece_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-            pool = self._draw(matching.POOL_FACTOR * len(piece), piece_seed)
-            pieces.append(matching.conditional(piece, pool, kinds, piece_seed))
-        return pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+        return matching.draw_given(given, self._draw, {c.name: c.kind for c in self.columns}, seed)
 
     def _draw(self, n: int, seed: int) -> pd.DataFrame:
         if n == 0:  # SDV returns a frame without columns
