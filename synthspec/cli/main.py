@@ -512,7 +512,35 @@ def schema(which: str) -> None:
 
 
 def main() -> None:
-    cli(prog_name="synthspec")
+    try:
+        cli(prog_name="synthspec")
+    except SystemExit as done:
+        _exit(done.code)
+
+
+def _exit(code: object) -> None:
+    """End the process with ``code`` (as ``sys.exit`` reads it) without the interpreter's
+    teardown when nothing else is running: freeing every module and frame one object at a time
+    costs ~0.4 s after an Adult apply, for memory the operating system reclaims at once. The
+    atexit functions still run (temporary directories, logging, Ray) and both streams are
+    flushed; with another thread alive, the ordinary exit waits for it as usual."""
+    import atexit
+    import threading
+
+    if threading.active_count() > 1:
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): printed, status 1
+        print(code, file=sys.stderr)
+        status = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ def run_checks(
     extra_intervals: Mapping[str, Interval] | None = None,
     population: Population | None = None,
     computed: Computed | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[str, float | None], list[CheckResult]]:
     """Metrics are computed on the model's frames ("real" is the training split); the holdout
     is the reference for the privacy metrics, for ml_efficacy and for `min_relative`. The
@@ -79,7 +80,9 @@ def run_checks(
 
     ``population``: the full frames when ``train``, ``holdout`` and ``synthetic`` are bounded
     samples of them (``engine.checked``); sampled checks then also report n_train_total,
-    n_holdout_total and n_synthetic_total. ``computed``: receives what the report reuses."""
+    n_holdout_total and n_synthetic_total. ``computed``: receives what the report reuses.
+    ``meanwhile``: other work of the caller's, run here while dcr_share's search may still be
+    running on its thread (it would otherwise only be waited for)."""
     from synthspec.engine.tiny import real_row_positions
     from synthspec.metrics.fidelity import coded_categories, quality_scores
 
@@ -114,6 +117,8 @@ def run_checks(
             elif wanted_relative:
                 reasons.update({name: f"min_relative compares with the holdout's own score, and a holdout of {len(holdout)} "
                                       f"rows is fewer than {MIN_HOLDOUT_ROWS}: raise `holdout:` or add rows" for name in wanted_relative})
+            if meanwhile is not None:
+                meanwhile()
         finally:
             if pending is not None:
                 pending.result()  # its exception, if any, is the run's
@@ -128,6 +133,8 @@ def run_checks(
         if "ml_efficacy" in checks:
             reasons.update(_utility(train, holdout, synthetic, kinds, checks["ml_efficacy"].target, seed,
                                     metrics, details, errors))
+    elif meanwhile is not None:
+        meanwhile()
     for name, value in (extra or {}).items():
         if value is not None:
             metrics[name] = value

@@ -203,11 +203,17 @@ def compute(job: TableJob) -> JobResult:
             total, duplicated = key_duplicates(parts, [p.name for p in job.plans if p.spec.primary_key])
             relational_metrics["key_uniqueness"] = 1.0 - duplicated / total if total else 1.0
         extra = {"epsilon_spent": epsilon, **leakage, **relational_metrics}
+        profiles: list[list[ColumnProfile]] = []
+
+        def profile_columns() -> None:  # the report's grids, while dcr_share's search runs
+            profiles.append(column_profiles(train, synthetic, kinds, datetimes={c.name for c in columns if c.datetime}))
+
         metrics, checks = run_checks(train, holdout, synthetic, kinds, job.checks, seed=spec.model.seed, extra=extra,
                                      quasi_identifiers=spec.privacy.quasi_identifiers,
                                      epsilon=spec.privacy.epsilon, delta=spec.privacy.delta, tiny_rows=tiny_rows,
-                                     extra_intervals=extra_intervals, population=population, computed=computed)
-        profile = column_profiles(train, synthetic, kinds, datetimes={c.name for c in columns if c.datetime})
+                                     extra_intervals=extra_intervals, population=population, computed=computed,
+                                     meanwhile=profile_columns)
+        profile = profiles[0]
     for check in checks:
         if check.metric in job.threshold_sources:
             check.details["threshold_from"] = job.threshold_sources[check.metric]

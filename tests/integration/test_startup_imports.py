@@ -18,10 +18,10 @@ HEAVY = ("numpy", "pandas", "pyarrow", "sklearn", "scipy", "torch", "sdv", "duck
 ALLOWED = {"validate": set(), "plan": {"duckdb"}, "apply": {"duckdb"}}
 
 _PROBE = (
-    "import runpy, sys\n"
-    "sys.argv = ['synthspec', *sys.argv[1:]]\n"
+    "import sys\n"
+    "from synthspec.cli.main import cli\n"  # not main(): its exit skips the interpreter's teardown
     "try:\n"
-    "    runpy.run_module('synthspec.cli.main', run_name='__main__')\n"
+    "    cli(sys.argv[1:], prog_name='synthspec')\n"
     "except SystemExit as exc:\n"
     "    code = exc.code\n"
     "else:\n"
