@@ -4,7 +4,12 @@ Columns are visited in a fixed order. The first is drawn from its empirical marg
 column has a decision tree on the columns visited before it. A synthetic row is routed down that
 tree and takes the value of a random training row (a "donor") from the leaf it lands in, so leaves
 are the unit of disclosure: ``min_samples_leaf`` bounds how specific a donor pool can be, and
-numerical donors are blurred with a kernel scaled to their leaf's spread.
+numerical donors are blurred with a kernel scaled to their leaf's spread. The rows landing in one
+leaf take a systematic sample of its donors (``_Tree.donor_positions``) rather than independent
+draws: each row's donor is still uniform over the leaf, but together they follow the leaf's
+distribution without a multinomial resample's noise, which otherwise compounds column after
+column (measured against real holdouts, three seeds: accuracy +0.002 on Adult and kc_house, DCR
+share no higher).
 
 Categorical predictors are integer codes, which a tree can only split into ranges. Each tree
 therefore sees every categorical predictor with its categories ordered by the mean of that tree's
@@ -168,11 +173,34 @@ class _Tree:
         self.bandwidth = _donor_bandwidth(leaves, self.donors, smoothing)
 
     def draw(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        leaf = self.route(x)
-        start = self.offsets[leaf]
-        idx = start + rng.integers(0, self.offsets[leaf + 1] - start)
+        idx = self.donor_positions(self.route(x), rng)
         # Always consume the normals so a column's RNG use is independent of the data.
         return self.donors[idx] + rng.standard_normal(len(x)) * self.bandwidth[idx]
+
+    def donor_positions(self, leaf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A donor for each row landing in ``leaf``: a systematic sample of each leaf's donors.
+
+        The ``k`` rows landing in a leaf of ``m`` donors (sorted by value) take, in a random
+        order, the donors at ``floor((u + i) m / k)`` for ``i < k`` and one uniform ``u`` per
+        leaf: evenly spaced through the leaf's sorted values, each donor used ``k/m`` times
+        rounded either way. Every row still gets a uniformly random donor of its leaf, as with
+        independent draws, but the rows of a leaf together follow its donors' distribution
+        instead of a multinomial resample of it, whose noise compounds over the columns."""
+        n = len(leaf)
+        shuffled = rng.permutation(n)
+        # Rows by leaf, in random order within a leaf (a stable sort of 16-bit keys is a radix sort).
+        keys = leaf.astype(np.uint16 if len(self.left) <= np.iinfo(np.uint16).max else np.int64)
+        order = shuffled[np.argsort(keys[shuffled], kind="stable")]
+        grouped = leaf[order]
+        counts = np.bincount(grouped, minlength=len(self.left))
+        first = np.cumsum(counts) - counts  # position in ``order`` of each leaf's first row
+        rank = np.arange(n) - first[grouped]
+        start = self.offsets[grouped]
+        size = self.offsets[grouped + 1] - start
+        u = rng.random(len(self.left))[grouped]
+        idx = np.empty(n, np.int64)
+        idx[order] = start + ((u + rank) * size // counts[grouped]).astype(np.int64)
+        return idx
 
 
 def _sklearn_tree(tree: _Tree) -> Any:

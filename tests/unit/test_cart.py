@@ -372,3 +372,43 @@ def test_weakly_related_columns_are_not_modelled_as_lines() -> None:
     off = CartSynthesizer(columns, Params(min_samples_leaf=40, visit_sequence=["a", "b"], linear=False), 1)
     off.fit(price_frame().rename(columns={"list_price": "a", "price": "b"}))
     assert off._models["b"].linear is None  # r ~ 0.99, but lines are off
+
+def _leaf_tree(sizes: list[int]) -> object:
+    """A tree of single leaves with ``sizes[k]`` donors in leaf ``k`` (donor value = position)."""
+    from synthspec.models.cart import _Tree
+
+    tree = _Tree.single_leaf()
+    tree.left = np.full(len(sizes), -1, np.int64)
+    tree.offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    tree.donors = np.arange(tree.offsets[-1], dtype=np.float64)
+    return tree
+
+
+def test_donors_are_a_systematic_sample_of_each_leaf() -> None:
+    tree = _leaf_tree([7, 40, 1, 25])
+    rng = np.random.default_rng(3)
+    leaf = rng.choice(4, 1000, p=[0.5, 0.1, 0.2, 0.2])
+    idx = tree.donor_positions(leaf, np.random.default_rng(11))
+    assert ((idx >= tree.offsets[leaf]) & (idx < tree.offsets[leaf + 1])).all()  # a donor of its own leaf
+    uses = np.bincount(idx, minlength=int(tree.offsets[-1]))
+    for k in range(4):
+        rows, donors = int((leaf == k).sum()), int(tree.offsets[k + 1] - tree.offsets[k])
+        used = uses[tree.offsets[k]:tree.offsets[k + 1]]
+        # k rows over m donors: each donor k/m times, rounded either way (never a multinomial's spread)
+        assert used.sum() == rows
+        assert used.min() >= rows // donors and used.max() <= -(-rows // donors), (k, used)
+    # Same leaves and seed, same donors.
+    assert np.array_equal(idx, tree.donor_positions(leaf, np.random.default_rng(11)))
+
+
+def test_donor_choice_is_uniform_per_row_and_unrelated_to_row_order() -> None:
+    tree = _leaf_tree([10])
+    leaf = np.zeros(4, np.int64)  # 4 rows, 10 donors: which donors and which row gets which is random
+    picks = np.array([tree.donor_positions(leaf, np.random.default_rng(s)) for s in range(4000)])
+    # Each row is equally likely to get each donor (1/10 each), whatever its position.
+    for row in range(4):
+        share = np.bincount(picks[:, row], minlength=10) / len(picks)
+        assert np.abs(share - 0.1).max() < 0.025, share
+    # The first row does not get the smaller values more often than the last one (donors are
+    # sorted by value within a leaf: a systematic sample must still be handed out at random).
+    assert abs(picks[:, 0].mean() - picks[:, 3].mean()) < 0.3
