@@ -17,10 +17,12 @@ target (numerical targets and binary ones): for those, the best split of the cat
 groups is one of these ranges (Breiman et al., 1984), so a zip code can be split by price or
 latitude in one cut instead of by the accident of its spelling. The order is stored per tree.
 
-A numerical column nearly linear in an earlier numerical one (|Pearson r| >= 0.9: a line price
-and its product's list price, a total and its parts, a date and an earlier date) is modelled as
-its residual from that line: the trees draw a residual donor, added to the line at the synthetic
-predictor. Piecewise-constant leaves alone turn r = 0.997 into 0.77; residuals keep it.
+A numerical column nearly linear in earlier numerical ones (a line in at most three of them
+explaining at least 81% of its variance, |r| >= 0.9 for one: a line price and its product's list
+price, a date and an earlier date, a total and its parts) is modelled as its residual from that
+line: the trees draw a residual donor, added to the line at the synthetic predictors.
+Piecewise-constant leaves alone turn r = 0.997 into 0.77; residuals keep it, and a total that is
+exactly the sum of its parts stays so (kc_house: living area = above ground + basement).
 
 Trees are grown by :mod:`synthspec.models.tree` (CART on binned predictors, in numpy) and kept as
 flat numpy arrays, so a saved model is plain ``.npz`` + JSON (no pickle) and samples identically
@@ -47,7 +49,7 @@ from synthspec.models.registry import register
 from synthspec.models.tree import GrownTree
 from synthspec.models.tree import grow as grow_tree
 
-_FORMAT = 2  # 2: per-tree category orders (recode_*), linear parts
+_FORMAT = 3  # 2: per-tree category orders (recode_*), linear parts; 3: lines in several columns
 _LEAF = -1
 # A value holding at least this share of its leaf is a point mass (capital_gain == 0,
 # hours_per_week == 40): it is donated exactly, never blurred, so spikes survive smoothing.
@@ -61,6 +63,15 @@ _LINEAR_R = 0.9
 # 1.5, 2, star ratings): blurring them would only move rows off the grid or to a neighbouring
 # level, so they are donated exactly.
 _ORDINAL_LEVELS = 30
+
+
+def _levels(distinct: int, rows: int) -> bool:
+    """Whether the donors of a numerical column of ``distinct`` values over ``rows`` rows are
+    not blurred: fewer than :data:`_ORDINAL_LEVELS` values, or so few that each is held by
+    sqrt(rows) rows on average (hours worked or ages over 20,000 rows): no such value singles a
+    row out, and a kernel would only move rows between them (Adult, 3 seeds: TSTR AUC +0.008).
+    Such a column can still be drawn as a residual from a line (``linear``) from 30 values on."""
+    return distinct < max(_ORDINAL_LEVELS, rows**0.5)
 _NPZ_DATE = (1980, 1, 1, 0, 0, 0)
 # Batches of at least this many rows are routed by scikit-learn's compiled traversal (importing
 # it costs about a second; numpy's traversal costs ~2 s per million rows and 15 trees).
@@ -281,44 +292,108 @@ class _ColumnModel:
     hi: float
     null_tree: _Tree | None  # numerical only: donors are 1.0 where the value is null
     value_tree: _Tree | None  # None when a numerical column is entirely null
-    # numerical only: the value is the drawn residual + intercept + slope * (the predictor in
-    # visit position ``column``, or ``fill`` where it is null); see :func:`_linear_part`
+    # numerical only: the value is the drawn residual + a line in earlier columns (see
+    # :class:`_Linear` and :func:`_linear_part`)
     linear: _Linear | None = None
 
 
 @dataclass(frozen=True)
 class _Linear:
-    column: int
+    """``intercept + sum(slopes[i] * x[:, columns[i]])``, each predictor's nulls read as its
+    ``fills[i]`` (its mean where the line was fitted)."""
+
+    columns: tuple[int, ...]
     intercept: float
-    slope: float
-    fill: float
+    slopes: tuple[float, ...]
+    fills: tuple[float, ...]
+
+    @classmethod
+    def from_saved(cls, entry: dict[str, Any]) -> _Linear:
+        if "column" in entry:  # one predictor, as format 2 wrote it
+            return cls((int(entry["column"]),), float(entry["intercept"]), (float(entry["slope"]),), (float(entry["fill"]),))
+        return cls(tuple(int(c) for c in entry["columns"]), float(entry["intercept"]),
+                   tuple(float(v) for v in entry["slopes"]), tuple(float(v) for v in entry["fills"]))
 
     def line(self, x: np.ndarray) -> np.ndarray:
-        predictor = x[:, self.column].astype(np.float64)
-        return self.intercept + self.slope * np.where(np.isnan(predictor), self.fill, predictor)
+        """The line at the rows of ``x`` (columns by visit position)."""
+        return self.line_of([x[:, column] for column in self.columns])
+
+    def line_of(self, predictors: list[np.ndarray]) -> np.ndarray:
+        """The line at the given values of its predictors (in ``columns`` order)."""
+        out = np.full(len(predictors[0]), self.intercept)
+        for values, slope, fill in zip(predictors, self.slopes, self.fills, strict=True):
+            values = values.astype(np.float64)
+            out += slope * np.where(np.isnan(values), fill, values)
+        return out
+
+
+#: Most earlier columns one line combines, the share of variance each further one must add,
+#: and the rows the choice is made on (the coefficients are fitted on every row).
+_LINEAR_MAX_PREDICTORS = 3
+_LINEAR_MIN_GAIN = 0.01
+_LINEAR_SELECTION_ROWS = 50_000
 
 
 def _linear_part(x: np.ndarray, y: np.ndarray, candidates: list[int]) -> _Linear | None:
-    """The least-squares line of ``y`` on the candidate column of ``x`` (rows: ``y``'s) most
-    correlated with it, when that correlation reaches :data:`_LINEAR_R`; else None."""
-    best, best_r = None, _LINEAR_R
-    for k in candidates:
-        xk = x[:, k]
-        known = ~np.isnan(xk)
-        if known.sum() < _MIN_SMOOTH_DONORS:
-            continue
-        a, b = xk[known], y[known]
-        if a.std() == 0 or b.std() == 0:
-            continue
-        r = abs(float(np.corrcoef(a, b)[0, 1]))
-        if r >= best_r:
-            best, best_r = k, r
-    if best is None:
+    """The least-squares line of ``y`` on at most three candidate columns of ``x`` (rows: ``y``'s)
+    when it explains at least ``_LINEAR_R ** 2`` of ``y``'s variance; else None.
+
+    Forward selection: the candidate most correlated with ``y`` first, then the one adding the
+    most explained variance while it adds at least 1%: a total and its parts (living area =
+    above ground + basement, R² 1) is one line where each part alone explains too little."""
+    chosen: list[int] = []
+    explained = 0.0
+    screen = slice(0, _LINEAR_SELECTION_ROWS)
+    for _ in range(_LINEAR_MAX_PREDICTORS):
+        step: tuple[int, float] | None = None
+        for k in candidates:
+            if k in chosen:
+                continue
+            r2 = _explained(x[screen][:, [*chosen, k]], y[screen])
+            if r2 is not None and r2 >= explained + (_LINEAR_MIN_GAIN if chosen else 0.0) and (step is None or r2 >= step[1]):
+                step = (k, r2)
+        if step is None:
+            break
+        chosen.append(step[0])
+        explained = step[1]
+        if explained >= 1.0 - 1e-12:
+            break
+    if not chosen or explained < _LINEAR_R**2:
         return None
-    xk = x[:, best]
-    known = ~np.isnan(xk)
-    slope, intercept = np.polyfit(xk[known], y[known], 1)
-    return _Linear(best, float(intercept), float(slope), float(xk[known].mean()))
+    predictors = x[:, chosen].astype(np.float64)
+    known = ~np.isnan(predictors).any(axis=1)
+    fit = _least_squares(predictors[known], y[known])
+    if fit is None:
+        return None
+    intercept, slopes = fit
+    fills = tuple(float(v) for v in predictors[known].mean(axis=0))
+    return _Linear(tuple(chosen), intercept, tuple(float(v) for v in slopes), fills)
+
+
+def _least_squares(a: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """Intercept and slopes of ``y`` on the columns of ``a`` (centred, so large values such as
+    epoch seconds keep their precision); None when a column or ``y`` is constant."""
+    if len(y) < max(_MIN_SMOOTH_DONORS, 20 * a.shape[1]) or y.std() == 0 or (a.std(axis=0) == 0).any():
+        return None
+    a_mean, y_mean = a.mean(axis=0), y.mean()
+    slopes = np.linalg.lstsq(a - a_mean, y - y_mean, rcond=None)[0]
+    return float(y_mean - a_mean @ slopes), slopes
+
+
+def _explained(a: np.ndarray, y: np.ndarray) -> float | None:
+    """R² of ``y`` on the columns of ``a`` over the rows where all are known (None: too few
+    rows, or a constant column)."""
+    known = ~np.isnan(a).any(axis=1)
+    a, y = a[known].astype(np.float64), y[known]
+    if a.shape[1] == 1:  # one predictor: the squared correlation, as the single-column line had
+        if len(y) < _MIN_SMOOTH_DONORS or a[:, 0].std() == 0 or y.std() == 0:
+            return None
+        return float(np.corrcoef(a[:, 0], y)[0, 1]) ** 2
+    fit = _least_squares(a, y)
+    if fit is None:
+        return None
+    residual = y - fit[0] - a @ fit[1]
+    return 1.0 - float(residual @ residual) / float(((y - y.mean()) ** 2).sum())
 
 
 def _category_key(value: Any) -> tuple[str, str]:
@@ -466,8 +541,9 @@ class CartSynthesizer(Synthesizer):
                 if null.any():
                     grow((name, "null"), j, everyone, null.astype(np.int64), True, 0.0)
                 nonnull = np.flatnonzero(~null)
-                ordinal = np.unique(v[nonnull]).size < _ORDINAL_LEVELS
-                smooth = 0.0 if ordinal else p.smoothing
+                distinct = np.unique(v[nonnull]).size
+                ordinal = distinct < _ORDINAL_LEVELS  # neither blurred nor drawn off a line
+                smooth = 0.0 if _levels(distinct, nonnull.size) else p.smoothing
                 target, linear = v[nonnull], None
                 if p.linear and not ordinal:
                     linear = _linear_part(x[nonnull], target, [k for k in range(j) if k in numerical])
@@ -500,6 +576,7 @@ class CartSynthesizer(Synthesizer):
         rng = np.random.default_rng(seed)
         x = np.empty((n, len(self._order)), np.float32)
         out: dict[str, np.ndarray] = {}
+        whole = {c.name for c in self.columns if c.integer}
         for j, name in enumerate(self._order):
             m = self._models[name]
             xj = x[:, :j]
@@ -518,10 +595,14 @@ class CartSynthesizer(Synthesizer):
                     # Reflect kernel noise at the observed range so edges keep their density.
                     # (np.where, not lo + |v - lo|, so unsmoothed donors stay bit-exact.)
                     v = m.value_tree.draw(xj, rng)
-                    if m.linear is not None:
-                        v = v + m.linear.line(xj)
+                    if m.linear is not None:  # at the drawn values (float64), not their float32 copies
+                        v = v + m.linear.line_of([out[self._order[k]] for k in m.linear.columns])
                     v = np.where(v < m.lo, 2 * m.lo - v, v)
                     values = np.clip(np.where(v > m.hi, 2 * m.hi - v, v), m.lo, m.hi)
+                    if name in whole:
+                        # Whole numbers as they will be published, here: later columns then see,
+                        # and lines add up, the values a reader gets (above + basement = living).
+                        values = np.round(values)
                 if m.null_tree is not None:
                     values[m.null_tree.draw(xj, rng) > 0.5] = np.nan
                 out[name] = values
@@ -562,7 +643,7 @@ class CartSynthesizer(Synthesizer):
         cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int
     ) -> CartSynthesizer:
         meta = json.loads((Path(directory) / "model.json").read_text())
-        if meta.get("format") != _FORMAT:
+        if meta.get("format") not in (2, _FORMAT):  # format 2's one-column lines read as such
             raise ValueError(f"unsupported cart model format: {meta.get('format')!r}")
         model = cls(columns, params, seed)
         model._order = list(meta["order"])
@@ -583,7 +664,7 @@ class CartSynthesizer(Synthesizer):
                     e["hi"],
                     tree(e["null_tree"]),
                     tree(e["value_tree"]),
-                    None if e["linear"] is None else _Linear(**e["linear"]),
+                    None if e["linear"] is None else _Linear.from_saved(e["linear"]),
                 )
         return model
 

@@ -336,6 +336,20 @@ def test_a_number_with_few_levels_is_donated_exactly() -> None:
     assert set(synth["floors"].unique()) <= {1.0, 1.5, 2.0, 2.5, 3.0}
 
 
+@pytest.mark.parametrize(("rows", "exact"), [(600, False), (2500, True)])
+def test_a_number_is_levels_when_each_value_is_common(rows: int, exact: bool) -> None:
+    """40 weekly hours values: a continuum to blur over 600 rows (15 rows a value), levels to
+    donate exactly over 2,500 (62 a value, more than sqrt(2500) = 50)."""
+    rng = np.random.default_rng(0)
+    hours = rng.choice(np.arange(20, 60, dtype=np.float64), rows)
+    real = pd.DataFrame({"hours": hours, "pay": hours * 30 + rng.normal(0, 400, rows)})  # r ~0.65: no line
+    columns = [ModelColumn("hours", "numerical"), ModelColumn("pay", "numerical")]
+    model = CartSynthesizer(columns, Params(min_samples_leaf=20, visit_sequence=["pay", "hours"]), 1)
+    model.fit(real)
+    synth = model.sample(rows, 1)["hours"]
+    assert synth.isin(hours).all() == exact
+
+
 def price_frame(n: int = 3000, seed: int = 0) -> pd.DataFrame:
     """A line price that is its list price, or 10-25% off on promotion."""
     rng = np.random.default_rng(seed)
