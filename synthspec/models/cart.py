@@ -595,10 +595,16 @@ class CartSynthesizer(Synthesizer):
                     # Reflect kernel noise at the observed range so edges keep their density.
                     # (np.where, not lo + |v - lo|, so unsmoothed donors stay bit-exact.)
                     v = m.value_tree.draw(xj, rng)
-                    if m.linear is not None:  # at the drawn values (float64), not their float32 copies
+                    if m.linear is None:
+                        v = np.where(v < m.lo, 2 * m.lo - v, v)
+                        values = np.clip(np.where(v > m.hi, 2 * m.hi - v, v), m.lo, m.hi)
+                    else:
+                        # At the drawn values (float64, not their float32 copies). Not reflected
+                        # at the observed range, which would break the line (parts drawn near
+                        # their largest values add up to a total above the largest real one);
+                        # only cut a range's width beyond it, and at 0 for a column never negative.
                         v = v + m.linear.line_of([out[self._order[k]] for k in m.linear.columns])
-                    v = np.where(v < m.lo, 2 * m.lo - v, v)
-                    values = np.clip(np.where(v > m.hi, 2 * m.hi - v, v), m.lo, m.hi)
+                        values = np.clip(v, 0.0 if m.lo >= 0 else 2 * m.lo - m.hi, 2 * m.hi - m.lo)
                     if name in whole:
                         # Whole numbers as they will be published, here: later columns then see,
                         # and lines add up, the values a reader gets (above + basement = living).

@@ -426,3 +426,31 @@ def test_donor_choice_is_uniform_per_row_and_unrelated_to_row_order() -> None:
     # The first row does not get the smaller values more often than the last one (donors are
     # sorted by value within a leaf: a systematic sample must still be handed out at random).
     assert abs(picks[:, 0].mean() - picks[:, 3].mean()) < 0.3
+
+
+def test_a_total_of_its_parts_stays_their_sum() -> None:
+    """Living area = above ground + basement in every real row, though neither part alone is
+    a line of it (|r| < 0.9): one line in both keeps the identity in every synthetic row."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    above = np.round(rng.lognormal(7.3, 0.35, n))
+    basement = np.where(rng.random(n) < 0.6, 0.0, np.round(rng.uniform(200, 1500, n)))
+    real = pd.DataFrame({"above": above, "basement": basement, "living": above + basement})
+    assert abs(np.corrcoef(real["above"], real["living"])[0, 1]) < 0.9
+    columns = [ModelColumn(c, "numerical", integer=True) for c in real.columns]
+    model = CartSynthesizer(columns, Params(visit_sequence=["above", "basement", "living"]), 1)
+    model.fit(real)
+    assert model._models["living"].linear is not None and len(model._models["living"].linear.columns) == 2
+    synth = model.sample(n, 2)
+    assert (synth["living"] == synth["above"] + synth["basement"]).all()
+    # Whole-number columns come out whole, as they are published.
+    assert all((synth[c] == np.round(synth[c])).all() for c in synth.columns)
+
+
+def test_a_line_saved_in_format_two_still_loads() -> None:
+    from synthspec.models.cart import _Linear
+
+    line = _Linear.from_saved({"column": 2, "intercept": 1.5, "slope": 2.0, "fill": 3.0})
+    assert line == _Linear((2,), 1.5, (2.0,), (3.0,))
+    x = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, np.nan]])
+    assert np.array_equal(line.line(x), [3.5, 7.5])
