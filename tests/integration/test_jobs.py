@@ -56,7 +56,7 @@ def test_two_jobs_publish_the_same_rows_as_one(project: Path) -> None:
 
 def test_a_failing_table_in_a_worker_holds_back_its_group_only(project: Path) -> None:
     spec = project / "specs" / "payments.yml"
-    spec.write_text(spec.read_text() + "checks:\n  quality_score: {min: 0.99999}\n")
+    spec.write_text(spec.read_text() + "checks:\n  quality_score: {min: 0.99999, decide: value}\n")
     result = apply(project, "--jobs", "2")
     assert result.returncode == 1
     report = {t["table"]: t for t in json.loads((project / "target" / "run_results.json").read_text())["tables"]}
@@ -78,7 +78,7 @@ def test_fail_fast_holds_back_a_group_it_cut_short(project: Path) -> None:
     # Plan order: accounts, adult, payments. accounts passes and waits for payments (its
     # group); adult fails; --fail-fast stops before payments: accounts must not be published.
     spec = project / "specs" / "adult.yml"
-    spec.write_text(spec.read_text() + "checks:\n  quality_score: {min: 0.99999}\n")
+    spec.write_text(spec.read_text() + "checks:\n  quality_score: {min: 0.99999, decide: value}\n")
     result = apply(project, "--fail-fast")
     assert result.returncode == 1
     report = {t["table"]: t for t in json.loads((project / "target" / "run_results.json").read_text())["tables"]}
