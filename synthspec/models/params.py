@@ -43,9 +43,10 @@ class CartParams(ModelParams):
     )
     linear: bool = Field(
         default=True,
-        description="Model a numerical column whose Pearson correlation with an earlier numerical column "
-        "is at least 0.9 as its residual from their least-squares line (a line price and its product's "
-        "list price: r 0.997 kept as 0.994 instead of 0.77 from leaves alone).",
+        description="Model a numerical column as its residual from a least-squares line in at most three "
+        "earlier numerical columns when that line explains at least 81% of its variance (|r| >= 0.9 for one "
+        "column): a line price and its product's list price (r 0.997 kept as 0.996 instead of 0.77 from "
+        "leaves alone), a total and its parts (kept equal to their sum in every row).",
     )
     visit_sequence: list[str] | None = Field(
         default=None,
