@@ -65,13 +65,25 @@ _LINEAR_R = 0.9
 _ORDINAL_LEVELS = 30
 
 
+#: In a column of levels (see :func:`_levels`), values held by at least this many rows are
+#: donated exactly; rarer ones are still blurred (the spec's default rare-value threshold).
+_COMMON_COUNT = 5
+
+
 def _levels(distinct: int, rows: int) -> bool:
-    """Whether the donors of a numerical column of ``distinct`` values over ``rows`` rows are
-    not blurred: fewer than :data:`_ORDINAL_LEVELS` values, or so few that each is held by
-    sqrt(rows) rows on average (hours worked or ages over 20,000 rows): no such value singles a
-    row out, and a kernel would only move rows between them (Adult, 3 seeds: TSTR AUC +0.008).
-    Such a column can still be drawn as a residual from a line (``linear``) from 30 values on."""
-    return distinct < max(_ORDINAL_LEVELS, rows**0.5)
+    """Whether a numerical column of ``distinct`` values over ``rows`` rows (30 or more: fewer
+    are never blurred) is a set of levels: so few values that each is held by sqrt(rows) rows
+    on average (hours worked or ages over 20,000 rows). Its values held by at least
+    :data:`_COMMON_COUNT` rows are donated exactly (they single no row out, and a kernel would
+    only move rows between levels: Adult, 3 seeds, TSTR AUC +0.008); rarer ones (a 99-hour week)
+    are blurred as in any other column."""
+    return distinct < rows**0.5
+
+
+def _common_values(values: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` is held by at least :data:`_COMMON_COUNT` of them."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    return counts[inverse] >= _COMMON_COUNT
 _NPZ_DATE = (1980, 1, 1, 0, 0, 0)
 # Batches of at least this many rows are routed by scikit-learn's compiled traversal (importing
 # it costs about a second; numpy's traversal costs ~2 s per million rows and 15 trees).
@@ -176,12 +188,15 @@ class _Tree:
             active = active[self.left[nd] != _LEAF]
         return node
 
-    def set_donors(self, leaves: np.ndarray, values: np.ndarray, smoothing: float) -> None:
+    def set_donors(self, leaves: np.ndarray, values: np.ndarray, smoothing: float, *, levels: bool = False) -> None:
+        """``levels``: the values are levels (:func:`_levels`), the common ones donated exactly."""
         order = np.lexsort((values, leaves))
         leaves, values = leaves[order], values[order]
         self.donors = values.astype(np.float64)
         self.offsets = np.searchsorted(leaves, np.arange(len(self.left) + 1)).astype(np.int64)
         self.bandwidth = _donor_bandwidth(leaves, self.donors, smoothing)
+        if levels:
+            self.bandwidth[_common_values(self.donors)] = 0.0
 
     def draw(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         idx = self.donor_positions(self.route(x), rng)
@@ -210,7 +225,8 @@ class _Tree:
         size = self.offsets[grouped + 1] - start
         u = rng.random(len(self.left))[grouped]
         idx = np.empty(n, np.int64)
-        idx[order] = start + ((u + rank) * size // counts[grouped]).astype(np.int64)
+        # (u + rank) < count, but float rounding can reach it when u is within 2**-53 of 1.
+        idx[order] = start + np.minimum(((u + rank) * size // counts[grouped]).astype(np.int64), size - 1)
         return idx
 
 
@@ -340,16 +356,23 @@ def _linear_part(x: np.ndarray, y: np.ndarray, candidates: list[int]) -> _Linear
 
     Forward selection: the candidate most correlated with ``y`` first, then the one adding the
     most explained variance while it adds at least 1%: a total and its parts (living area =
-    above ground + basement, R² 1) is one line where each part alone explains too little."""
-    chosen: list[int] = []
+    above ground + basement, R² 1) is one line where each part alone explains too little. The
+    choice is made on at most ``_LINEAR_SELECTION_ROWS`` rows spread over the table; the line is
+    then fitted, and its share of variance checked again, on every row."""
+    if not candidates:
+        return None
+    step_rows = max(1, -(-len(y) // _LINEAR_SELECTION_ROWS))
+    screen = _Screen(x[::step_rows][:, candidates].astype(np.float64), y[::step_rows])
+    chosen: list[int] = []  # positions in ``candidates``
     explained = 0.0
-    screen = slice(0, _LINEAR_SELECTION_ROWS)
-    for _ in range(_LINEAR_MAX_PREDICTORS):
+    for size in range(_LINEAR_MAX_PREDICTORS):
+        if size and explained < _LINEAR_FLOOR:  # nothing to build a line on
+            break
         step: tuple[int, float] | None = None
-        for k in candidates:
+        for k in range(len(candidates)):
             if k in chosen:
                 continue
-            r2 = _explained(x[screen][:, [*chosen, k]], y[screen])
+            r2 = screen.explained([*chosen, k])
             if r2 is not None and r2 >= explained + (_LINEAR_MIN_GAIN if chosen else 0.0) and (step is None or r2 >= step[1]):
                 step = (k, r2)
         if step is None:
@@ -360,14 +383,49 @@ def _linear_part(x: np.ndarray, y: np.ndarray, candidates: list[int]) -> _Linear
             break
     if not chosen or explained < _LINEAR_R**2:
         return None
-    predictors = x[:, chosen].astype(np.float64)
+    columns = [candidates[k] for k in chosen]
+    predictors = x[:, columns].astype(np.float64)
     known = ~np.isnan(predictors).any(axis=1)
     fit = _least_squares(predictors[known], y[known])
-    if fit is None:
+    if fit is None or _r2(predictors[known], y[known], fit) < _LINEAR_R**2:
         return None
     intercept, slopes = fit
     fills = tuple(float(v) for v in predictors[known].mean(axis=0))
-    return _Linear(tuple(chosen), intercept, tuple(float(v) for v in slopes), fills)
+    return _Linear(tuple(columns), intercept, tuple(float(v) for v in slopes), fills)
+
+
+#: A line is looked for beyond its first column only when that column explains this much.
+_LINEAR_FLOOR = 0.1
+
+
+class _Screen:
+    """R² of ``y`` on subsets of the columns of ``a``: from one covariance matrix when nothing
+    is null (each subset then costs a 3x3 solve, not a pass over the rows), else by least
+    squares on the rows where the subset is known."""
+
+    def __init__(self, a: np.ndarray, y: np.ndarray) -> None:
+        self.a, self.y = a, y
+        self.cov: np.ndarray | None = None
+        if len(y) >= _MIN_SMOOTH_DONORS and not np.isnan(a).any() and not np.isnan(y).any():
+            both = np.column_stack([a, y])
+            self.cov = np.cov(both, rowvar=False).reshape(both.shape[1], both.shape[1])
+
+    def explained(self, subset: list[int]) -> float | None:
+        if self.cov is None:
+            return _explained(self.a[:, subset], self.y)
+        var = np.diag(self.cov)
+        if var[-1] <= 0 or (var[subset] <= 0).any():
+            return None
+        if len(subset) == 1:  # the squared correlation, as a one-column line always had
+            k = subset[0]
+            return float(self.cov[k, -1] ** 2 / (var[k] * var[-1]))
+        within = self.cov[np.ix_(subset, subset)]
+        across = self.cov[subset, -1]
+        try:
+            solved = np.linalg.solve(within, across)
+        except np.linalg.LinAlgError:  # collinear parts: this subset adds nothing
+            return None
+        return float(min(1.0, across @ solved / var[-1]))
 
 
 def _least_squares(a: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray] | None:
@@ -380,6 +438,12 @@ def _least_squares(a: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray] | N
     return float(y_mean - a_mean @ slopes), slopes
 
 
+def _r2(a: np.ndarray, y: np.ndarray, fit: tuple[float, np.ndarray]) -> float:
+    residual = y - fit[0] - a @ fit[1]
+    total = float(((y - y.mean()) ** 2).sum())
+    return 1.0 - float(residual @ residual) / total if total > 0 else 0.0
+
+
 def _explained(a: np.ndarray, y: np.ndarray) -> float | None:
     """R² of ``y`` on the columns of ``a`` over the rows where all are known (None: too few
     rows, or a constant column)."""
@@ -390,10 +454,7 @@ def _explained(a: np.ndarray, y: np.ndarray) -> float | None:
             return None
         return float(np.corrcoef(a[:, 0], y)[0, 1]) ** 2
     fit = _least_squares(a, y)
-    if fit is None:
-        return None
-    residual = y - fit[0] - a @ fit[1]
-    return 1.0 - float(residual @ residual) / float(((y - y.mean()) ** 2).sum())
+    return None if fit is None else _r2(a, y, fit)
 
 
 def _category_key(value: Any) -> tuple[str, str]:
@@ -493,7 +554,8 @@ class CartSynthesizer(Synthesizer):
         categories: dict[int, int] = {}
         numerical: set[int] = set()  # numerical predictors (visit positions)
 
-        def build(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float, predictors: dict[int, int]) -> _Tree:
+        def build(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float, predictors: dict[int, int],
+                  levels: bool) -> _Tree:
             """Tree ``j``; ``predictors``: its categorical predictors (column -> codes), taken
             when it was submitted (the main thread goes on adding later columns)."""
             xj = x[rows, :j].astype(np.float32)  # columns before j: filled before this is submitted
@@ -509,7 +571,7 @@ class CartSynthesizer(Synthesizer):
                 tree = _Tree.from_grown(grow_tree(probe.recoded(xj[on]), y[on], classify=classify,
                                                   min_samples_leaf=leaf, max_depth=p.max_depth))
                 tree.set_recode(orders)
-            tree.set_donors(tree.route(xj), y.astype(np.float64), smooth)
+            tree.set_donors(tree.route(xj), y.astype(np.float64), smooth, levels=levels)
             return tree
 
         grown_on = len(data) if grow_rows is None else len(grow_rows)
@@ -521,8 +583,10 @@ class CartSynthesizer(Synthesizer):
         trees: dict[tuple[str, str], Future[_Tree]] = {}
         with ThreadPoolExecutor(max_workers=_fit_threads()) as pool:
 
-            def grow(key: tuple[str, str], j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float) -> None:
-                trees[key] = pool.submit(build, j, rows, y, classify, smooth, {k: n for k, n in categories.items() if k < j})
+            def grow(key: tuple[str, str], j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float,
+                     levels: bool = False) -> None:
+                trees[key] = pool.submit(build, j, rows, y, classify, smooth, {k: n for k, n in categories.items() if k < j},
+                                         levels)
 
             for j, name in enumerate(self._order):
                 col = data[name]
@@ -543,14 +607,15 @@ class CartSynthesizer(Synthesizer):
                 nonnull = np.flatnonzero(~null)
                 distinct = np.unique(v[nonnull]).size
                 ordinal = distinct < _ORDINAL_LEVELS  # neither blurred nor drawn off a line
-                smooth = 0.0 if _levels(distinct, nonnull.size) else p.smoothing
+                smooth = 0.0 if ordinal else p.smoothing
+                levels = not ordinal and _levels(distinct, nonnull.size)
                 target, linear = v[nonnull], None
                 if p.linear and not ordinal:
                     linear = _linear_part(x[nonnull], target, [k for k in range(j) if k in numerical])
                     if linear is not None:
                         target = target - linear.line(x[nonnull])
                 if nonnull.size:
-                    grow((name, "value"), j, nonnull, target, False, smooth)
+                    grow((name, "value"), j, nonnull, target, False, smooth, levels and linear is None)
                 lo, hi = (float(v[nonnull].min()), float(v[nonnull].max())) if nonnull.size else (0.0, 0.0)
                 self._models[name] = _ColumnModel("numerical", [], lo, hi, None, None, linear)
                 x[:, j] = v
@@ -604,7 +669,8 @@ class CartSynthesizer(Synthesizer):
                         # their largest values add up to a total above the largest real one);
                         # only cut a range's width beyond it, and at 0 for a column never negative.
                         v = v + m.linear.line_of([out[self._order[k]] for k in m.linear.columns])
-                        values = np.clip(v, 0.0 if m.lo >= 0 else 2 * m.lo - m.hi, 2 * m.hi - m.lo)
+                        low = 2 * m.lo - m.hi
+                        values = np.clip(v, max(low, 0.0) if m.lo >= 0 else low, 2 * m.hi - m.lo)
                     if name in whole:
                         # Whole numbers as they will be published, here: later columns then see,
                         # and lines add up, the values a reader gets (above + basement = living).

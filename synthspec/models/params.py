@@ -101,7 +101,7 @@ class BuiltinModel:
 
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
-    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=4),  # 2: target-ordered categories, smoothing 0.25, linear parts; 3: own binned trees; 4: levels up to sqrt(n) values not blurred
+    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=4),  # 2: target-ordered categories, smoothing 0.25, linear parts; 3: own binned trees; 4: common values of columns under sqrt(n) values not blurred, lines in up to 3 columns, whole numbers rounded, systematic donor samples
     "dp_bayes": BuiltinModel("synthspec.models.dp_bayes", DPBayesParams, cost=5, differentially_private=True),
     # 2: a child table's model also learns its parents' attributes (drawn given them by matching)
     "gaussian_copula": BuiltinModel("synthspec.models.sdv_models", GaussianCopulaParams, cost=20, revision=2),

@@ -350,6 +350,22 @@ def test_a_number_is_levels_when_each_value_is_common(rows: int, exact: bool) ->
     assert synth.isin(hours).all() == exact
 
 
+def test_rare_values_among_levels_are_still_blurred() -> None:
+    """Among common levels, a value two rows hold (a 99-hour week) singles them out: it is
+    blurred as in any other column, while the common levels are donated exactly."""
+    rng = np.random.default_rng(0)
+    hours = rng.choice(np.arange(20, 60, dtype=np.float64), 2500)
+    hours[:2] = 99.0
+    real = pd.DataFrame({"hours": hours, "pay": hours * 30 + rng.normal(0, 400, 2500)})
+    columns = [ModelColumn("hours", "numerical"), ModelColumn("pay", "numerical")]
+    model = CartSynthesizer(columns, Params(min_samples_leaf=20, visit_sequence=["pay", "hours"]), 1)
+    model.fit(real)
+    synth = model.sample(25_000, 1)["hours"]
+    common = synth.isin(np.arange(20, 60, dtype=np.float64))
+    assert common.mean() > 0.99
+    assert not (synth == 99.0).any() and (~common).any()  # the rare value drawn, never exactly
+
+
 def price_frame(n: int = 3000, seed: int = 0) -> pd.DataFrame:
     """A line price that is its list price, or 10-25% off on promotion."""
     rng = np.random.default_rng(seed)
@@ -454,3 +470,16 @@ def test_a_line_saved_in_format_two_still_loads() -> None:
     assert line == _Linear((2,), 1.5, (2.0,), (3.0,))
     x = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, np.nan]])
     assert np.array_equal(line.line(x), [3.5, 7.5])
+
+
+def test_a_uniform_draw_next_to_one_still_picks_a_donor_of_the_leaf() -> None:
+    class Edge:  # the largest double below 1 for every leaf: (u + rank) * m / k rounds up to m
+        def permutation(self, n: int) -> np.ndarray:
+            return np.arange(n)
+
+        def random(self, n: int) -> np.ndarray:
+            return np.full(n, np.nextafter(1.0, 0.0))
+
+    tree = _leaf_tree([3, 2])
+    idx = tree.donor_positions(np.array([0, 0, 1]), Edge())
+    assert ((idx >= tree.offsets[[0, 0, 1]]) & (idx < tree.offsets[[1, 1, 2]])).all(), idx
