@@ -56,18 +56,20 @@ _LEAF = -1
 _ATOM_SHARE = 0.1
 # Fewer continuous donors than this give no usable spread estimate; they are donated exactly.
 _MIN_SMOOTH_DONORS = 10
-# A numerical column whose Pearson correlation with an earlier numerical column reaches this is
-# modelled as its residual from their least-squares line.
+# A numerical column whose least-squares line in earlier numerical columns explains this
+# squared share of its variance (this correlation, for one column) is modelled as its residual.
 _LINEAR_R = 0.9
 # Numerical columns with fewer distinct values than this are levels (education_num, floors 1,
 # 1.5, 2, star ratings): blurring them would only move rows off the grid or to a neighbouring
 # level, so they are donated exactly.
 _ORDINAL_LEVELS = 30
-
-
 #: In a column of levels (see :func:`_levels`), values held by at least this many rows are
 #: donated exactly; rarer ones are still blurred (the spec's default rare-value threshold).
 _COMMON_COUNT = 5
+_NPZ_DATE = (1980, 1, 1, 0, 0, 0)
+# Batches of at least this many rows are routed by scikit-learn's compiled traversal (importing
+# it costs about a second; numpy's traversal costs ~2 s per million rows and 15 trees).
+_COMPILED_ROUTE_ROWS = 250_000
 
 
 def _levels(distinct: int, rows: int) -> bool:
@@ -84,10 +86,6 @@ def _common_values(values: np.ndarray) -> np.ndarray:
     """Whether each of ``values`` is held by at least :data:`_COMMON_COUNT` of them."""
     _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     return counts[inverse] >= _COMMON_COUNT
-_NPZ_DATE = (1980, 1, 1, 0, 0, 0)
-# Batches of at least this many rows are routed by scikit-learn's compiled traversal (importing
-# it costs about a second; numpy's traversal costs ~2 s per million rows and 15 trees).
-_COMPILED_ROUTE_ROWS = 250_000
 
 
 @dataclass
@@ -348,6 +346,8 @@ class _Linear:
 _LINEAR_MAX_PREDICTORS = 3
 _LINEAR_MIN_GAIN = 0.01
 _LINEAR_SELECTION_ROWS = 50_000
+#: A line is looked for beyond its first column only when that column explains this much.
+_LINEAR_FLOOR = 0.1
 
 
 def _linear_part(x: np.ndarray, y: np.ndarray, candidates: list[int]) -> _Linear | None:
@@ -392,10 +392,6 @@ def _linear_part(x: np.ndarray, y: np.ndarray, candidates: list[int]) -> _Linear
     intercept, slopes = fit
     fills = tuple(float(v) for v in predictors[known].mean(axis=0))
     return _Linear(tuple(columns), intercept, tuple(float(v) for v in slopes), fills)
-
-
-#: A line is looked for beyond its first column only when that column explains this much.
-_LINEAR_FLOOR = 0.1
 
 
 class _Screen:
@@ -657,10 +653,10 @@ class CartSynthesizer(Synthesizer):
             else:
                 values = np.full(n, np.nan)
                 if m.value_tree is not None:
-                    # Reflect kernel noise at the observed range so edges keep their density.
-                    # (np.where, not lo + |v - lo|, so unsmoothed donors stay bit-exact.)
                     v = m.value_tree.draw(xj, rng)
                     if m.linear is None:
+                        # Reflect kernel noise at the observed range so edges keep their density.
+                        # (np.where, not lo + |v - lo|, so unsmoothed donors stay bit-exact.)
                         v = np.where(v < m.lo, 2 * m.lo - v, v)
                         values = np.clip(np.where(v > m.hi, 2 * m.hi - v, v), m.lo, m.hi)
                     else:
