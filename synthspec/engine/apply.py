@@ -37,6 +37,7 @@ from synthspec.engine.results import (
 from synthspec.engine.secrets import policy_secrets
 from synthspec.errors import ExitCode, SynthspecError, UsageError
 from synthspec.io import history, state, warehouse
+from synthspec.io.compact import object_frame, objects
 from synthspec.io.warehouse import Connections
 from synthspec.metrics.checks import gate_message
 from synthspec.models.base import Budget
@@ -459,9 +460,9 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
                 synthetic = None if ref.self_reference else _synthetic_parent(run, ref.parent)
                 job.refs.append(RefInputs(
                     ref, codec.model_columns(parent_plans), parent.encoded.iloc[parent.train_idx].reset_index(drop=True),
-                    relational.children_counts(parent.source[ref.parent_column].iloc[parent.train_idx].reset_index(drop=True),
-                                               real.source[ref.column]),
-                    parent.source[ref.parent_column], synthetic))
+                    relational.children_counts(objects(parent.source[ref.parent_column]).iloc[parent.train_idx].reset_index(drop=True),
+                                               objects(real.source[ref.column])),
+                    objects(parent.source[ref.parent_column]), synthetic))
             cls = get_model(p.model)
             if p.refs and cls.supports_given and codec.model_columns(p.plans):
                 job.given = [c for r in job.refs if r.synthetic is not None for c in relational.context_columns(r.ref, r.parent_columns)]
@@ -545,9 +546,9 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
     driving = next((r for r in p.refs if not r.self_reference), None)
     if driving is not None and len(holdout_idx):  # a tiny table trains on every row
         parent = _read_real(run, run.prepared(driving.parent))
-        parent_keys = parent.source[driving.parent_column]
+        parent_keys = objects(parent.source[driving.parent_column])
         held_keys = parent_keys.iloc[parent.holdout_idx]
-        fk = source[driving.column]
+        fk = objects(source[driving.column])
         linked = fk.isin(parent_keys).to_numpy()
         held = fk.isin(held_keys).to_numpy()
         loose = np.flatnonzero(~linked)
@@ -586,13 +587,13 @@ def _train_context(run: _Run, p: Prepared, real: RealTable) -> pd.DataFrame:
 
     from synthspec.engine.relational import lookup, renamed
 
-    fks = real.source.iloc[real.train_idx].reset_index(drop=True)
+    fks = object_frame(real.source.iloc[real.train_idx].reset_index(drop=True))
     frames = []
     for ref in p.refs:
         if ref.self_reference:
             continue
         parent = _read_real(run, run.prepared(ref.parent))
-        frames.append(renamed(lookup(parent.encoded, parent.source[ref.parent_column], fks[ref.column]), ref))
+        frames.append(renamed(lookup(parent.encoded, objects(parent.source[ref.parent_column]), fks[ref.column]), ref))
     return pd.concat(frames, axis=1)
 
 

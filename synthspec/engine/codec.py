@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
+from synthspec.io.compact import compact, objects
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
 
@@ -32,7 +33,7 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
     for plan in plans:
         if plan.role != "model":
             continue
-        series = _pre_policy(frame[plan.name], plan)
+        series = _pre_policy(objects(frame[plan.name]), plan)
         column = plan.model_column()
         if column.datetime and plan.spec.format is not None and is_text_type(plan.duckdb_type):
             out[plan.name] = _to_seconds(parse_formatted(series, plan.spec.format))
@@ -49,7 +50,7 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
                 values = _to_booleans(values, plan)
             elif plan.duckdb_type.upper() != "BOOLEAN":
                 values = _as_text(series, values)
-            out[plan.name] = values.where(series.notna(), None).to_numpy(dtype=object)
+            out[plan.name] = compact(values.where(series.notna(), None).to_numpy(dtype=object))  # codes (io/compact.py)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
@@ -418,7 +419,7 @@ def decode(
         elif plan.role == "ref":
             out[plan.name] = refs[plan.name]
         elif plan.role == "key":
-            real = (donors if key_formats is None else key_formats)[plan.name]
+            real = objects((donors if key_formats is None else key_formats)[plan.name])
             if key_groups:
                 groups = pd.DataFrame({g: refs[g] for g in key_groups}).astype(str)
                 rank = groups.groupby(key_groups, sort=False).cumcount().to_numpy()
@@ -436,7 +437,7 @@ def decode(
         elif plan.role == "post":
             # Each synthetic row gets the pseudonym of a real value drawn at random from the
             # training rows: the column keeps its real frequency profile, never a real value.
-            real = donors[plan.name].reset_index(drop=True)
+            real = objects(donors[plan.name]).reset_index(drop=True)
             drawn = real.iloc[rng.integers(0, len(real), size=n)] if len(real) else pd.Series([None] * n, dtype=object)
             drawn = drawn.reset_index(drop=True)
             if plan.spec.pii is None:
@@ -449,7 +450,7 @@ def decode(
                                                       avoid=avoid, rows=_row_fakes(plan, n, out))
         else:
             column = plan.model_column()
-            values = model_frame[plan.name]
+            values = objects(model_frame[plan.name])
             if column.datetime:
                 seconds = values.to_numpy(dtype="float64")
                 if plan.spec.format is not None and is_text_type(plan.duckdb_type):

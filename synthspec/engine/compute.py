@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from synthspec.engine.columns import ColumnPlan
 from synthspec.engine.progress import progress_bar
 from synthspec.errors import EnvironmentError_, SynthspecError
+from synthspec.io.compact import object_frame, objects
 from synthspec.metrics.checks import CheckResult
 from synthspec.models.base import Budget, ModelColumn, Synthesizer
 from synthspec.models.registry import get_model
@@ -447,7 +448,7 @@ def training_rows(job: TableJob, memo: dict[str, Any]) -> pd.DataFrame:
     the source once per job and kept in ``memo`` for its other shards: copying them per shard
     cost seconds a shard on a 10M-row table."""
     if DONORS not in memo:
-        memo[DONORS] = job.source.iloc[job.train_idx].reset_index(drop=True)
+        memo[DONORS] = object_frame(job.source.iloc[job.train_idx].reset_index(drop=True))
     return memo[DONORS]
 
 
@@ -529,7 +530,7 @@ def sequence_groups(job: TableJob) -> np.ndarray:
     import pandas as pd
 
     driving = next(r for r in job.refs if r.synthetic is not None)
-    keys = job.source[driving.ref.column].iloc[job.train_idx].reset_index(drop=True)
+    keys = objects(job.source[driving.ref.column]).iloc[job.train_idx].reset_index(drop=True)
     return pd.factorize(keys)[0].astype(np.int64)
 
 
@@ -568,7 +569,7 @@ def _normalised_values(source: pd.DataFrame, columns: list[str]) -> set[str]:
     from synthspec.privacy.policies import normalise_for_matching
 
     # Dropped columns of types no published cell can hold are not read (see engine/inputs.py).
-    return {normalise_for_matching(v) for c in columns if c in source for v in source[c].dropna().unique()}
+    return {normalise_for_matching(v) for c in columns if c in source for v in objects(source[c]).dropna().unique()}
 
 
 def _leakage(source: pd.DataFrame, output: pd.DataFrame, plans: list[ColumnPlan]) -> dict[str, float | None]:
@@ -583,7 +584,7 @@ def _leakage(source: pd.DataFrame, output: pd.DataFrame, plans: list[ColumnPlan]
     output = as_published(output, [(p.name, p.duckdb_type) for p in plans if p.name in output.columns])
     # Dropped columns of types no published cell can hold (BLOB, lists, STRUCT...) are not read,
     # so not scanned: none of their values can equal a published cell (see engine/inputs.py).
-    return {"pii_leakage": float(pii_leakage({c: source[c] for c in columns if c in source}, output).count)}
+    return {"pii_leakage": float(pii_leakage({c: objects(source[c]) for c in columns if c in source}, output).count)}
 
 
 def _relational_metrics(job: TableJob, output: pd.DataFrame) -> dict[str, Any]:
@@ -605,7 +606,7 @@ def _relational_metrics(job: TableJob, output: pd.DataFrame) -> dict[str, Any]:
         ref = r.ref
         synthetic_keys = output[ref.parent_column] if r.synthetic is None else r.synthetic.keys
         ri = referential_integrity(output[ref.column], synthetic_keys)
-        real_counts = children_counts(r.real_parent_keys, job.source[ref.column])
+        real_counts = children_counts(r.real_parent_keys, objects(job.source[ref.column]))
         synthetic_counts = children_counts(synthetic_keys.reset_index(drop=True), output[ref.column])
         card = cardinality_similarity(real_counts, synthetic_counts)
         metrics[f"referential_integrity:{ref.column}"], metrics[f"cardinality:{ref.column}"] = ri, card

@@ -145,11 +145,12 @@ def protect_column(series: pd.Series, rule: RareRule, seed: int) -> tuple[pd.Ser
     import numpy as np
 
     counts = series.value_counts(dropna=True)
+    counts = counts[counts > 0]  # a compact column's categories may include values no row holds
     rare = counts[counts < rule.min_count]
     if rare.empty:
         return series, Protection(rule.column, rule.min_count, rule.replace, 0, 0)
     mask = series.isin(rare.index).to_numpy()
-    values = series.to_numpy(dtype=object, copy=True)
+    values = series.to_numpy(dtype=object, na_value=None, copy=True)
     frequent = counts[counts >= rule.min_count]
     if rule.replace == "token":
         values[mask], how = rule.token, "token"
@@ -164,7 +165,9 @@ def protect_column(series: pd.Series, rule: RareRule, seed: int) -> tuple[pd.Ser
         values[mask], how = frequent.index.to_numpy(dtype=object)[drawn], "sample"
     import pandas as pd
 
-    out = pd.Series(values, index=series.index, name=series.name, dtype=object)
+    from synthspec.io.compact import compact
+
+    out = pd.Series(compact(values), index=series.index, name=series.name)
     return out, Protection(rule.column, rule.min_count, how, int(len(rare)), int(rare.sum()))
 
 

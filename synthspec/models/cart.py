@@ -467,12 +467,15 @@ def _clean_category(value: Any) -> Any:
 def _category_codes(col: pd.Series) -> tuple[list[Any], np.ndarray]:
     """A categorical column's vocabulary (cleaned values sorted by :func:`_category_key`, None
     last when there are nulls) and every row's code in it. Text-only and boolean-only columns
-    (what the engine passes) are factorised once and only their distinct values cleaned; other
-    objects go cell by cell, since equal-hashing values of different types (``1``, ``True``)
-    must stay apart exactly as :func:`_category_codes_per_cell` keeps them."""
-    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in ("string", "boolean", "empty"):
+    (what the engine passes, as category codes or objects) are factorised once and only their
+    distinct values cleaned; other objects go cell by cell, since equal-hashing values of
+    different types (``1``, ``True``) must stay apart exactly as
+    :func:`_category_codes_per_cell` keeps them."""
+    compact = isinstance(col.dtype, pd.CategoricalDtype)  # the engine's frames hold categories as codes
+    held = col.cat.categories if compact else col
+    if (col.dtype != object and not compact) or pd.api.types.infer_dtype(held, skipna=True) not in ("string", "boolean", "empty"):
         return _category_codes_per_cell(col)
-    codes, uniques = pd.factorize(col)
+    codes, uniques = pd.factorize(col)  # observed values only
     cleaned = [_clean_category(u) for u in uniques]
     vocab: list[Any] = sorted(set(cleaned), key=_category_key)
     code_of = {v: i for i, v in enumerate(vocab)}

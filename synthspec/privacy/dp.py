@@ -195,7 +195,9 @@ class PrivateTable:
         self.budget = budget
         self._accountant = BudgetAccountant(epsilon=budget.epsilon, delta=budget.delta)
         self._by_name = {c.name: c for c in columns}
-        self._data = {c.name: frame[c.name].to_numpy() for c in columns}
+        # categories as objects with None for null (a frame's compact categories give NaN)
+        self._data = {c.name: frame[c.name].to_numpy(dtype=object, na_value=None) if c.kind == "categorical"
+                      else frame[c.name].to_numpy() for c in columns}
         self._rows = len(frame)
         self._codes: dict[tuple[str, Bins], np.ndarray] = {}
         self._tables: dict[tuple[tuple[str, Bins], ...], np.ndarray] = {}

@@ -9,12 +9,17 @@ import pandas as pd
 from synthspec.engine import codec
 from synthspec.engine.apply import split_indices
 from synthspec.engine.columns import ColumnPlan, type_mismatch
+from synthspec.io.compact import object_frame
 from synthspec.io.warehouse import _first_line, unsupported_type
 from synthspec.spec.models import ColumnSpec, InequalityConstraint
 
 
 def plan(name: str, duckdb_type: str, **spec) -> ColumnPlan:
     return ColumnPlan(name, duckdb_type, ColumnSpec(**spec))
+
+
+def objects(series: pd.Series) -> list:
+    return series.to_numpy(dtype=object, na_value=None).tolist()
 
 
 def test_encode_decode_round_trip_keeps_values_and_nulls():
@@ -28,7 +33,9 @@ def test_encode_decode_round_trip_keeps_values_and_nulls():
              plan("b", "BOOLEAN", type="boolean"), plan("c", "VARCHAR", type="categorical")]
     model = codec.encode(source, plans)
     assert model["n"].dtype == "float64" and np.isnan(model["n"][1])
-    assert model["c"].tolist() == ["x", None, "y"] and model["b"].tolist() == [True, None, False]
+    # categories are held as codes (io/compact.py), nulls as None when read back as objects
+    assert isinstance(model["c"].dtype, pd.CategoricalDtype) and isinstance(model["b"].dtype, pd.CategoricalDtype)
+    assert objects(model["c"]) == ["x", None, "y"] and objects(model["b"]) == [True, None, False]
     back = codec.decode(model, plans, source, 3, np.random.default_rng(0))
     assert back["d"].tolist()[0] == pd.Timestamp("2020-01-01") and pd.isna(back["d"][1])
     assert back["b"].tolist()[1] is pd.NA and back["c"].tolist() == ["x", None, "y"]
@@ -139,7 +146,7 @@ def test_vectorised_categorical_encoding_matches_per_cell_on_tricky_values():
     }
     for duckdb_type, values in cases.items():
         source = pd.DataFrame({"c": values})
-        encoded = codec.encode(source, [plan("c", duckdb_type, type="categorical")])["c"].tolist()
+        encoded = objects(codec.encode(source, [plan("c", duckdb_type, type="categorical")])["c"])
         expected = _per_cell_text(source["c"])
         assert [(type(v), v) for v in encoded] == [(type(v), v) for v in expected], duckdb_type
 
@@ -167,13 +174,16 @@ def test_arrow_read_gives_the_same_frame_as_duckdb_df(monkeypatch):
     select += ", CAST(CASE WHEN k = 0 THEN NULL ELSE k > 0 END AS BOOLEAN) AS b_null"
     query = f"SELECT {select} FROM f ORDER BY k, s"
     expected, actual = _frame(con.execute(query)), _pandas_columns(_arrow_columns(con.sql(query)))
-    pd.testing.assert_frame_equal(actual, expected, check_exact=True)
-    assert [type(v) for v in actual["s"]] == [type(v) for v in expected["s"]]
+    # text is held as categories (io/compact.py): sorted, objects, the same cells as objects
+    assert all(isinstance(actual[c].dtype, pd.CategoricalDtype) for c in ("s", "s_full"))
+    assert list(actual["s"].cat.categories) == sorted(frame["s"].dropna().unique())
+    pd.testing.assert_frame_equal(object_frame(actual), expected, check_exact=True)
+    assert [type(v) for v in object_frame(actual)["s"]] == [type(v) for v in expected["s"]]
     order = rng.permutation(n)
     reordered = _pandas_columns(_arrow_columns(con.sql(query)), order)
-    pd.testing.assert_frame_equal(reordered, expected.take(order).reset_index(drop=True), check_exact=True)
+    pd.testing.assert_frame_equal(object_frame(reordered), expected.take(order).reset_index(drop=True), check_exact=True)
     empty = _pandas_columns(_arrow_columns(con.sql(f"{query} LIMIT 0")))
-    pd.testing.assert_frame_equal(empty, _frame(con.execute(f"{query} LIMIT 0")), check_exact=True)
+    pd.testing.assert_frame_equal(object_frame(empty), _frame(con.execute(f"{query} LIMIT 0")), check_exact=True)
 
 
 def test_hash_ordered_read_equals_duckdbs_order_by_with_duplicates_and_collisions(tmp_path, monkeypatch):
@@ -199,7 +209,7 @@ def test_hash_ordered_read_equals_duckdbs_order_by_with_duplicates_and_collision
     monkeypatch.setattr(warehouse, "_on_source", on_source)
     monkeypatch.setattr(warehouse, "READ_BATCH_ROWS", 64)  # several batches
     got = read(None, None, None)
-    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    pd.testing.assert_frame_equal(object_frame(got), expected, check_exact=True)
     # every row hashes alike: different rows tie, so DuckDB must order them
     monkeypatch.setattr(warehouse, "row_hash", lambda names: "0::UBIGINT")
     assert read(None, None, None) is None
@@ -207,4 +217,25 @@ def test_hash_ordered_read_equals_duckdbs_order_by_with_duplicates_and_collision
     con.register("f", duplicates)
     assert read(None, None, None) is None  # "x" and null rows differ
     con.register("f", duplicates.head(5))  # identical rows tie: any order is the order
-    pd.testing.assert_frame_equal(read(None, None, None), con.execute("SELECT s, i FROM f").df(), check_exact=True)
+    pd.testing.assert_frame_equal(object_frame(read(None, None, None)), con.execute("SELECT s, i FROM f").df(), check_exact=True)
+
+
+def test_compact_categories_are_sorted_objects_that_hash_and_read_back_like_the_values():
+    """io/compact.py: codes with the values' own objects as sorted categories, so content hashes
+    and orders are those of the object column; objects() gives None back for nulls."""
+    from synthspec.io.compact import compact, object_frame, objects
+
+    values = np.array(["b", None, "a", "b", np.nan, "é"], dtype=object)
+    held = compact(values)
+    assert list(held.categories) == ["a", "b", "é"] and held.codes.dtype == np.int8
+    assert objects(pd.Series(held)).tolist() == ["b", None, "a", "b", None, "é"]
+    flags = np.array([True, None, False, True], dtype=object)
+    as_objects = pd.DataFrame({"f": flags, "t": values[:4]})
+    as_codes = pd.DataFrame({"f": compact(flags), "t": compact(values[:4])})
+    assert (pd.util.hash_pandas_object(as_codes, index=False) == pd.util.hash_pandas_object(as_objects, index=False)).all()
+    mixed = compact(np.array(["x", True, "x"], dtype=object))  # not comparable: first appearance
+    assert list(mixed.categories) == ["x", True] and objects(pd.Series(mixed)).tolist() == ["x", True, "x"]
+    odd = pd.DataFrame({"self": compact(values), "frame": [1, 2, 3, 4, 5, 6]})  # names like parameters
+    back = object_frame(odd)
+    assert back["self"].dtype == object and back["self"].tolist() == ["b", None, "a", "b", None, "é"]
+    assert odd["self"].dtype == "category"  # the input is not changed
