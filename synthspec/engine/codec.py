@@ -153,6 +153,7 @@ def _format_numbers(numbers: np.ndarray, real: pd.Series) -> pd.Series:
     """Numbers for a text column that holds numbers, written the way the real text writes them:
     whole numbers without a decimal point; a fixed number of decimals when the real text always
     has it (``3.50``), else the shortest form at the real precision."""
+    real = objects(real)
     texts = real.dropna().astype(str).str.strip()
     decimals = real_decimals(real) or 0
     fixed = decimals > 0 and len(texts) > 0 and texts.str.fullmatch(rf"[-+]?\d*\.\d{{{decimals}}}").mean() >= 0.99
@@ -171,7 +172,7 @@ def _format_numbers(numbers: np.ndarray, real: pd.Series) -> pd.Series:
 
 def real_seconds(donors: pd.DataFrame, plan: ColumnPlan) -> np.ndarray:
     """The real training values of a datetime column in epoch seconds (NaN for nulls)."""
-    series = donors[plan.name]
+    series = objects(donors[plan.name])
     if plan.spec.format is not None and is_text_type(plan.duckdb_type):
         series = parse_formatted(series, plan.spec.format)
     return _to_seconds(series)
@@ -208,7 +209,7 @@ def discrete_support(real: pd.Series) -> np.ndarray | None:
     sample near one moves to a frequent neighbour) when the others hold 90% of the rows."""
     from synthspec.spec.models import DEFAULT_RARE_MIN_COUNT
 
-    values = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype="float64")
+    values = pd.to_numeric(objects(real), errors="coerce").dropna().to_numpy(dtype="float64")
     support, counts = np.unique(values, return_counts=True)
     if support.size == 0 or support.size > DISCRETE_MAX or support.size * DISCRETE_MIN_ROWS > values.size:
         return None
@@ -529,7 +530,7 @@ def type_limits(duckdb_type: str) -> tuple[float, float] | None:
 def real_decimals(real: pd.Series, most: int = 6) -> int | None:
     """The precision the real values are recorded at (2 for prices like 7.25), so synthetic
     values carry no spurious digits; None when they use more than ``most`` decimals."""
-    values = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype="float64")
+    values = pd.to_numeric(objects(real), errors="coerce").dropna().to_numpy(dtype="float64")
     if values.size == 0:
         return None
     values = values[: 5000]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from synthspec.engine.columns import ColumnPlan
 from synthspec.engine.progress import progress_bar
 from synthspec.errors import EnvironmentError_, SynthspecError
-from synthspec.io.compact import object_frame, objects
+from synthspec.io.compact import objects
 from synthspec.metrics.checks import CheckResult
 from synthspec.models.base import Budget, ModelColumn, Synthesizer
 from synthspec.models.registry import get_model
@@ -448,7 +448,7 @@ def training_rows(job: TableJob, memo: dict[str, Any]) -> pd.DataFrame:
     the source once per job and kept in ``memo`` for its other shards: copying them per shard
     cost seconds a shard on a 10M-row table."""
     if DONORS not in memo:
-        memo[DONORS] = object_frame(job.source.iloc[job.train_idx].reset_index(drop=True))
+        memo[DONORS] = job.source.iloc[job.train_idx].reset_index(drop=True)  # text still as codes
     return memo[DONORS]
 
 

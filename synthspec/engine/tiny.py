@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
-from synthspec.io.compact import object_frame
 from synthspec.metrics.registry import METRICS
 from synthspec.spec.models import CheckSpec
 
@@ -159,7 +158,7 @@ def _move_off_real_values(job: TableJob, synthetic: pd.DataFrame, output: pd.Dat
     from synthspec.engine import codec
     from synthspec.engine.relational import derived_seed
 
-    donors = object_frame(job.source.iloc[job.train_idx].reset_index(drop=True))
+    donors = job.source.iloc[job.train_idx].reset_index(drop=True)
     continuous = [p for p in job.plans if p.role == "model" and p.name in synthetic.columns and p.model_column().kind == "numerical"
                   and (p.model_column().datetime or codec.discrete_support(donors[p.name]) is None)]
     if not continuous:
