@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
-from synthspec.io.compact import compact, objects
+from synthspec.io.compact import compact, from_codes, objects
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
 
@@ -28,13 +28,21 @@ def model_columns(plans: list[ColumnPlan]) -> list[ModelColumn]:
 
 
 def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
-    """Source rows -> the model's frame (only modelled columns)."""
+    """Source rows -> the model's frame (only modelled columns; categories as codes, see
+    io/compact.py)."""
     out: dict[str, object] = {}
     for plan in plans:
         if plan.role != "model":
             continue
-        series = _pre_policy(objects(frame[plan.name]), plan)
+        raw = frame[plan.name]
         column = plan.model_column()
+        if column.kind == "categorical" and isinstance(raw.dtype, pd.CategoricalDtype) and plan.spec.pii not in _REWRITES:
+            # text read as codes: each distinct value is encoded once and the rows keep their codes
+            codes, uniques = pd.factorize(_categories(pd.Series(raw.cat.categories, dtype=object), plan), use_na_sentinel=True)
+            rows = raw.cat.codes.to_numpy()
+            out[plan.name] = from_codes(np.where(rows >= 0, codes[np.maximum(rows, 0)], -1) if len(codes) else rows, uniques)
+            continue
+        series = _pre_policy(objects(raw), plan)
         if column.datetime and plan.spec.format is not None and is_text_type(plan.duckdb_type):
             out[plan.name] = _to_seconds(parse_formatted(series, plan.spec.format))
         elif column.datetime:
@@ -42,16 +50,24 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
         elif column.kind == "numerical":
             out[plan.name] = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
         else:
-            # The contract is str or bool: integers, decimals or dates modelled as categories
-            # become their text (CAST back to the source type on publish), so that every model
-            # and metric compares like with like.
-            values = series.astype(object)
-            if plan.spec.type == "boolean" and plan.duckdb_type.upper() != "BOOLEAN":
-                values = _to_booleans(values, plan)
-            elif plan.duckdb_type.upper() != "BOOLEAN":
-                values = _as_text(series, values)
-            out[plan.name] = compact(values.where(series.notna(), None).to_numpy(dtype=object))  # codes (io/compact.py)
+            out[plan.name] = compact(_categories(series, plan))
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+#: The policies that rewrite real values before the model sees them (:func:`_pre_policy`).
+_REWRITES = ("mask", "generalize")
+
+
+def _categories(series: pd.Series, plan: ColumnPlan) -> np.ndarray:
+    """A categorical column's cells in the model's contract, str or bool (None for null):
+    integers, decimals or dates modelled as categories become their text (CAST back to the
+    source type on publish), so that every model and metric compares like with like."""
+    values = series.astype(object)
+    if plan.spec.type == "boolean" and plan.duckdb_type.upper() != "BOOLEAN":
+        values = _to_booleans(values, plan)
+    elif plan.duckdb_type.upper() != "BOOLEAN":
+        values = _as_text(series, values)
+    return values.where(series.notna(), None).to_numpy(dtype=object)
 
 
 def _text_of(value: object) -> object:
