@@ -458,11 +458,11 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
                 parent = real if ref.self_reference else _read_real(run, run.prepared(ref.parent))
                 parent_plans = p.plans if ref.self_reference else run.prepared(ref.parent).plans
                 synthetic = None if ref.self_reference else _synthetic_parent(run, ref.parent)
+                parent_keys = objects(parent.source[ref.parent_column])
                 job.refs.append(RefInputs(
                     ref, codec.model_columns(parent_plans), parent.encoded.iloc[parent.train_idx].reset_index(drop=True),
-                    relational.children_counts(objects(parent.source[ref.parent_column]).iloc[parent.train_idx].reset_index(drop=True),
-                                               objects(real.source[ref.column])),
-                    objects(parent.source[ref.parent_column]), synthetic))
+                    relational.children_counts(parent_keys.iloc[parent.train_idx].reset_index(drop=True), objects(real.source[ref.column])),
+                    parent_keys, synthetic))
             cls = get_model(p.model)
             if p.refs and cls.supports_given and codec.model_columns(p.plans):
                 job.given = [c for r in job.refs if r.synthetic is not None for c in relational.context_columns(r.ref, r.parent_columns)]
@@ -577,7 +577,7 @@ def _synthetic_parent(run: _Run, table: str) -> SyntheticParent:
         else:
             rows = history.read_published(_target(run), table, p.published.version)
         key = next(pl.name for pl in p.plans if pl.spec.primary_key)  # lint: a referenced table has one
-        run.parents[table] = SyntheticParent(codec.encode(rows, p.plans), rows[key])
+        run.parents[table] = SyntheticParent(codec.encode(rows, p.plans, published=True), rows[key])
     return run.parents[table]
 
 

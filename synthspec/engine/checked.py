@@ -45,7 +45,7 @@ def published_frame(rows: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame
     from synthspec.io.roundtrip import as_published
 
     modelled = [(p.name, p.duckdb_type) for p in plans if p.role == "model"]
-    return codec.encode(as_published(rows, modelled), plans)
+    return codec.encode(as_published(rows, modelled), plans, published=True)
 
 
 def content_order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +109,7 @@ def merge_candidates(candidates: Iterable[tuple[pd.DataFrame, np.ndarray]], plan
             kept, hashes = kept.iloc[smallest].reset_index(drop=True), hashes[smallest]
     if kept is None:
         raise ValueError("check_sample needs at least one piece")
-    return content_order(codec.encode(kept, plans))
+    return content_order(codec.encode(kept, plans, published=True))
 
 
 def real_sample(frame: pd.DataFrame, seed: int, stream: int, rows: int = CHECK_ROWS) -> pd.DataFrame:

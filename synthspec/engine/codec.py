@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
-from synthspec.io.compact import compact, from_codes, objects
+from synthspec.io.compact import compact, held, objects
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
 
@@ -27,22 +27,25 @@ def model_columns(plans: list[ColumnPlan]) -> list[ModelColumn]:
     return [p.model_column() for p in plans if p.role == "model"]
 
 
-def encode(frame: pd.DataFrame, plans: list[ColumnPlan]) -> pd.DataFrame:
+def encode(frame: pd.DataFrame, plans: list[ColumnPlan], *, published: bool = False) -> pd.DataFrame:
     """Source rows -> the model's frame (only modelled columns; categories as codes, see
-    io/compact.py)."""
+    io/compact.py). ``published``: the rows are synthetic rows as published, which mask and
+    generalize have already rewritten; a second mask would mask them further (it keeps at most
+    half of a value's characters), so they are encoded as they are."""
     out: dict[str, object] = {}
     for plan in plans:
         if plan.role != "model":
             continue
         raw = frame[plan.name]
         column = plan.model_column()
-        if column.kind == "categorical" and isinstance(raw.dtype, pd.CategoricalDtype) and plan.spec.pii not in _REWRITES:
+        rewrite = not published and plan.spec.pii in _REWRITES
+        if column.kind == "categorical" and isinstance(raw.dtype, pd.CategoricalDtype) and not rewrite:
             # text read as codes: each distinct value is encoded once and the rows keep their codes
             codes, uniques = pd.factorize(_categories(pd.Series(raw.cat.categories, dtype=object), plan), use_na_sentinel=True)
             rows = raw.cat.codes.to_numpy()
-            out[plan.name] = from_codes(np.where(rows >= 0, codes[np.maximum(rows, 0)], -1) if len(codes) else rows, uniques)
+            out[plan.name] = held(np.where(rows >= 0, codes[np.maximum(rows, 0)], -1) if len(codes) else rows, uniques)
             continue
-        series = _pre_policy(objects(raw), plan)
+        series = _pre_policy(objects(raw), plan) if rewrite else objects(raw)
         if column.datetime and plan.spec.format is not None and is_text_type(plan.duckdb_type):
             out[plan.name] = _to_seconds(parse_formatted(series, plan.spec.format))
         elif column.datetime:

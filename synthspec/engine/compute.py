@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from synthspec.engine.columns import ColumnPlan
 from synthspec.engine.progress import progress_bar
 from synthspec.errors import EnvironmentError_, SynthspecError
-from synthspec.io.compact import objects
+from synthspec.io.compact import distinct, objects
 from synthspec.metrics.checks import CheckResult
 from synthspec.models.base import Budget, ModelColumn, Synthesizer
 from synthspec.models.registry import get_model
@@ -569,7 +569,7 @@ def _normalised_values(source: pd.DataFrame, columns: list[str]) -> set[str]:
     from synthspec.privacy.policies import normalise_for_matching
 
     # Dropped columns of types no published cell can hold are not read (see engine/inputs.py).
-    return {normalise_for_matching(v) for c in columns if c in source for v in objects(source[c]).dropna().unique()}
+    return {normalise_for_matching(v) for c in columns if c in source for v in distinct(source[c]).dropna().unique()}
 
 
 def _leakage(source: pd.DataFrame, output: pd.DataFrame, plans: list[ColumnPlan]) -> dict[str, float | None]:
@@ -584,7 +584,7 @@ def _leakage(source: pd.DataFrame, output: pd.DataFrame, plans: list[ColumnPlan]
     output = as_published(output, [(p.name, p.duckdb_type) for p in plans if p.name in output.columns])
     # Dropped columns of types no published cell can hold (BLOB, lists, STRUCT...) are not read,
     # so not scanned: none of their values can equal a published cell (see engine/inputs.py).
-    return {"pii_leakage": float(pii_leakage({c: objects(source[c]) for c in columns if c in source}, output).count)}
+    return {"pii_leakage": float(pii_leakage({c: distinct(source[c]) for c in columns if c in source}, output).count)}
 
 
 def _relational_metrics(job: TableJob, output: pd.DataFrame) -> dict[str, Any]:

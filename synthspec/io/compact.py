@@ -1,8 +1,12 @@
 """Categories held as codes: the compact form of a text or boolean column in the engine's frames.
 
-An object column holds an 8-byte pointer per cell; a pandas ``Categorical`` holds a 1- to
-4-byte code per cell and each distinct value once. The source frame's text columns (when read
-through Arrow) and the model frame's categorical columns are held this way.
+An object column holds an 8-byte pointer per cell; a pandas ``Categorical`` holds a code per
+cell (int8 below 127 distinct values, int16 below 32,767, else int32) and each distinct value
+once, in an index whose hash table costs some 50 bytes a value. So a column is held as codes
+when it has at most one distinct value per :data:`ROWS_PER_VALUE` rows (where that saves
+memory), and as objects otherwise (identifiers, names, e-mails: nearly one value a row). The
+source frame's text columns (when read through Arrow) and the model frame's categorical
+columns follow this rule.
 
 Two properties keep every consumer's results what they are on the object column, so that the
 compact form changes memory, not rows or metric values:
@@ -11,11 +15,13 @@ compact form changes memory, not rows or metric values:
   category the way it hashes the same object in an object column, so content hashes and
   row orders built on them are unchanged;
 - the categories are sorted (when the values can be compared; else in order of first
-  appearance, as pandas does), so what follows the categories' order (sorting, ``value_counts``
-  ties, ``groupby``) follows the values' order.
+  appearance, as pandas does), so sorting by a column follows the values' order.
 
-A null is code ``-1``: ``to_numpy(dtype=object)`` gives NaN for it, not None; ask for
-``na_value=None`` where None matters.
+What differs, and is handled where it matters: a null is code ``-1``, and
+``to_numpy(dtype=object)`` gives NaN for it, not None (:func:`objects` gives None);
+``value_counts`` lists values held by no row (count 0) and breaks ties by the categories'
+order, not by first appearance; ``unique`` returns a Categorical (:func:`distinct` gives the
+values held).
 """
 
 from __future__ import annotations
@@ -25,6 +31,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported by modules the start-up path loads: numpy and pandas only when used
     import numpy as np
     import pandas as pd
+
+#: A column is held as codes when it has at most one distinct value per this many rows.
+ROWS_PER_VALUE = 16
+
+
+def held(codes: np.ndarray, uniques: np.ndarray) -> pd.Categorical | np.ndarray:
+    """The column ``uniques[codes]`` (``-1``: null; ``uniques`` distinct and non-null) as codes
+    (:func:`from_codes`) when it has few distinct values for its rows, else as objects (None
+    for null)."""
+    import numpy as np
+
+    if len(uniques) * ROWS_PER_VALUE > len(codes):
+        return np.append(np.asarray(uniques, dtype=object), None)[codes]
+    return from_codes(codes, uniques)
 
 
 def from_codes(codes: np.ndarray, uniques: np.ndarray) -> pd.Categorical:
@@ -44,12 +64,12 @@ def from_codes(codes: np.ndarray, uniques: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(sorted_codes, categories=pd.Index(uniques[order], dtype=object))
 
 
-def compact(values: np.ndarray) -> pd.Categorical:
-    """An object array of categories (None or NaN for null) as codes."""
+def compact(values: np.ndarray) -> pd.Categorical | np.ndarray:
+    """An object array of categories (None or NaN for null) as :func:`held` holds it."""
     import pandas as pd
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return from_codes(codes, uniques)
+    return held(codes, uniques)
 
 
 def objects(values: pd.Series) -> pd.Series:
@@ -60,6 +80,19 @@ def objects(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return pd.Series(values.to_numpy(dtype=object, na_value=None), index=values.index, name=values.name, dtype=object)
     return values
+
+
+def distinct(values: pd.Series) -> pd.Series:
+    """The values of a column that matter only once each: a compact column's values held by
+    at least one row (its categories, without copying every cell), any other column as it is."""
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values
+    codes = values.cat.codes.to_numpy()
+    present = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
+    return pd.Series(values.cat.categories.to_numpy(dtype=object)[present], name=values.name, dtype=object)
 
 
 def object_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -383,15 +383,15 @@ def _chunked(arrays: list, kind):  # noqa: ANN001, ANN202
 
 def _pandas_columns(columns: dict, order=None):  # noqa: ANN001, ANN202
     """Arrow columns (from :func:`_arrow_columns`) as the frame `.df()` gives, for text and the
-    types of ``_ARROW_SAFE`` only, except that text is held as categories (io/compact.py: a
-    code per cell, each distinct string once; null: code -1); integers and booleans with nulls
+    types of ``_ARROW_SAFE`` only, except that text of few distinct values is held as codes
+    (io/compact.py); integers and booleans with nulls
     as pandas' nullable dtypes. ``order``: the rows' positions to take (the canonical order).
     Each Arrow column is released once converted, so the frame and one column's conversion are
     the most held at once."""
     import pandas as pd
     import pyarrow as pa
 
-    from synthspec.io.compact import from_codes
+    from synthspec.io.compact import held
 
     frame = {}
     for name in list(columns):
@@ -399,7 +399,7 @@ def _pandas_columns(columns: dict, order=None):  # noqa: ANN001, ANN202
         kind = chunked.type
         if pa.types.is_dictionary(kind):
             words, codes = _dictionary(chunked)
-            frame[name] = pd.Series(from_codes(codes if order is None else codes[order], words[:-1]), name=name)
+            frame[name] = pd.Series(held(codes if order is None else codes[order], words[:-1]), name=name)
             continue
         if order is not None:
             chunked = chunked.take(order)

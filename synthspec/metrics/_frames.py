@@ -1,8 +1,8 @@
 """Shared frame handling for the metric functions.
 
 Every metric receives frames that follow the model frame contract (see ``synthspec.models.base``):
-``numerical`` columns are float64 with NaN for nulls, ``categorical`` columns are object dtype
-with str/bool values and ``None`` for nulls. The helpers here re-assert that contract so a metric
+``numerical`` columns are float64 with NaN for nulls, ``categorical`` columns hold str/bool values
+with nulls, as objects or as codes (``synthspec.io.compact``). The helpers here re-assert that contract so a metric
 never depends on how a particular synthesizer happened to type its output (an ``int64`` column
 or a ``category`` dtype must score exactly like the float/object column it stands for).
 

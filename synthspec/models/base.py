@@ -4,7 +4,12 @@ The engine hands a model a pandas DataFrame whose columns are already reduced to
 
 * ``numerical``: float64, NaN for nulls. Datetimes arrive as seconds since the epoch,
   integers as floats (``ModelColumn.integer`` says to round them back).
-* ``categorical``: object dtype holding str/bool values, ``None`` for nulls.
+* ``categorical``: str/bool values, held either as an object column (``None`` for nulls) or,
+  for a column of few distinct values, as a pandas ``Categorical`` (codes; object categories,
+  sorted; NaN for nulls when converted). ``synthspec.io.compact.object_frame(frame)`` gives
+  the object form. The categories of a column of the training split may include values only
+  holdout rows hold: learn from the values rows hold (``pd.factorize``, ``value_counts`` with
+  the zero counts dropped), never from ``.cat.categories``.
 
 Identifiers, dropped PII columns and anything else that must not be learnt never reach a model.
 A model returns the same columns, same kinds, from ``sample``. It does not need to clip or round:

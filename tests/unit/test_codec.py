@@ -33,8 +33,6 @@ def test_encode_decode_round_trip_keeps_values_and_nulls():
              plan("b", "BOOLEAN", type="boolean"), plan("c", "VARCHAR", type="categorical")]
     model = codec.encode(source, plans)
     assert model["n"].dtype == "float64" and np.isnan(model["n"][1])
-    # categories are held as codes (io/compact.py), nulls as None when read back as objects
-    assert isinstance(model["c"].dtype, pd.CategoricalDtype) and isinstance(model["b"].dtype, pd.CategoricalDtype)
     assert objects(model["c"]) == ["x", None, "y"] and objects(model["b"]) == [True, None, False]
     back = codec.decode(model, plans, source, 3, np.random.default_rng(0))
     assert back["d"].tolist()[0] == pd.Timestamp("2020-01-01") and pd.isna(back["d"][1])
@@ -223,19 +221,41 @@ def test_hash_ordered_read_equals_duckdbs_order_by_with_duplicates_and_collision
 def test_compact_categories_are_sorted_objects_that_hash_and_read_back_like_the_values():
     """io/compact.py: codes with the values' own objects as sorted categories, so content hashes
     and orders are those of the object column; objects() gives None back for nulls."""
-    from synthspec.io.compact import compact, object_frame, objects
+    from synthspec.io.compact import ROWS_PER_VALUE, compact, distinct, object_frame, objects
 
-    values = np.array(["b", None, "a", "b", np.nan, "é"], dtype=object)
+    values = np.array(["b", None, "a", "b", np.nan, "é"] * 16, dtype=object)
     held = compact(values)
     assert list(held.categories) == ["a", "b", "é"] and held.codes.dtype == np.int8
-    assert objects(pd.Series(held)).tolist() == ["b", None, "a", "b", None, "é"]
-    flags = np.array([True, None, False, True], dtype=object)
-    as_objects = pd.DataFrame({"f": flags, "t": values[:4]})
-    as_codes = pd.DataFrame({"f": compact(flags), "t": compact(values[:4])})
+    assert objects(pd.Series(held)).tolist() == ["b", None, "a", "b", None, "é"] * 16
+    assert sorted(distinct(pd.Series(held[:4])).tolist()) == ["a", "b"]  # values rows hold, not every category
+    flags = np.array([True, None, False, True] * 16, dtype=object)
+    as_objects = pd.DataFrame({"f": flags, "t": values[:64]})
+    as_codes = pd.DataFrame({"f": compact(flags), "t": compact(values[:64])})
+    assert isinstance(as_codes["f"].dtype, pd.CategoricalDtype)
     assert (pd.util.hash_pandas_object(as_codes, index=False) == pd.util.hash_pandas_object(as_objects, index=False)).all()
-    mixed = compact(np.array(["x", True, "x"], dtype=object))  # not comparable: first appearance
-    assert list(mixed.categories) == ["x", True] and objects(pd.Series(mixed)).tolist() == ["x", True, "x"]
-    odd = pd.DataFrame({"self": compact(values), "frame": [1, 2, 3, 4, 5, 6]})  # names like parameters
+    mixed = compact(np.array(["x", True, "x"] * 16, dtype=object))  # not comparable: first appearance
+    assert list(mixed.categories) == ["x", True] and objects(pd.Series(mixed)).tolist() == ["x", True, "x"] * 16
+    odd = pd.DataFrame({"self": compact(values), "frame": np.arange(len(values))})  # names like parameters
     back = object_frame(odd)
-    assert back["self"].dtype == object and back["self"].tolist() == ["b", None, "a", "b", None, "é"]
+    assert back["self"].dtype == object and back["self"].tolist() == ["b", None, "a", "b", None, "é"] * 16
     assert odd["self"].dtype == "category"  # the input is not changed
+    # nearly one value a row (identifiers, names): objects, None for null, as before
+    names = np.array([f"n{i}" for i in range(100)] + [None], dtype=object)
+    kept = compact(names)
+    assert isinstance(kept, np.ndarray) and kept.dtype == object and kept.tolist() == names.tolist()
+    few = np.array(["a", "b"] * ROWS_PER_VALUE, dtype=object)
+    assert isinstance(compact(few), pd.Categorical) and isinstance(compact(few[:-1]), np.ndarray)
+
+
+def test_published_rows_are_not_masked_again():
+    """A masked column's published values were masked once (the model learnt masked values);
+    the checks and a child's view of its synthetic parent encode them as they are: a second
+    mask keeps at most half of what is left (``***-***-4567`` -> ``***-***-**67``)."""
+    plans = [plan("phone", "VARCHAR", type="categorical", pii="mask"), plan("n", "DOUBLE", type="numerical")]
+    real = pd.DataFrame({"phone": ["555-123-4567", "555-987-6543", None] * 20, "n": np.arange(60.0)})
+    model = codec.encode(real, plans)
+    assert objects(model["phone"])[:3] == ["***-***-4567", "***-***-6543", None]
+    published = codec.decode(model, plans, real, len(real), np.random.default_rng(0))
+    again = codec.encode(published, plans, published=True)
+    assert objects(again["phone"]) == objects(model["phone"])
+    assert objects(codec.encode(published, plans)["phone"])[0] == "***-***-**67"  # what the checks compared before
