@@ -29,16 +29,17 @@ def model_columns(plans: list[ColumnPlan]) -> list[ModelColumn]:
 
 def encode(frame: pd.DataFrame, plans: list[ColumnPlan], *, published: bool = False) -> pd.DataFrame:
     """Source rows -> the model's frame (only modelled columns; categories as codes, see
-    io/compact.py). ``published``: the rows are synthetic rows as published, which mask and
-    generalize have already rewritten; a second mask would mask them further (it keeps at most
-    half of a value's characters), so they are encoded as they are."""
+    io/compact.py). ``published``: the rows are synthetic rows as published, already masked: a
+    second mask would mask them further (it keeps at most half of a value's characters), so
+    they are not masked again. They are generalized again: that changes no bin edge, and puts
+    back on its edge a value the source type's CAST moved (37.2 as REAL is 37.20000076...)."""
     out: dict[str, object] = {}
     for plan in plans:
         if plan.role != "model":
             continue
         raw = frame[plan.name]
         column = plan.model_column()
-        rewrite = not published and plan.spec.pii in _REWRITES
+        rewrite = plan.spec.pii == "generalize" or (plan.spec.pii == "mask" and not published)
         if column.kind == "categorical" and isinstance(raw.dtype, pd.CategoricalDtype) and not rewrite:
             # text read as codes: each distinct value is encoded once and the rows keep their codes
             codes, uniques = pd.factorize(_categories(pd.Series(raw.cat.categories, dtype=object), plan), use_na_sentinel=True)
@@ -55,10 +56,6 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan], *, published: bool = Fa
         else:
             out[plan.name] = compact(_categories(series, plan))
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
-
-
-#: The policies that rewrite real values before the model sees them (:func:`_pre_policy`).
-_REWRITES = ("mask", "generalize")
 
 
 def _categories(series: pd.Series, plan: ColumnPlan) -> np.ndarray:
