@@ -83,6 +83,7 @@ def split_frames(project: Path) -> tuple:
     from synthspec.engine.apply import split_indices
     from synthspec.engine.prepare import verify_columns
     from synthspec.io import warehouse
+    from synthspec.io.compact import object_frame
     from synthspec.spec.project import load_project
 
     proj = load_project(project)
@@ -90,7 +91,7 @@ def split_frames(project: Path) -> tuple:
     with warehouse.open_project(proj, write=False) as cons:
         columns = warehouse.describe(cons, loaded, proj)
         plans = verify_columns(loaded, columns)
-        source = warehouse.read_source(cons, loaded, proj, columns)
+        source = object_frame(warehouse.read_source(cons, loaded, proj, columns))  # SDV reads objects, not codes
     train_idx, holdout_idx = split_indices(len(source), loaded.spec.holdout, loaded.spec.model.seed)
     return source, plans, train_idx, holdout_idx
 

@@ -102,12 +102,13 @@ from pathlib import Path
 from synthspec.engine.apply import split_indices
 from synthspec.engine.prepare import verify_columns
 from synthspec.io import warehouse
+from synthspec.io.compact import object_frame
 from synthspec.spec.project import load_project
 proj = load_project(Path(sys.argv[1]))
 loaded = proj.specs[0]
 with warehouse.open_project(proj, write=False) as cons:
     columns = warehouse.describe(cons, loaded, proj)
-    source = warehouse.read_source(cons, loaded, proj, columns)
+    source = object_frame(warehouse.read_source(cons, loaded, proj, columns))  # SDV gets objects, as before
 train_idx, _ = split_indices(len(source), loaded.spec.holdout, loaded.spec.model.seed)
 source.iloc[train_idx[: int(sys.argv[3])]].reset_index(drop=True).to_parquet(sys.argv[2])
 """
