@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
-from synthspec.io.compact import compact, held, objects
+from synthspec.io.compact import compact, held, objects, recode
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
 
@@ -43,8 +43,7 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan], *, published: bool = Fa
         if column.kind == "categorical" and isinstance(raw.dtype, pd.CategoricalDtype) and not rewrite:
             # text read as codes: each distinct value is encoded once and the rows keep their codes
             codes, uniques = pd.factorize(_categories(pd.Series(raw.cat.categories, dtype=object), plan), use_na_sentinel=True)
-            rows = raw.cat.codes.to_numpy()
-            out[plan.name] = held(np.where(rows >= 0, codes[np.maximum(rows, 0)], -1) if len(codes) else rows, uniques)
+            out[plan.name] = held(recode(raw.cat.codes.to_numpy(), codes), uniques)
             continue
         series = _pre_policy(objects(raw), plan) if rewrite else objects(raw)
         if column.datetime and plan.spec.format is not None and is_text_type(plan.duckdb_type):

@@ -59,9 +59,14 @@ def from_codes(codes: np.ndarray, uniques: np.ndarray) -> pd.Categorical:
         order = np.arange(len(uniques))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    codes = np.asarray(codes)
-    sorted_codes = np.where(codes >= 0, rank[np.where(codes >= 0, codes, 0)] if len(rank) else -1, -1)
-    return pd.Categorical.from_codes(sorted_codes, categories=pd.Index(uniques[order], dtype=object))
+    return pd.Categorical.from_codes(recode(np.asarray(codes), rank), categories=pd.Index(uniques[order], dtype=object))
+
+
+def recode(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[codes]``, with null (``-1``) staying ``-1``."""
+    import numpy as np
+
+    return np.where(codes >= 0, table[np.maximum(codes, 0)], -1) if len(table) else codes
 
 
 def compact(values: np.ndarray) -> pd.Categorical | np.ndarray:
