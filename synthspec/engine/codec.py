@@ -31,8 +31,9 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan], *, published: bool = Fa
     """Source rows -> the model's frame (only modelled columns; categories as codes, see
     io/compact.py). ``published``: the rows are synthetic rows as published, already masked: a
     second mask would mask them further (it keeps at most half of a value's characters), so
-    they are not masked again. They are generalized again: that changes no bin edge, and puts
-    back on its edge a value the source type's CAST moved (37.2 as REAL is 37.20000076...)."""
+    they are not masked again. Their numbers are generalized again, each to its nearest edge:
+    that changes no edge, and puts back a value the source type's CAST moved off its edge
+    (37.2 as REAL is 37.20000076...)."""
     out: dict[str, object] = {}
     for plan in plans:
         if plan.role != "model":
@@ -45,7 +46,7 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan], *, published: bool = Fa
             codes, uniques = pd.factorize(_categories(pd.Series(raw.cat.categories, dtype=object), plan), use_na_sentinel=True)
             out[plan.name] = held(recode(raw.cat.codes.to_numpy(), codes), uniques)
             continue
-        series = _pre_policy(objects(raw), plan) if rewrite else objects(raw)
+        series = _pre_policy(objects(raw), plan, published=published) if rewrite else objects(raw)
         if column.datetime and plan.spec.format is not None and is_text_type(plan.duckdb_type):
             out[plan.name] = _to_seconds(parse_formatted(series, plan.spec.format))
         elif column.datetime:
@@ -114,15 +115,16 @@ def _from_booleans(values: pd.Series, plan: ColumnPlan) -> object:
     return pd.array([None if f is None else int(f) for f in flags], dtype="Int64")
 
 
-def _pre_policy(series: pd.Series, plan: ColumnPlan) -> pd.Series:
-    """mask and generalize rewrite real values before the model sees them."""
+def _pre_policy(series: pd.Series, plan: ColumnPlan, *, published: bool = False) -> pd.Series:
+    """mask and generalize rewrite real values before the model sees them (``published``: see
+    ``encode`` and ``policies.generalize_numeric``)."""
     from synthspec.privacy import policies
 
     spec = plan.spec
     if spec.pii == "mask":
         return policies.mask_values(series, keep_last=4 if spec.keep_last is None else spec.keep_last)
     if spec.pii == "generalize" and spec.width is not None:
-        return policies.generalize_numeric(series, width=spec.width)
+        return policies.generalize_numeric(series, width=spec.width, published=published)
     if spec.pii == "generalize" and spec.truncate is not None:
         return policies.generalize_datetime(series, spec.truncate)
     return series

@@ -42,6 +42,19 @@ def is_text_type(duckdb_type: str) -> bool:
     return duckdb_type.strip().upper().startswith(("VARCHAR", "TEXT", "STRING"))
 
 
+_DECIMAL_SCALE = re.compile(r"^(?:DECIMAL|NUMERIC)\(\d+,\s*(\d+)\)$", re.I)
+
+
+def decimal_places(duckdb_type: str) -> int | None:
+    """The decimal places a numeric type holds exactly: 0 for integers, ``s`` for
+    DECIMAL(p, s); None for floating point and every other type."""
+    upper = duckdb_type.strip()
+    if is_integer_type(upper):
+        return 0
+    match = _DECIMAL_SCALE.match(upper)
+    return int(match.group(1)) if match else None
+
+
 def type_mismatch(spec: ColumnSpec, duckdb_type: str) -> str | None:
     """Why a declared semantic type cannot hold the source type, or None. Text may hold
     numbers (modelled as numbers, published as text) and, with a `format`, datetimes."""

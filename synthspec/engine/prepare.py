@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthspec.engine import rare
-from synthspec.engine.columns import ColumnPlan, type_mismatch
+from synthspec.engine.columns import ColumnPlan, decimal_places, type_mismatch
 from synthspec.engine.fingerprint import Fingerprints, data_fingerprint_part, fingerprints
 from synthspec.engine.scan import gate, scan
 from synthspec.engine.secrets import policy_secrets
@@ -133,9 +133,28 @@ def verify_columns(loaded: LoadedSpec, source_columns: list[tuple[str, str]]) ->
             at(("columns", name), f"column '{name}': source type {types[name]} is not supported yet (declare it `pii: drop` to publish it as NULLs)")
         elif why := type_mismatch(column, types[name]):
             at(("columns", name, "type"), f"column '{name}': {why}")
+        elif column.pii == "generalize" and column.width is not None and (why := _width_unpublishable(column.width, types[name])):
+            at(("columns", name, "width"), f"column '{name}': {why}")
     if problems:
         raise SpecError(problems)
     return [ColumnPlan(name, duckdb_type, spec.columns[name]) for name, duckdb_type in source_columns]
+
+
+def _width_unpublishable(width: float, duckdb_type: str) -> str | None:
+    """Why bins of ``width`` cannot be published in ``duckdb_type``, or None: an edge with more
+    decimals than the type holds would be rounded off its bin when CAST back (width 0.125 on a
+    DECIMAL(10,2) publishes 1.125 as 1.13, width 2.5 on an INTEGER 2.5 as 3)."""
+    from synthspec.privacy.policies import width_decimals
+
+    places, needed = decimal_places(duckdb_type), width_decimals(width)
+    if places is None or needed <= places:
+        return None
+    def places_text(n: int) -> str:
+        return f"{n} decimal place{'s' if n > 1 else ''}"
+
+    holds, wanted = ("whole numbers", "a whole-number width") if places == 0 else (places_text(places), f"a width of at most {places_text(places)}")
+    return (f"generalize width {width:g} has bin edges of {places_text(needed)}, but the source type {duckdb_type} "
+            f"holds {holds}: the published edges would be rounded off their bins; use {wanted}")
 
 
 def prepare(cons: Connections, project: Project, loaded: LoadedSpec, salt: bytes, *, force: bool,

@@ -602,17 +602,21 @@ def _as_float(values: pd.Series, policy: str) -> np.ndarray:
     return array
 
 
-def _decimals(width: float) -> int:
+def width_decimals(width: float) -> int:
     """Decimal places of ``width`` as written (``0.1`` -> 1, ``10`` -> 0), used to round bin
     edges so ``6 * 0.1`` is published as ``0.6`` rather than ``0.6000000000000001``."""
-    exponent = decimal.Decimal(repr(float(width))).as_tuple().exponent
+    exponent = decimal.Decimal(repr(float(width))).normalize().as_tuple().exponent  # 5.0 -> 0
     return max(0, -int(exponent)) if isinstance(exponent, int) else 0
 
 
 def generalize_numeric(
-    values: pd.Series, *, width: float | None = None, bins: Sequence[float] | None = None
+    values: pd.Series, *, width: float | None = None, bins: Sequence[float] | None = None, published: bool = False
 ) -> pd.Series:
     """Replace each number by the lower edge of its bin (float64; nulls stay NaN).
+
+    ``published``: the values are edges already, as published: the CAST to the column's type
+    may have moved one a little (36.6 as REAL is 36.5999985), so each goes back to its nearest
+    edge rather than to the lower edge of the bin it now falls in.
 
     Exactly one of:
 
@@ -636,14 +640,18 @@ def generalize_numeric(
         with np.errstate(invalid="ignore"):
             ratio = array / width
             nearest = np.round(ratio)
-            on_edge = np.abs(ratio - nearest) <= 1e-9 * np.maximum(1.0, np.abs(nearest))
-            out = np.round(np.where(on_edge, nearest, np.floor(ratio)) * width, _decimals(width))
+            on_edge = published | (np.abs(ratio - nearest) <= 1e-9 * np.maximum(1.0, np.abs(nearest)))
+            out = np.round(np.where(on_edge, nearest, np.floor(ratio)) * width, width_decimals(width))
         out = np.where(np.isinf(array), array, out)
     else:
         edges = np.asarray(list(bins or []), dtype=np.float64)
         if len(edges) == 0 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
             raise PolicyError("generalize: bins must be non-empty, finite and strictly increasing")
         position = np.searchsorted(edges, array, side="right") - 1
+        if published:  # the nearer of the edges below and above
+            above = np.clip(position + 1, 0, len(edges) - 1)
+            below = np.clip(position, 0, len(edges) - 1)
+            position = np.where(np.abs(edges[above] - array) < np.abs(array - edges[below]), above, position)
         out = edges[np.clip(position, 0, len(edges) - 1)]
         out = np.where(np.isnan(array), np.nan, out)
     return pd.Series(out, index=values.index, name=values.name, dtype="float64")

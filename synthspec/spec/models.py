@@ -124,7 +124,7 @@ class ColumnSpec(StrictModel):
     domain: Literal["public", "data"] | None = Field(None, description="`public`: min/max/values are public knowledge (a reviewed claim). `data`: derived from the data by `init` (refused by DP models).")
     secret_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable holding the secret key of `pii: hash`/`fake` (default: the project's `privacy.secret_env`).")
     keep_last: OptInt = Field(None, ge=0, le=32, description="`pii: mask`: how many trailing characters stay visible (default 4).")
-    width: OptFloat = Field(None, gt=0, description="`pii: generalize` on numbers: bin width (values become the bin's lower edge).")
+    width: OptFloat = Field(None, gt=0, description="`pii: generalize` on numbers: bin width (values become the bin's lower edge); on an integer or DECIMAL column, with no more decimal places than the column holds.")
     truncate: Literal["year", "quarter", "month", "week", "day", "hour"] | None = Field(None, description="`pii: generalize` on datetimes: truncate to this unit.")
     format: str | None = Field(None, min_length=1, max_length=64, description="How a text (VARCHAR) column stores a datetime or a boolean. Datetime: the strftime format of the source's text, e.g. `%Y-%m-%d %H:%M:%S` (`%-d`: no zero padding); modelled as a point in time, published as text in this format. Boolean: the two spellings, true first, e.g. `Y/N` or `yes/no`. `init` drafts it when every value reads that way.")
     rare: Annotated[RareSpec | None, BeforeValidator(_not_null), _NO_NULL_SCHEMA] = Field(None, description="This column's rare-value protection (categorical columns); keys left out come from the table's `rare:`, then the defaults.")

@@ -96,6 +96,19 @@ def test_type_mismatch(adult_project):
     assert result.exit_code == 2 and "column 'sex': declared boolean but the source type is VARCHAR: give the two spellings" in result.output
 
 
+def test_generalize_width_finer_than_the_column_type(adult_project):
+    # Edges of 0.5 cannot be published in an integer column (2.5 -> 3): refused where the width
+    # is written, before anything is read; whole-number widths pass.
+    edit(adult_project / "specs" / "adult.yml", "  age: {type: numerical}", "  age: {type: numerical, pii: generalize, width: 2.5}")
+    result = run(adult_project, "plan")
+    assert result.exit_code == 2
+    assert ("specs/adult.yml:9:43: column 'age': generalize width 2.5 has bin edges of 1 decimal place, but the "
+            "source type BIGINT holds whole numbers: the published edges would be rounded off their bins; "
+            "use a whole-number width") in result.output
+    edit(adult_project / "specs" / "adult.yml", "width: 2.5", "width: 5")
+    assert run(adult_project, "plan").exit_code == 0
+
+
 def test_text_declared_numerical_must_hold_numbers(adult_project):
     # Text may hold numbers (modelled as numbers, published as text); text that does not is
     # found when the rows are read, and located at the column's type.

@@ -260,3 +260,18 @@ def test_published_rows_are_not_masked_again():
     assert objects(again["phone"]) == objects(model["phone"])
     assert objects(codec.encode(published, plans)["phone"])[0] == "***-***-**67"  # what the checks compared before
 
+
+
+def test_published_generalized_numbers_go_back_to_their_edges():
+    """Published edges come back through the column's type: a REAL holds 36.6 as 36.5999985 and
+    a DECIMAL(10,3) 0.1 * 3 exactly. Encoded as published rows, each is its own edge again (the
+    lower edge of the bin it now falls in would be 36.5); real rows are binned as before."""
+    real = pd.DataFrame({"x": [36.6, 36.64, 0.3, -0.05, None] * 12})
+    for duckdb_type in ("REAL", "DECIMAL(10,3)", "DOUBLE"):
+        plans = [plan("x", duckdb_type, type="numerical", pii="generalize", width=0.1)]
+        model = codec.encode(real, plans)
+        assert model["x"].iloc[:5].tolist()[:4] == [36.6, 36.6, 0.3, -0.1]
+        cast = duckdb.sql(f"SELECT CAST(x AS {duckdb_type}) AS x FROM model").df()
+        again = codec.encode(cast, plans, published=True)
+        assert np.array_equal(again["x"].to_numpy(), model["x"].to_numpy(), equal_nan=True), duckdb_type
+    assert codec.encode(pd.DataFrame({"x": [36.5999985]}), plans)["x"].iloc[0] == 36.5  # not published: its bin
