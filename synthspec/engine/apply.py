@@ -37,7 +37,7 @@ from synthspec.engine.results import (
 from synthspec.engine.secrets import policy_secrets
 from synthspec.errors import ExitCode, SynthspecError, UsageError
 from synthspec.io import history, state, warehouse
-from synthspec.io.compact import object_frame, objects
+from synthspec.io.compact import object_frame, objects, widened
 from synthspec.io.warehouse import Connections
 from synthspec.metrics.checks import gate_message
 from synthspec.models.base import Budget
@@ -460,7 +460,7 @@ def _job(run: _Run, pending: _Pending) -> TableJob | None:
                 synthetic = None if ref.self_reference else _synthetic_parent(run, ref.parent)
                 parent_keys = objects(parent.source[ref.parent_column])
                 job.refs.append(RefInputs(
-                    ref, codec.model_columns(parent_plans), parent.encoded.iloc[parent.train_idx].reset_index(drop=True),
+                    ref, codec.model_columns(parent_plans), widened(parent.encoded.iloc[parent.train_idx].reset_index(drop=True)),
                     relational.children_counts(parent_keys.iloc[parent.train_idx].reset_index(drop=True), objects(real.source[ref.column])),
                     parent_keys, synthetic))
             cls = get_model(p.model)
@@ -541,7 +541,7 @@ def _read_real(run: _Run, p: Prepared) -> RealTable:
     check_source(run.cons, p.loaded, run.project, p.plans, p.row_count)
     source = warehouse.read_source(run.cons, p.loaded, run.project, read_columns(p.plans))
     # No model, metric or report sees a rare value: protected before the split (see engine/rare.py).
-    encoded, protected = rare.protect(codec.encode(source, p.plans), p.rare_rules, spec.model.seed)
+    encoded, protected = rare.protect(codec.encode(source, p.plans, compact_numbers=True), p.rare_rules, spec.model.seed)
     train_idx, holdout_idx = tiny.split(len(source), spec.holdout, spec.model.seed, run.project.config.gate.tiny_tables)
     driving = next((r for r in p.refs if not r.self_reference), None)
     if driving is not None and len(holdout_idx):  # a tiny table trains on every row
@@ -593,7 +593,7 @@ def _train_context(run: _Run, p: Prepared, real: RealTable) -> pd.DataFrame:
         if ref.self_reference:
             continue
         parent = _read_real(run, run.prepared(ref.parent))
-        frames.append(renamed(lookup(parent.encoded, objects(parent.source[ref.parent_column]), fks[ref.column]), ref))
+        frames.append(renamed(widened(lookup(parent.encoded, objects(parent.source[ref.parent_column]), fks[ref.column])), ref))
     return pd.concat(frames, axis=1)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
-from synthspec.io.compact import compact, held, objects, recode
+from synthspec.io.compact import compact, held, narrow, objects, recode
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
 
@@ -27,13 +27,15 @@ def model_columns(plans: list[ColumnPlan]) -> list[ModelColumn]:
     return [p.model_column() for p in plans if p.role == "model"]
 
 
-def encode(frame: pd.DataFrame, plans: list[ColumnPlan], *, published: bool = False) -> pd.DataFrame:
+def encode(frame: pd.DataFrame, plans: list[ColumnPlan], *, published: bool = False,
+           compact_numbers: bool = False) -> pd.DataFrame:
     """Source rows -> the model's frame (only modelled columns; categories as codes, see
     io/compact.py). ``published``: the rows are synthetic rows as published, already masked: a
     second mask would mask them further (it keeps at most half of a value's characters), so
     they are not masked again. Their numbers are generalized again, each to its nearest edge:
     that changes no edge, and puts back a value the source type's CAST moved off its edge
-    (37.2 as REAL is 37.20000076...)."""
+    (37.2 as REAL is 37.20000076...). ``compact_numbers``: numbers float32 holds exactly are held
+    as float32 (the real table's encoding: io/compact.py; ``compact.widened`` gives float64)."""
     out: dict[str, object] = {}
     for plan in plans:
         if plan.role != "model":
@@ -47,14 +49,16 @@ def encode(frame: pd.DataFrame, plans: list[ColumnPlan], *, published: bool = Fa
             out[plan.name] = held(recode(raw.cat.codes.to_numpy(), codes), uniques)
             continue
         series = _pre_policy(objects(raw), plan, published=published) if rewrite else objects(raw)
-        if column.datetime and plan.spec.format is not None and is_text_type(plan.duckdb_type):
-            out[plan.name] = _to_seconds(parse_formatted(series, plan.spec.format))
-        elif column.datetime:
-            out[plan.name] = _to_seconds(series)
-        elif column.kind == "numerical":
-            out[plan.name] = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
-        else:
+        if column.kind == "categorical":
             out[plan.name] = compact(_categories(series, plan))
+            continue
+        if column.datetime and plan.spec.format is not None and is_text_type(plan.duckdb_type):
+            numbers = _to_seconds(parse_formatted(series, plan.spec.format))
+        elif column.datetime:
+            numbers = _to_seconds(series)
+        else:
+            numbers = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+        out[plan.name] = narrow(numbers) if compact_numbers else numbers
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from synthspec.engine.columns import ColumnPlan
 from synthspec.engine.progress import progress_bar
 from synthspec.errors import EnvironmentError_, SynthspecError
-from synthspec.io.compact import distinct, objects
+from synthspec.io.compact import distinct, objects, widened
 from synthspec.metrics.checks import CheckResult
 from synthspec.models.base import Budget, ModelColumn, Synthesizer
 from synthspec.models.registry import get_model
@@ -304,7 +304,8 @@ def _check_frames(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame,
     from synthspec.engine.checks import Population
 
     seed = job.spec.model.seed
-    return real_sample(train, seed, 0), real_sample(holdout, seed, 1), Population(train, holdout, n_synthetic)
+    return (widened(real_sample(train, seed, 0)), widened(real_sample(holdout, seed, 1)),
+            Population(train, holdout, n_synthetic))
 
 
 def report_insights(job: TableJob, train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
@@ -411,7 +412,7 @@ def draw(job: TableJob, model: Synthesizer | None, relations: Relations | None, 
             memo["conform"] = codec.conform_rules(job.plans, donors)
         sampled = codec.conform(sampled, memo["conform"])
     synthetic = (codec.enforce(sampled, job.plans, spec.constraints, context=layout.context) if sampled is not None
-                 else job.encoded.iloc[:0].reindex(range(layout.n)))
+                 else widened(job.encoded.iloc[:0]).reindex(range(layout.n)))
     if sequential and sampled is not None:  # a constraint may have mirrored an event out of order
         assert spec.sequence is not None and layout.parent_rows is not None
         synthetic = sequence.reorder(synthetic, layout.parent_rows, spec.sequence.order_by)
@@ -489,13 +490,14 @@ def fitted_model(job: TableJob, train: pd.DataFrame, columns: list[ModelColumn],
             relations.stats[r.ref.column] = relational.RelationStats.of(share, r.counts)
     context = job.train_context
     if job.given and spec.sequence is not None:  # order_by as first values and gaps, plus each row's place
-        train, steps = sequence.training(train, sequence_groups(job), spec.sequence.order_by,
+        train, steps = sequence.training(widened(train), sequence_groups(job), spec.sequence.order_by,
                                          events=spec.sequence.draw == "events")
         context = steps if context is None else pd.concat([context, steps], axis=1)
     grow_rows = subsample_rows(job, train, columns, private=cls.differentially_private)
     if grow_rows is not None and not cls.subsample_in_fit:
         train = train.iloc[grow_rows].reset_index(drop=True)
         context = None if context is None else context.iloc[grow_rows].reset_index(drop=True)
+    train = train if cls.compact_numbers else widened(train)  # float64 numbers unless it reads float32 (io/compact.py)
     data: object = train
     if job.given:
         data = pd.concat([context, train], axis=1)

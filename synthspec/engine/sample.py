@@ -94,7 +94,7 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
 
     seed = spec.model.seed if seed is None else seed
     plans = prepared.plans
-    encoded, _ = rare.protect(codec.encode(source, plans), prepared.rare_rules, spec.model.seed)  # as `apply` does
+    encoded, _ = rare.protect(codec.encode(source, plans, compact_numbers=True), prepared.rare_rules, spec.model.seed)  # as `apply` does
     train_idx, holdout_idx = tiny.split(len(source), spec.holdout, spec.model.seed, project.config.gate.tiny_tables)
     secrets = policy_secrets(loaded, project)
     job = TableJob(table=table, action="resample", model=prepared.model, spec=spec, plans=plans, checks=prepared.checks,

@@ -2,7 +2,8 @@
 
 The engine hands a model a pandas DataFrame whose columns are already reduced to two kinds:
 
-* ``numerical``: float64, NaN for nulls. Datetimes arrive as seconds since the epoch,
+* ``numerical``: float64, NaN for nulls (float32 where float32 holds the values exactly, for
+  a model that sets ``compact_numbers``). Datetimes arrive as seconds since the epoch,
   integers as floats (``ModelColumn.integer`` says to round them back).
 * ``categorical``: str/bool values, held either as an object column (``None`` for nulls) or,
   for a column of few distinct values, as a pandas ``Categorical`` (codes; object categories,
@@ -93,6 +94,11 @@ class Synthesizer(ABC):
     #: model may use the other rows cheaply (cart: as donors). Otherwise the engine hands the
     #: subsample alone.
     subsample_in_fit: ClassVar[bool] = False
+    #: True when ``fit`` reads numerical columns held as float32 (the values float32 holds
+    #: exactly: io/compact.py) as well as float64, e.g. through ``to_numpy(np.float64)``: the
+    #: engine then hands a big training split without widening a float64 copy of it first.
+    #: Otherwise every numerical column arrives as float64.
+    compact_numbers: ClassVar[bool] = False
 
     def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int, budget: Budget | None = None) -> None:
         self.columns = columns

@@ -505,6 +505,7 @@ class CartSynthesizer(Synthesizer):
     differentially_private = False
     supports_given = True
     subsample_in_fit = True  # fit(..., grow_rows=): trees on the subsample, donors per `donors`
+    compact_numbers = True  # numbers are read with to_numpy(np.float64): float32 columns as they are
     Params: ClassVar[type[ModelParams]] = CartParams
 
     def __init__(self, columns: list[ModelColumn], params: ModelParams, seed: int, budget: Budget | None = None) -> None:

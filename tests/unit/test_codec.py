@@ -275,3 +275,24 @@ def test_published_generalized_numbers_go_back_to_their_edges():
         again = codec.encode(cast, plans, published=True)
         assert np.array_equal(again["x"].to_numpy(), model["x"].to_numpy(), equal_nan=True), duckdb_type
     assert codec.encode(pd.DataFrame({"x": [36.5999985]}), plans)["x"].iloc[0] == 36.5  # not published: its bin
+
+
+def test_numbers_float32_holds_exactly_are_held_as_float32():
+    from synthspec.io.compact import narrow, widened
+
+    assert narrow(np.array([1.0, -3.0, np.nan, 2.0**24, 0.5, -0.0, np.inf])).dtype == np.float32
+    for kept in ([0.1, 2.0], [2.0**24 + 1], [1e39], [1_600_000_001.0]):  # cents, beyond 2^24, beyond float32
+        assert narrow(np.array(kept)).dtype == np.float64, kept
+    plans = [plan("age", "BIGINT", type="numerical"), plan("price", "DOUBLE", type="numerical"),
+             plan("born", "TIMESTAMP", type="datetime"), plan("city", "VARCHAR", type="categorical")]
+    real = pd.DataFrame({"age": pd.array([37, None, 51] * 10, dtype="Int64"), "price": [9.99, 12.5, None] * 10,
+                         "born": pd.to_datetime(["1990-01-02", None, "1985-06-07 10:11:12"] * 10),
+                         "city": ["Oslo", "Lima", None] * 10})
+    compact = codec.encode(real, plans, compact_numbers=True)
+    assert [str(compact[c].dtype) for c in ("age", "price", "born")] == ["float32", "float64", "float64"]
+    full = codec.encode(real, plans)
+    assert (full.dtypes == np.float64).sum() == 3
+    back = widened(compact)
+    assert (back.dtypes == full.dtypes).all() and back.equals(full)  # the same numbers, NaN where null
+    assert back["city"].array is compact["city"].array  # other columns shared, not copied
+    assert widened(full) is full
