@@ -286,7 +286,7 @@ def test_numbers_float32_holds_exactly_are_held_as_float32():
     plans = [plan("age", "BIGINT", type="numerical"), plan("price", "DOUBLE", type="numerical"),
              plan("born", "TIMESTAMP", type="datetime"), plan("city", "VARCHAR", type="categorical")]
     real = pd.DataFrame({"age": pd.array([37, None, 51] * 10, dtype="Int64"), "price": [9.99, 12.5, None] * 10,
-                         "born": pd.to_datetime(["1990-01-02", None, "1985-06-07 10:11:12"] * 10),
+                         "born": pd.to_datetime(["1990-01-02 00:00:00", None, "1985-06-07 10:11:13"] * 10),
                          "city": ["Oslo", "Lima", None] * 10})
     compact = codec.encode(real, plans, compact_numbers=True)
     assert [str(compact[c].dtype) for c in ("age", "price", "born")] == ["float32", "float64", "float64"]
