@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from synthspec.models.base import ModelColumn
@@ -43,6 +44,13 @@ def is_text_type(duckdb_type: str) -> bool:
 
 
 _DECIMAL_SCALE = re.compile(r"^(?:DECIMAL|NUMERIC)\(\d+,\s*(\d+)\)$", re.I)
+
+
+def width_decimals(width: float) -> int:
+    """Decimal places of ``width`` as written (``0.1`` -> 1, ``10`` -> 0), used to round bin
+    edges so ``6 * 0.1`` is published as ``0.6`` rather than ``0.6000000000000001``."""
+    exponent = Decimal(repr(float(width))).normalize().as_tuple().exponent  # 5.0 -> 0
+    return max(0, -int(exponent)) if isinstance(exponent, int) else 0
 
 
 def decimal_places(duckdb_type: str) -> int | None:

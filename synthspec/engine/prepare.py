@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthspec.engine import rare
-from synthspec.engine.columns import ColumnPlan, decimal_places, type_mismatch
+from synthspec.engine.columns import ColumnPlan, decimal_places, type_mismatch, width_decimals
 from synthspec.engine.fingerprint import Fingerprints, data_fingerprint_part, fingerprints
 from synthspec.engine.scan import gate, scan
 from synthspec.engine.secrets import policy_secrets
@@ -144,16 +144,15 @@ def _width_unpublishable(width: float, duckdb_type: str) -> str | None:
     """Why bins of ``width`` cannot be published in ``duckdb_type``, or None: an edge with more
     decimals than the type holds would be rounded off its bin when CAST back (width 0.125 on a
     DECIMAL(10,2) publishes 1.125 as 1.13, width 2.5 on an INTEGER 2.5 as 3)."""
-    from synthspec.privacy.policies import width_decimals
-
     places, needed = decimal_places(duckdb_type), width_decimals(width)
     if places is None or needed <= places:
         return None
+
     def places_text(n: int) -> str:
         return f"{n} decimal place{'s' if n > 1 else ''}"
 
     holds, wanted = ("whole numbers", "a whole-number width") if places == 0 else (places_text(places), f"a width of at most {places_text(places)}")
-    return (f"generalize width {width:g} has bin edges of {places_text(needed)}, but the source type {duckdb_type} "
+    return (f"generalize width {width!r} has bin edges of {places_text(needed)}, but the source type {duckdb_type} "
             f"holds {holds}: the published edges would be rounded off their bins; use {wanted}")
 
 

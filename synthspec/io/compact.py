@@ -3,7 +3,7 @@ float32 where that is exact.
 
 Numbers (:func:`narrow`, :func:`widened`): the real table's encoding (the model frame of every
 source row, held for the whole run) holds a numerical column as float32 when float32 holds each
-of its values exactly (integers up to 2^24 in magnitude, values read from a REAL column, short
+of its values exactly (integers up to 2^24 in magnitude, values read from a REAL column unless generalized, short
 binary fractions; NaN for nulls), else as float64. Models and metrics are handed float64
 columns (``widened``, where the engine takes rows out of the encoding for them), the same
 numbers as before, so results do not change; only the memory held does (4 bytes a cell, not 8).

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from synthspec.engine.columns import width_decimals
 from synthspec.privacy.consistency import RowFake, composed
 
 if TYPE_CHECKING:
@@ -600,13 +601,6 @@ def _as_float(values: pd.Series, policy: str) -> np.ndarray:
     if bad:
         raise PolicyError(f"{policy}: {bad} non-numeric value(s) in a numeric column")
     return array
-
-
-def width_decimals(width: float) -> int:
-    """Decimal places of ``width`` as written (``0.1`` -> 1, ``10`` -> 0), used to round bin
-    edges so ``6 * 0.1`` is published as ``0.6`` rather than ``0.6000000000000001``."""
-    exponent = decimal.Decimal(repr(float(width))).normalize().as_tuple().exponent  # 5.0 -> 0
-    return max(0, -int(exponent)) if isinstance(exponent, int) else 0
 
 
 def generalize_numeric(

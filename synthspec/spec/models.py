@@ -176,6 +176,10 @@ class ColumnSpec(StrictModel):
                 raise ValueError("'pii: generalize' on a datetime column needs 'truncate'")
             if self.type not in ("numerical", "datetime"):
                 raise ValueError("'pii: generalize' applies to numerical and datetime columns")
+            if self.type == "numerical" and self.truncate is not None:
+                raise ValueError("'truncate' generalizes a datetime column: a numerical column takes 'width'")
+            if self.type == "datetime" and self.width is not None:
+                raise ValueError("'width' generalizes a numerical column: a datetime column takes 'truncate'")
         if self.format is not None:
             if self.type == "datetime" and "%" not in self.format:
                 raise ValueError("'format' of a datetime column is a strftime format such as \"%Y-%m-%d\"")

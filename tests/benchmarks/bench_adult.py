@@ -61,6 +61,18 @@ def measure(cmd: list[str], cwd: Path) -> dict:
     return json.loads(out.stdout)
 
 
+def import_seconds(cmd: list[str], cwd: Path) -> float:
+    """Seconds ``cmd`` (a Python command) spends importing modules, by ``python -X importtime``:
+    the sum of the top-level imports' cumulative times (the tracing itself adds a little)."""
+    out = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], cwd=cwd, capture_output=True, text=True, check=True)
+    total = 0
+    for line in out.stderr.splitlines():
+        if line.startswith("import time:") and not line.endswith("imported package"):
+            _, cumulative, name = line.removeprefix("import time:").split("|")
+            total += int(cumulative) if not name.startswith("  ") else 0  # nested imports are inside their parent's
+    return total / 1e6
+
+
 def synthspec_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "synthspec.cli.main", *args]
 
@@ -201,6 +213,13 @@ def main() -> None:
         first_table = json.loads((project / "target" / "run_results.json").read_text())["tables"][0]
         second = measure(synthspec_cmd("apply", "-q"), project)
         assert json.loads((project / "target" / "run_results.json").read_text())["tables"][0]["status"] == "up_to_date"
+        # Start-up: what a command costs when there is nothing (validate, plan, a no-op apply) or
+        # little to do, and how much of a full apply is importing (python -X importtime).
+        startup = {name: statistics.median(measure(synthspec_cmd(*cmd), project)["wall_s"] for _ in range(3))
+                   for name, cmd in (("validate", ("validate", "-q")), ("plan", ("plan", "-q")), ("no-op apply", ("apply", "-q")))}
+        imports = {name: import_seconds(synthspec_cmd(*cmd), project)
+                   for name, cmd in (("validate", ("validate", "-q")), ("plan", ("plan", "-q")), ("no-op apply", ("apply", "-q")),
+                                     ("apply --force", ("apply", "--force", "-q")))}
         import duckdb
 
         def published() -> list:
@@ -300,6 +319,9 @@ def main() -> None:
             - synthspec stage timings of the first apply (s): {json.dumps(timings_ours)}; its own gate metrics:
               {json.dumps(first_table["metrics"])}.
             - Second `apply` with nothing changed: {second['wall_s']:.2f} s ({second['wall_s'] / apply_med:.1%} of the first; it trains nothing).
+            - Start-up, a fresh process each (median of 3): {", ".join(f"`{k}` {v:.2f} s" for k, v in startup.items())};
+              of which importing modules (`python -X importtime`, one run each): {", ".join(f"`{k}` {v:.2f} s" for k, v in imports.items())}.
+              `validate` loads no numeric library, `plan` and a no-op `apply` only DuckDB (tests/integration/test_startup_imports.py).
             - `apply --force` twice gives identical rows: {identical}.
             - Quality = SDMetrics 0.32 `sdmetrics.reports.QualityReport` (real = training split) computed by SDMetrics itself here;
               synthspec's gate uses its native re-implementation: {ours['quality_native']:.6f} vs SDMetrics {ours['quality']:.6f}.

@@ -45,6 +45,9 @@ def test_validate_loads_no_numeric_or_model_library(adult_project: Path) -> None
 
 
 def test_plan_and_a_no_op_apply_load_no_numeric_or_model_library(adult_project: Path) -> None:
+    spec = adult_project / "specs" / "adult.yml"  # a generalize width is checked against its column type, cheaply
+    spec.write_text(spec.read_text().replace("  age: {type: numerical}", "  age: {type: numerical, pii: generalize, width: 5}"))
+    assert "width: 5" in spec.read_text()
     assert run_cli(adult_project, "apply").exit_code == 0
     for command in ("plan", "apply"):
         loaded, code = _loaded(adult_project, command)

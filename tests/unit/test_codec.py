@@ -261,7 +261,6 @@ def test_published_rows_are_not_masked_again():
     assert objects(codec.encode(published, plans)["phone"])[0] == "***-***-**67"  # what the checks compared before
 
 
-
 def test_published_generalized_numbers_go_back_to_their_edges():
     """Published edges come back through the column's type: a REAL holds 36.6 as 36.5999985 and
     a DECIMAL(10,3) 0.1 * 3 exactly. Encoded as published rows, each is its own edge again (the

@@ -307,3 +307,17 @@ def test_generalize_datetime_errors_never_quote_values() -> None:
     with pytest.raises(PolicyError, match="1 value") as info:
         generalize_datetime(pd.Series(["Ayşe Yılmaz", dt.date(2024, 1, 1)]), "day")
     assert_no_values(str(info.value))
+
+
+@pytest.mark.parametrize(("column", "message"), [
+    ({"type": "datetime", "pii": "generalize", "truncate": "day", "width": 5}, "a datetime column takes 'truncate'"),
+    ({"type": "numerical", "pii": "generalize", "width": 5, "truncate": "day"}, "a numerical column takes 'width'"),
+])
+def test_generalize_takes_the_key_of_its_column_type(column, message):
+    """A datetime's `width` would bin its epoch seconds and skip the truncation it asks for."""
+    from pydantic import ValidationError
+
+    from synthspec.spec.models import ColumnSpec
+
+    with pytest.raises(ValidationError, match=message):
+        ColumnSpec(**column)
