@@ -321,3 +321,17 @@ def test_generalize_takes_the_key_of_its_column_type(column, message):
 
     with pytest.raises(ValidationError, match=message):
         ColumnSpec(**column)
+
+
+def test_published_values_go_to_their_nearest_edge():
+    """Published edges a CAST moved (36.6 as REAL) come back to their own edge, with width or
+    with bins (the lower edge of the bin they now fall in would be the edge below)."""
+    from synthspec.privacy.policies import generalize_numeric
+
+    moved = pd.Series([36.5999985, 40.0000002, -0.1000001, np.nan, 9.9999999])
+    assert generalize_numeric(moved, width=0.1).tolist()[:3] == [36.5, 40.0, -0.2]
+    again = generalize_numeric(moved, width=0.1, published=True).tolist()
+    assert again[:3] == [36.6, 40.0, -0.1] and np.isnan(again[3]) and again[4] == 10.0
+    bins = [0.0, 10.0, 36.6, 40.0]
+    assert generalize_numeric(moved, bins=bins, published=True).tolist()[:3] == [36.6, 40.0, 0.0]
+    assert generalize_numeric(moved, bins=bins).tolist()[:3] == [10.0, 40.0, 0.0]
