@@ -242,15 +242,24 @@ def draw_shard(job: TableJob, model: Synthesizer | None, relations: Relations | 
     (here, or as a Ray task: ``engine.ray_executor.draw_shards``)."""
     from synthspec.engine import shards
     from synthspec.engine.checked import sample_candidates
-    from synthspec.engine.tiny import avoid_real_rows
 
     shard_seed, kwargs = shards.draw_args(job.spec.model.seed, shard, shards_in_all)
-    synthetic, output = draw(job, model, relations, seed=shard_seed, memo=memo, **kwargs)
-    if (check := job.checks.get("real_row_matches")) is not None and check.max == 0:
-        synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds, seed=shard_seed, **kwargs)
+    synthetic, output = draw_gated(job, model, relations, kinds, seed=shard_seed, memo=memo, **kwargs)
     leaked = _leakage(job.source, output, job.plans)["pii_leakage"] or 0.0
     part = shards.write_part(output, job.column_types, shards.part_path(directory, shard.index)) if directory is not None else None
     return ShardOut(sample_candidates(output, job.plans), leaked, part, output if keep else None)
+
+
+def draw_gated(job: TableJob, model: Synthesizer | None, relations: Relations | None, kinds: dict[str, str], *,
+               seed: int, memo: dict[str, Any], **shard: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``draw``, then, under ``real_row_matches: {max: 0}`` (tiny tables), the rows equal to a
+    real row replaced (``tiny.avoid_real_rows``): what `apply` publishes and `sample` writes."""
+    from synthspec.engine.tiny import avoid_real_rows
+
+    synthetic, output = draw(job, model, relations, seed=seed, memo=memo, **shard)
+    if (check := job.checks.get("real_row_matches")) is not None and check.max == 0:
+        synthetic, output = avoid_real_rows(job, model, relations, synthetic, output, kinds, seed=seed, **shard)
+    return synthetic, output
 
 
 def _draw_all(job: TableJob, model: Synthesizer | None, relations: Relations | None,

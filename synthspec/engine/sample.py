@@ -61,7 +61,7 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
     """``rows`` rows of ``table`` drawn from its cached model (default seed: the spec's)."""
 
     from synthspec.engine import codec, rare, shards, tiny
-    from synthspec.engine.compute import TableJob, draw, fitted_model
+    from synthspec.engine.compute import TableJob, draw_gated, fitted_model
     from synthspec.engine.inputs import read_columns
     from synthspec.engine.prepare import prepare
     from synthspec.engine.progress import progress_bar
@@ -102,7 +102,9 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
                    holdout_idx=holdout_idx, secrets=secrets, state_dir=project.state_dir,
                    training_fp=prepared.fps.training, cached_dir=cached)
     train = encoded.iloc[train_idx].reset_index(drop=True)
-    model, _, _ = fitted_model(job, train, codec.model_columns(plans), {}, train_model=False)
+    columns = codec.model_columns(plans)
+    model, _, _ = fitted_model(job, train, columns, {}, train_model=False)
+    kinds = {c.name: c.kind for c in columns}
     layout = shards.layout(rows)
 
     def pieces() -> Iterator[pd.DataFrame]:
@@ -111,7 +113,7 @@ def sample_table(project: Project, table: str, rows: int, seed: int | None = Non
         with progress_bar(f"{table}: sampling {rows:,} rows", enabled=show_progress, total=len(layout)) as bar:
             for shard in layout:
                 shard_seed, kwargs = shards.draw_args(seed, shard, len(layout))
-                _, output = draw(job, model, None, seed=shard_seed, memo=memo, **kwargs)
+                _, output = draw_gated(job, model, None, kinds, seed=shard_seed, memo=memo, **kwargs)
                 yield output
                 bar(shard.index + 1, len(layout))
 

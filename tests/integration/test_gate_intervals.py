@@ -118,3 +118,17 @@ def test_a_genuinely_bad_model_still_fails(tmp_path: Path, write) -> None:
     message = _checks(tmp_path)["quality_score"]["message"]
     assert message.startswith("quality_score relative to real data") and "lies entirely beyond" in message
     assert query_db(tmp_path, "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'synthetic'") == [(0,)]
+
+
+def test_sample_of_a_tiny_table_draws_no_real_row(tmp_path: Path, write) -> None:
+    # `synthspec sample` draws as `apply` does, real-row avoidance included: a lookup table's
+    # few real rows are what a larger sample would otherwise repeat.
+    frame = _project(tmp_path, write, 8)
+    assert run_cli(tmp_path, "apply").exit_code == 0
+    out = tmp_path / "more.parquet"
+    result = run_cli(tmp_path, "sample", "t", "--rows", "400", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    drawn = pd.read_parquet(out)[COLUMNS]
+    real = {tuple(str(v) for v in row) for row in frame.itertuples(index=False)}
+    assert len(drawn) == 400
+    assert sum(tuple(str(v) for v in row) in real for row in drawn.itertuples(index=False)) == 0
