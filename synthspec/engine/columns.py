@@ -56,10 +56,10 @@ def width_decimals(width: float) -> int:
 def decimal_places(duckdb_type: str) -> int | None:
     """The decimal places a numeric type holds exactly: 0 for integers, ``s`` for
     DECIMAL(p, s); None for floating point and every other type."""
-    upper = duckdb_type.strip()
-    if is_integer_type(upper):
+    text = duckdb_type.strip()
+    if is_integer_type(text):
         return 0
-    match = _DECIMAL_SCALE.match(upper)
+    match = _DECIMAL_SCALE.match(text)
     return int(match.group(1)) if match else None
 
 

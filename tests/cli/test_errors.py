@@ -109,6 +109,15 @@ def test_generalize_width_finer_than_the_column_type(adult_project):
     assert run(adult_project, "plan").exit_code == 0
 
 
+def test_generalize_key_of_the_wrong_column_type(adult_project):
+    # `truncate` is for datetimes: on a number it is refused, exit 2, nothing published.
+    edit(adult_project / "specs" / "adult.yml", "  age: {type: numerical}",
+         "  age: {type: numerical, pii: generalize, width: 5, truncate: day}")
+    result = run(adult_project, "apply")
+    assert result.exit_code == 2
+    assert "specs/adult.yml:9:" in result.output and "a numerical column takes 'width'" in result.output
+
+
 def test_text_declared_numerical_must_hold_numbers(adult_project):
     # Text may hold numbers (modelled as numbers, published as text); text that does not is
     # found when the rows are read, and located at the column's type.
