@@ -24,6 +24,20 @@ line: the trees draw a residual donor, added to the line at the synthetic predic
 Piecewise-constant leaves alone turn r = 0.997 into 0.77; residuals keep it, and a total that is
 exactly the sum of its parts stays so (kc_house: living area = above ground + basement).
 
+A leaf of ~1.86·sqrt(n) rows is coarse: on kc_house, leaves on the columns before it explain 65%
+of the variance of log price where gradient boosting explains 87%, and a learner trained on
+synthetic rows cannot know more than the rows' own model. A continuous column (not levels, not on
+a line) therefore also gets a centre when boosting explains at least a fifth of held-out rows'
+variance: a few boosted trees in the earlier columns (:func:`_boost`). The leaf still supplies the
+values; the centre only picks which row gets which. Each synthetic row simulates a value, the
+centre at its predictors plus Gaussian noise of its leaf's spread around the centre, and takes
+the leaf donor at that value's rank among the leaf's rows (:meth:`_Tree.draw`). Every donor is
+used as often as without a centre, so the leaf's values, point masses and distribution are kept
+exactly, and no row is paired with its own residual. Measured against real holdouts (3 seeds):
+kc_house TSTR R² of log price 0.81 -> 0.87 and accuracy 0.969 -> 0.972; the 47-table corpus's
+quality_score +0.0027 on average (23 up, 6 down) at an unchanged mean dcr_share; Adult has no
+such column and is unchanged.
+
 Trees are grown by :mod:`synthspec.models.tree` (CART on binned predictors, in numpy) and kept as
 flat numpy arrays, so a saved model is plain ``.npz`` + JSON (no pickle) and samples identically
 wherever it is loaded.
@@ -46,10 +60,10 @@ import pandas as pd
 from synthspec.models.base import Budget, ModelColumn, ModelParams, Synthesizer
 from synthspec.models.params import CartParams, leaf_size
 from synthspec.models.registry import register
-from synthspec.models.tree import GrownTree
+from synthspec.models.tree import GrownTree, Layout
 from synthspec.models.tree import grow as grow_tree
 
-_FORMAT = 3  # 2: per-tree category orders (recode_*), linear parts; 3: lines in several columns
+_FORMAT = 4  # 2: per-tree category orders (recode_*), linear parts; 3: lines in several columns; 4: centres
 _LEAF = -1
 # A value holding at least this share of its leaf is a point mass (capital_gain == 0,
 # hours_per_week == 40): it is donated exactly, never blurred, so spikes survive smoothing.
@@ -109,6 +123,10 @@ class _Tree:
     recode_columns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     recode_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     recode_ranks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    #: Per node: the spread of its donors around the column's centre (:class:`_Boosted`), the
+    #: noise of the rank a synthetic row takes in its leaf (see :meth:`draw`); empty when the
+    #: column has no centre.
+    residual_sd: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def single_leaf(cls) -> _Tree:
@@ -186,8 +204,11 @@ class _Tree:
             active = active[self.left[nd] != _LEAF]
         return node
 
-    def set_donors(self, leaves: np.ndarray, values: np.ndarray, smoothing: float, *, levels: bool = False) -> None:
-        """``levels``: the values are levels (:func:`_levels`), the common ones donated exactly."""
+    def set_donors(self, leaves: np.ndarray, values: np.ndarray, smoothing: float, *, levels: bool = False,
+                   centre: np.ndarray | None = None) -> None:
+        """``levels``: the values are levels (:func:`_levels`), the common ones donated exactly.
+        ``centre``: the column's centre at each donor's row; a leaf's donors are then kept in
+        its order, and drawn by it (see :meth:`donor_positions`)."""
         order = np.lexsort((values, leaves))
         leaves, values = leaves[order], values[order]
         self.donors = values.astype(np.float64)
@@ -195,13 +216,30 @@ class _Tree:
         self.bandwidth = _donor_bandwidth(leaves, self.donors, smoothing)
         if levels:
             self.bandwidth[_common_values(self.donors)] = 0.0
+        self.residual_sd = np.zeros(0)
+        if centre is not None:
+            residual = values - centre[order]
+            m = np.maximum(np.diff(self.offsets), 1)
+            total = np.add.reduceat(np.r_[residual, 0.0], self.offsets[:-1])
+            square = np.add.reduceat(np.r_[residual**2, 0.0], self.offsets[:-1])
+            self.residual_sd = np.sqrt(np.maximum(square / m - (total / m) ** 2, 0.0)) * (np.diff(self.offsets) > 0)
 
-    def draw(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        idx = self.donor_positions(self.route(x), rng)
+    def draw(self, x: np.ndarray, rng: np.random.Generator, centre: _Boosted | None = None) -> np.ndarray:
+        """A donor value per row of ``x`` plus its kernel noise. With the column's ``centre``, a
+        row's donor is the one at the rank its simulated value (centre at the row + Gaussian noise
+        of the leaf's residual spread) would take among the rows of its leaf: the leaf's donors
+        are used as many times as without a centre, so its values and their distribution are
+        kept exactly, but a row whose predictors call for a high value gets one of the leaf's
+        high values, as often as the real residuals allow."""
+        leaf = self.route(x)
+        keys = None
+        if centre is not None and self.residual_sd.size:
+            keys = centre.predict(x) + self.residual_sd[leaf] * rng.standard_normal(len(x))
+        idx = self.donor_positions(leaf, rng, keys)
         # Always consume the normals so a column's RNG use is independent of the data.
         return self.donors[idx] + rng.standard_normal(len(x)) * self.bandwidth[idx]
 
-    def donor_positions(self, leaf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def donor_positions(self, leaf: np.ndarray, rng: np.random.Generator, keys: np.ndarray | None = None) -> np.ndarray:
         """A donor for each row landing in ``leaf``: a systematic sample of each leaf's donors.
 
         The ``k`` rows landing in a leaf of ``m`` donors (sorted by value) take, in a random
@@ -209,12 +247,19 @@ class _Tree:
         leaf: evenly spaced through the leaf's sorted values, each donor used ``k/m`` times
         rounded either way. Every row still gets a uniformly random donor of its leaf, as with
         independent draws, but the rows of a leaf together follow its donors' distribution
-        instead of a multinomial resample of it, whose noise compounds over the columns."""
+        instead of a multinomial resample of it, whose noise compounds over the columns.
+
+        With ``keys`` (one per row), the rows of a leaf go in the order of their keys instead of
+        a random one: the row with the lowest key takes the lowest donors. Each donor is still
+        used ``k/m`` times; what changes is which row gets which."""
         n = len(leaf)
         shuffled = rng.permutation(n)
         # Rows by leaf, in random order within a leaf (a stable sort of 16-bit keys is a radix sort).
-        keys = leaf.astype(np.uint16 if len(self.left) <= np.iinfo(np.uint16).max else np.int64)
-        order = shuffled[np.argsort(keys[shuffled], kind="stable")]
+        by_leaf = leaf.astype(np.uint16 if len(self.left) <= np.iinfo(np.uint16).max else np.int64)
+        if keys is None:
+            order = shuffled[np.argsort(by_leaf[shuffled], kind="stable")]
+        else:
+            order = shuffled[np.lexsort((keys[shuffled], by_leaf[shuffled]))]
         grouped = leaf[order]
         counts = np.bincount(grouped, minlength=len(self.left))
         first = np.cumsum(counts) - counts  # position in ``order`` of each leaf's first row
@@ -226,6 +271,133 @@ class _Tree:
         # (u + rank) < count, but float rounding can reach it when u is within 2**-53 of 1.
         idx[order] = start + np.minimum(((u + rank) * size // counts[grouped]).astype(np.int64), size - 1)
         return idx
+
+
+@dataclass
+class _Boosted:
+    """A column's centre: a sum of regression trees in earlier columns (gradient boosting,
+    squared error, :func:`_boost`), the part of a numerical column its predictors explain. It
+    decides which of a leaf's donors a synthetic row takes (:meth:`_Tree.draw`), never the value
+    itself. Node arrays of every tree side by side (children are global node indices, ``-1`` for
+    leaves), ``value`` the leaf values (learning rate included), ``roots`` each tree's first
+    node. Categorical predictors are seen as ``recode_*`` ranks, as in :class:`_Tree`."""
+
+    base: float
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    recode_columns: np.ndarray
+    recode_offsets: np.ndarray
+    recode_ranks: np.ndarray
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The sum at the rows of float32 ``x`` (columns by visit position), tree by tree (each
+        routed as a :class:`_Tree`: big batches through the compiled traversal)."""
+        out = np.full(len(x), self.base)
+        if not len(x):
+            return out
+        probe = _Tree.single_leaf()
+        probe.recode_columns, probe.recode_offsets, probe.recode_ranks = (
+            self.recode_columns, self.recode_offsets, self.recode_ranks)
+        x = probe.recoded(x)
+        for tree, value in self._trees():
+            out += value[tree.route(x)]
+        return out
+
+    def _trees(self) -> list[tuple[_Tree, np.ndarray]]:
+        """Each tree as a :class:`_Tree` (local node indices) and its node values (built once)."""
+        cached = self.__dict__.get("_split")
+        if cached is None:
+            ends = [*self.roots[1:], len(self.left)]
+            cached = []
+            for start, end in zip(self.roots, ends, strict=True):
+                part = slice(int(start), int(end))
+                left, right = self.left[part], self.right[part]
+                cached.append((_Tree(
+                    left=np.where(left == _LEAF, _LEAF, left - start), right=np.where(right == _LEAF, _LEAF, right - start),
+                    feature=self.feature[part], threshold=self.threshold[part], missing_left=self.missing_left[part],
+                    offsets=np.zeros(end - start + 1, np.int64), donors=np.zeros(0), bandwidth=np.zeros(0),
+                ), self.value[part]))  # fmt: skip
+            self.__dict__["_split"] = cached
+        return cached
+
+
+#: Boosting of a column's centre: trees of this depth and leaf size, this learning rate, at most
+#: this many trees (fewer when the held-out rows stop improving for ``_BOOST_PATIENCE`` trees),
+#: grown on at most ``_BOOST_ROWS`` rows with predictors in ``_BOOST_BINS`` bins; kept when it
+#: explains ``_BOOST_MIN_R2`` of the held-out rows' variance. Few deep trees with a large step:
+#: on kc_house (3 seeds) as good as 50 trees of depth 4 at a tenth of the rate, in half the time.
+_BOOST_DEPTH = 6
+_BOOST_LEAF = 20
+_BOOST_RATE = 0.5
+_BOOST_TREES = 15
+_BOOST_PATIENCE = 5
+_BOOST_ROWS = 20_000
+_BOOST_MIN_R2 = 0.2
+_BOOST_BINS = 63
+
+
+def _boost(x: np.ndarray, y: np.ndarray, categories: dict[int, int], seed: int) -> _Boosted | None:
+    """Gradient-boosted trees (squared error) of ``y`` on float32 ``x`` (``categories``: the
+    categorical predictors, column -> number of codes, seen ranked by their mean of ``y``), or
+    None when they explain less than :data:`_BOOST_MIN_R2` of held-out rows' variance. A fifth
+    of the rows (at most :data:`_BOOST_ROWS` in all, a seeded sample) is held out: it chooses the
+    number of trees and decides whether the centre is kept. The trees are grown by
+    :func:`synthspec.models.tree.grow` on bins computed once, so the sum is deterministic."""
+    rng = np.random.default_rng(seed)
+    take = rng.permutation(len(y))[:_BOOST_ROWS]
+    if len(take) < 10 * _BOOST_LEAF or x.shape[1] == 0:
+        return None
+    cut = len(take) // 5
+    held, fit = np.sort(take[:cut]), np.sort(take[cut:])
+    probe = _Tree.single_leaf()
+    probe.set_recode({k: _target_order(x[fit, k], n, y[fit]) for k, n in categories.items()})
+    xf, xh = probe.recoded(x[fit]), probe.recoded(x[held])
+    yf, yh = y[fit].astype(np.float64), y[held].astype(np.float64)
+    var = float(np.var(yh))
+    if not var > 0:
+        return None
+    base = float(yf.mean())
+    pf, ph = np.full(len(yf), base), np.full(len(yh), base)
+    layout = Layout(xf, _BOOST_BINS)
+    grown: list[tuple[GrownTree, np.ndarray]] = []
+    best, best_at = float(np.mean((yh - ph) ** 2)), 0
+    for t in range(_BOOST_TREES):
+        g = grow_tree(xf, yf - pf, classify=False, min_samples_leaf=_BOOST_LEAF, max_depth=_BOOST_DEPTH,
+                      layout=layout)
+        lf, lh = g.nodes, _Tree.from_grown(g)._route_numpy(xh)
+        count = np.bincount(lf, minlength=len(g.left))
+        value = _BOOST_RATE * np.bincount(lf, weights=yf - pf, minlength=len(g.left)) / np.maximum(count, 1)
+        pf += value[lf]
+        ph += value[lh]
+        grown.append((g, value))
+        mse = float(np.mean((yh - ph) ** 2))
+        if mse < best:
+            best, best_at = mse, t + 1
+        elif t + 1 - best_at >= _BOOST_PATIENCE:
+            break
+    if best_at == 0 or 1 - best / var < _BOOST_MIN_R2:
+        return None
+    grown = grown[:best_at]
+    sizes = [len(g.left) for g, _ in grown]
+    starts = np.cumsum([0] + sizes[:-1]).astype(np.int64)
+
+    def joined(arrays: list[np.ndarray], shift: bool = False) -> np.ndarray:
+        if not shift:
+            return np.concatenate(arrays)
+        return np.concatenate([np.where(a == _LEAF, _LEAF, a + s) for a, s in zip(arrays, starts, strict=True)])
+
+    return _Boosted(
+        base=base, left=joined([g.left for g, _ in grown], True), right=joined([g.right for g, _ in grown], True),
+        feature=joined([g.feature for g, _ in grown]), threshold=joined([g.threshold for g, _ in grown]),
+        missing_left=joined([g.missing_left for g, _ in grown]), value=joined([v for _, v in grown]),
+        roots=starts, recode_columns=probe.recode_columns, recode_offsets=probe.recode_offsets,
+        recode_ranks=probe.recode_ranks,
+    )
 
 
 def _sklearn_tree(tree: _Tree) -> Any:
@@ -251,16 +423,25 @@ def _sklearn_tree(tree: _Tree) -> Any:
     return shell
 
 
-def _donor_bandwidth(leaves: np.ndarray, values: np.ndarray, smoothing: float) -> np.ndarray:
-    """Per-donor kernel scale; ``leaves``/``values`` sorted by (leaf, value)."""
-    bw = np.zeros(len(values))
-    if smoothing <= 0 or len(values) == 0:
-        return bw
+def _atoms(leaves: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each donor is a point mass of its leaf (a value held by at least
+    :data:`_ATOM_SHARE` of it); ``leaves``/``values`` sorted by (leaf, value)."""
+    if len(values) == 0:
+        return np.zeros(0, bool)
     new_run = np.r_[True, (leaves[1:] != leaves[:-1]) | (values[1:] != values[:-1])]
     run_id = np.cumsum(new_run) - 1
     run_len = np.bincount(run_id)[run_id]
-    leaf_size = np.bincount(leaves)[leaves]
-    cont = run_len < _ATOM_SHARE * leaf_size
+    return run_len >= _ATOM_SHARE * np.bincount(leaves)[leaves]
+
+
+def _donor_bandwidth(leaves: np.ndarray, values: np.ndarray, smoothing: float,
+                     atoms: np.ndarray | None = None) -> np.ndarray:
+    """Per-donor kernel scale; ``leaves``/``values`` sorted by (leaf, value). ``atoms``: the
+    point masses when known (else found by :func:`_atoms`)."""
+    bw = np.zeros(len(values))
+    if smoothing <= 0 or len(values) == 0:
+        return bw
+    cont = ~(_atoms(leaves, values) if atoms is None else atoms)
     if not cont.any():
         return bw
     # Spread of the continuous (non-atom) donors of each leaf: contiguous groups, still sorted.
@@ -309,6 +490,8 @@ class _ColumnModel:
     # numerical only: the value is the drawn residual + a line in earlier columns (see
     # :class:`_Linear` and :func:`_linear_part`)
     linear: _Linear | None = None
+    # numerical only: centred donors are residuals from this sum of trees (see :func:`_boost`)
+    centre: _Boosted | None = None
 
 
 @dataclass(frozen=True)
@@ -555,7 +738,7 @@ class CartSynthesizer(Synthesizer):
         numerical: set[int] = set()  # numerical predictors (visit positions)
 
         def build(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float, predictors: dict[int, int],
-                  levels: bool) -> _Tree:
+                  levels: bool, centre: bool) -> tuple[_Tree, _Boosted | None]:
             """Tree ``j``; ``predictors``: its categorical predictors (column -> codes), taken
             when it was submitted (the main thread goes on adding later columns)."""
             xj = x[rows, :j].astype(np.float32)  # columns before j: filled before this is submitted
@@ -571,8 +754,12 @@ class CartSynthesizer(Synthesizer):
                 tree = _Tree.from_grown(grow_tree(probe.recoded(xj[on]), y[on], classify=classify,
                                                   min_samples_leaf=leaf, max_depth=p.max_depth))
                 tree.set_recode(orders)
-            tree.set_donors(tree.route(xj), y.astype(np.float64), smooth, levels=levels)
-            return tree
+            boosted = None
+            if centre and j:
+                boosted = _boost(xj, y, predictors, self.seed + j)
+            tree.set_donors(tree.route(xj), y.astype(np.float64), smooth, levels=levels,
+                            centre=None if boosted is None else boosted.predict(xj))
+            return tree, boosted
 
         grown_on = len(data) if grow_rows is None else len(grow_rows)
         leaf = p.min_samples_leaf if p.min_samples_leaf is not None else leaf_size(grown_on)
@@ -580,13 +767,13 @@ class CartSynthesizer(Synthesizer):
         # A tree learns from the data's earlier columns, never from another tree: the trees are
         # grown side by side (numpy releases the GIL in most of the work) and deterministically,
         # so the model is the same on any number of threads.
-        trees: dict[tuple[str, str], Future[_Tree]] = {}
+        trees: dict[tuple[str, str], Future[tuple[_Tree, _Boosted | None]]] = {}
         with ThreadPoolExecutor(max_workers=_fit_threads()) as pool:
 
             def grow(key: tuple[str, str], j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float,
-                     levels: bool = False) -> None:
+                     levels: bool = False, centre: bool = False) -> None:
                 trees[key] = pool.submit(build, j, rows, y, classify, smooth, {k: n for k, n in categories.items() if k < j},
-                                         levels)
+                                         levels, centre)
 
             for j, name in enumerate(self._order):
                 col = data[name]
@@ -615,15 +802,17 @@ class CartSynthesizer(Synthesizer):
                     if linear is not None:
                         target = target - linear.line(x[nonnull])
                 if nonnull.size:
-                    grow((name, "value"), j, nonnull, target, False, smooth, levels and linear is None)
+                    grow((name, "value"), j, nonnull, target, False, smooth, levels and linear is None,
+                         p.centre and linear is None and not (ordinal or levels))
                 lo, hi = (float(v[nonnull].min()), float(v[nonnull].max())) if nonnull.size else (0.0, 0.0)
                 self._models[name] = _ColumnModel("numerical", [], lo, hi, None, None, linear)
                 x[:, j] = v
                 numerical.add(j)
             for j, name in enumerate(self._order):
                 model = self._models[name]
-                model.value_tree = trees[(name, "value")].result() if (name, "value") in trees else None
-                model.null_tree = trees[(name, "null")].result() if (name, "null") in trees else None
+                if (name, "value") in trees:
+                    model.value_tree, model.centre = trees[(name, "value")].result()
+                model.null_tree = trees[(name, "null")].result()[0] if (name, "null") in trees else None
                 if progress is not None:
                     progress(j + 1, len(self._order))
 
@@ -657,7 +846,7 @@ class CartSynthesizer(Synthesizer):
             else:
                 values = np.full(n, np.nan)
                 if m.value_tree is not None:
-                    v = m.value_tree.draw(xj, rng)
+                    v = m.value_tree.draw(xj, rng, m.centre)
                     if m.linear is None:
                         # Reflect kernel noise at the observed range so edges keep their density.
                         # (np.where, not lo + |v - lo|, so unsmoothed donors stay bit-exact.)
@@ -696,16 +885,20 @@ class CartSynthesizer(Synthesizer):
     def save(self, directory: Path) -> None:
         arrays: dict[str, np.ndarray] = {}
         meta: dict[str, Any] = {"format": _FORMAT, "order": self._order, "columns": {}}
-        for name in self._order:
+        for i, name in enumerate(self._order):
             m = self._models[name]
             entry: dict[str, Any] = {"kind": m.kind, "vocab": m.vocab, "lo": m.lo, "hi": m.hi,
-                                     "linear": None if m.linear is None else asdict(m.linear)}
+                                     "linear": None if m.linear is None else asdict(m.linear), "centre": None}
             for role, tree in (("null_tree", m.null_tree), ("value_tree", m.value_tree)):
                 key = None
                 if tree is not None:
-                    key = f"t{len(arrays) // len(fields(_Tree))}"
+                    key = f"t{i}{role[0]}"
                     arrays.update({f"{key}_{f.name}": getattr(tree, f.name) for f in fields(_Tree)})
                 entry[role] = key
+            if m.centre is not None:
+                key = f"c{i}"
+                arrays.update({f"{key}_{f.name}": getattr(m.centre, f.name) for f in fields(_Boosted) if f.name != "base"})
+                entry["centre"] = {"key": key, "base": m.centre.base}
             meta["columns"][name] = entry
         _write_npz(Path(directory) / "trees.npz", arrays)
         (Path(directory) / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
@@ -715,18 +908,24 @@ class CartSynthesizer(Synthesizer):
         cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int
     ) -> CartSynthesizer:
         meta = json.loads((Path(directory) / "model.json").read_text())
-        if meta.get("format") not in (2, _FORMAT):  # format 2's one-column lines read as such
+        if meta.get("format") not in (2, 3, _FORMAT):  # format 2's one-column lines read as such
             raise ValueError(f"unsupported cart model format: {meta.get('format')!r}")
         model = cls(columns, params, seed)
         model._order = list(meta["order"])
         with np.load(Path(directory) / "trees.npz", allow_pickle=False) as npz:
 
             def tree(key: str | None) -> _Tree | None:
-                return (
-                    None
-                    if key is None
-                    else _Tree(**{f.name: npz[f"{key}_{f.name}"] for f in fields(_Tree)})
-                )
+                if key is None:
+                    return None
+                # Formats before 4 have no `centred` arrays: no donor is centred.
+                return _Tree(**{f.name: npz[f"{key}_{f.name}"] for f in fields(_Tree) if f"{key}_{f.name}" in npz})
+
+            def centre(entry: dict[str, Any] | None) -> _Boosted | None:
+                if entry is None:
+                    return None
+                key = entry["key"]
+                return _Boosted(base=float(entry["base"]),
+                                **{f.name: npz[f"{key}_{f.name}"] for f in fields(_Boosted) if f.name != "base"})
 
             for name, e in meta["columns"].items():
                 model._models[name] = _ColumnModel(
@@ -737,6 +936,7 @@ class CartSynthesizer(Synthesizer):
                     tree(e["null_tree"]),
                     tree(e["value_tree"]),
                     None if e["linear"] is None else _Linear.from_saved(e["linear"]),
+                    centre(e.get("centre")),
                 )
         return model
 

@@ -41,6 +41,8 @@ class GrownTree:
     feature: np.ndarray
     threshold: np.ndarray
     missing_left: np.ndarray
+    #: The leaf each training row ended in (``grow``'s rows, in order).
+    nodes: np.ndarray | None = None
 
 
 def bin_edges(values: np.ndarray, max_bins: int = MAX_BINS) -> np.ndarray:
@@ -69,9 +71,10 @@ def binned(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def grow(x: np.ndarray, y: np.ndarray, *, classify: bool, min_samples_leaf: int,
-         max_depth: int | None = None) -> GrownTree:
+         max_depth: int | None = None, layout: Layout | None = None) -> GrownTree:
     """A tree of ``y`` on the columns of ``x`` (float, NaN: missing). ``y``: class codes
-    ``0..K-1`` when ``classify``, else numbers."""
+    ``0..K-1`` when ``classify``, else numbers. ``layout``: ``Layout(x)`` when the caller
+    grows several trees on the same predictors (binning them is a large part of the cost)."""
     n, n_features = x.shape
     leaf = max(1, int(min_samples_leaf))
     if classify:
@@ -83,7 +86,7 @@ def grow(x: np.ndarray, y: np.ndarray, *, classify: bool, min_samples_leaf: int,
         y = np.asarray(y, np.float64)
         y = y - y.mean() if n else y  # centred: smaller sums, the same cuts
         n_classes = 0
-    layout = _Layout(x)
+    layout = Layout(x) if layout is None else layout
 
     left, right, feature = [LEAF], [LEAF], [_UNDEFINED]
     threshold, missing_left = [float(_UNDEFINED)], [False]
@@ -126,17 +129,17 @@ def grow(x: np.ndarray, y: np.ndarray, *, classify: bool, min_samples_leaf: int,
         frontier = np.array(children, np.int64)
         depth += 1
     return GrownTree(np.array(left, np.int64), np.array(right, np.int64), np.array(feature, np.int64),
-                     np.array(threshold, np.float64), np.array(missing_left, bool))
+                     np.array(threshold, np.float64), np.array(missing_left, bool), node)
 
 
-class _Layout:
+class Layout:
     """Every predictor's bins as histogram columns side by side: predictor ``f`` holds columns
     ``offsets[f]`` (bin 1) to ``offsets[f] + n_bins[f] - 1``, then one column for its missing
     values when it has any. ``columns[i, f]``: row ``i``'s column for predictor ``f``."""
 
-    def __init__(self, x: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, max_bins: int = MAX_BINS) -> None:
         n_features = x.shape[1]
-        self.edges = [bin_edges(x[:, f]) for f in range(n_features)]
+        self.edges = [bin_edges(x[:, f], max_bins) for f in range(n_features)]
         self.bins = np.empty(x.shape, np.int32)
         for f in range(n_features):
             self.bins[:, f] = binned(x[:, f], self.edges[f])
@@ -148,7 +151,7 @@ class _Layout:
         self.columns = np.where(self.bins == 0, missing_col, self.offsets[:-1] + self.bins - 1).astype(np.int64)
 
 
-def _best_cuts(layout: _Layout, slot: np.ndarray, n_slots: int, y: np.ndarray, n_classes: int,
+def _best_cuts(layout: Layout, slot: np.ndarray, n_slots: int, y: np.ndarray, n_classes: int,
                leaf: int) -> list[tuple[int, int, bool, int, int, bool]]:
     """Per open node (``slot`` of every row, -1: not open): (predictor, last bin on the left,
     missing left, left rows, right rows, node has missing values); predictor -1: no valid cut.
@@ -177,7 +180,7 @@ def _best_cuts(layout: _Layout, slot: np.ndarray, n_slots: int, y: np.ndarray, n
     return out
 
 
-def _score_group(layout: _Layout, group: list[int], slot: np.ndarray, rows: np.ndarray, y: np.ndarray,
+def _score_group(layout: Layout, group: list[int], slot: np.ndarray, rows: np.ndarray, y: np.ndarray,
                  n_slots: int, n_classes: int, leaf: int) -> list[tuple[float, int, int, bool, int, int, bool]]:
     """The best cut among the contiguous predictors ``group`` for each of ``n_slots`` nodes:
     (score, predictor (-1: none), last bin on the left, missing left, left rows, right rows, has

@@ -483,3 +483,98 @@ def test_a_uniform_draw_next_to_one_still_picks_a_donor_of_the_leaf() -> None:
     tree = _leaf_tree([3, 2])
     idx = tree.donor_positions(np.array([0, 0, 1]), Edge())
     assert ((idx >= tree.offsets[[0, 0, 1]]) & (idx < tree.offsets[[1, 1, 2]])).all(), idx
+
+
+def _curve(n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """y follows x closely (a curve plus noise), with a point mass at 0 the curve knows nothing of."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, n)
+    y = np.round(np.sin(x) * 40 + 5 * x + rng.normal(0, 4, n), 1)
+    y[rng.random(n) < 0.15] = 0.0
+    return pd.DataFrame({"x": x, "y": y})
+
+
+CURVE = [ModelColumn("x", "numerical"), ModelColumn("y", "numerical")]
+
+
+def test_a_centre_keeps_the_leaf_values_and_follows_the_predictors() -> None:
+    """One leaf (min_samples_leaf above half the rows): without a centre, y is drawn at random
+    whatever x; with one, each row takes the donor at the rank its x calls for. Either way the
+    synthetic y values are the real ones, each once (a systematic sample of the single leaf)."""
+    real = _curve()
+    corr_real = np.corrcoef(real["x"], real["y"])[0, 1]
+    out = {}
+    for centre in (False, True):
+        model = CartSynthesizer(CURVE, Params(min_samples_leaf=3000, smoothing=0.0, linear=False, centre=centre,
+                                                visit_sequence=["x", "y"]), 1)
+        model.fit(real)
+        assert (model._models["y"].centre is not None) == centre
+        out[centre] = model.sample(len(real), seed=2)
+        assert np.array_equal(np.sort(out[centre]["y"]), np.sort(real["y"]))
+    assert abs(np.corrcoef(out[False]["x"], out[False]["y"])[0, 1]) < 0.1
+    assert abs(np.corrcoef(out[True]["x"], out[True]["y"])[0, 1] - corr_real) < 0.05
+    # The curve itself, not just its trend: y's mean in each tenth of x as in the real rows.
+    def curve(frame: pd.DataFrame) -> np.ndarray:
+        return frame.groupby(np.floor(frame["x"]).clip(0, 9))["y"].mean().to_numpy()
+    # (The 15% of zeros are drawn at the ranks of whatever values the curve gives: a bin is off
+    # by up to ~5, where a random donor is off by up to ~35.)
+    assert np.abs(curve(out[True]) - curve(real)).max() < 7, (curve(out[True]), curve(real))
+    assert np.abs(curve(out[False]) - curve(real)).max() > 25
+
+
+def test_no_centre_where_the_predictors_explain_little() -> None:
+    from synthspec.models.cart import _boost
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (2000, 3)).astype(np.float32)
+    assert _boost(x, rng.normal(0, 1, 2000), {}, 0) is None  # noise
+    assert _boost(x, 3 * x[:, 0].astype(np.float64) + rng.normal(0, 0.1, 2000), {}, 0) is not None
+    assert _boost(x[:100], rng.normal(0, 1, 100), {}, 0) is None  # too few rows to hold any out
+    model = CartSynthesizer(CURVE, Params(centre=False, visit_sequence=["x", "y"]), 1)
+    model.fit(_curve(500))
+    assert model._models["y"].centre is None
+
+
+def test_a_centred_model_saves_loads_and_refits_identically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import synthspec.models.cart as cart
+
+    real = _curve(3000)
+    model = CartSynthesizer(CURVE, Params(visit_sequence=["x", "y"]), 4)
+    model.fit(real)
+    assert model._models["y"].centre is not None
+    model.save(tmp_path)
+    loaded = CartSynthesizer.load(tmp_path, CURVE, model.params, model.seed)
+    a, b = model.sample(2000, seed=3), loaded.sample(2000, seed=3)
+    assert a["y"].to_numpy().tobytes() == b["y"].to_numpy().tobytes()
+    # One thread or several: the same trees, centre included (it is grown by the same code).
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    single = CartSynthesizer(CURVE, Params(visit_sequence=["x", "y"]), 4)
+    single.fit(real)
+    assert cart._fit_threads() == 1
+    assert single.sample(2000, seed=3)["y"].to_numpy().tobytes() == a["y"].to_numpy().tobytes()
+    # The centre's trees route big batches through the compiled traversal, to the same leaves.
+    x = np.random.default_rng(5).uniform(-1, 11, (600, 1)).astype(np.float32)
+    centre = model._models["y"].centre
+    monkeypatch.setattr(cart, "_COMPILED_ROUTE_ROWS", 10**9)
+    by_numpy = centre.predict(x)
+    monkeypatch.setattr(cart, "_COMPILED_ROUTE_ROWS", 1)
+    assert np.array_equal(centre.predict(x), by_numpy)
+
+
+def test_a_model_saved_before_centres_still_loads(tmp_path: Path) -> None:
+    """Format 3 (no centres, no per-node residual spread) loads and samples as it did."""
+    import json
+
+    model = CartSynthesizer(CURVE, Params(centre=False, visit_sequence=["x", "y"]), 4)
+    model.fit(_curve(1000))
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    meta["format"] = 3
+    for entry in meta["columns"].values():
+        del entry["centre"]
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    with np.load(tmp_path / "trees.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files if not k.endswith("_residual_sd")}
+    np.savez(tmp_path / "trees.npz", **arrays)
+    loaded = CartSynthesizer.load(tmp_path, CURVE, model.params, 4)
+    pd.testing.assert_frame_equal(loaded.sample(500, seed=1), model.sample(500, seed=1))
