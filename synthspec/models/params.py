@@ -70,16 +70,28 @@ class CartParams(ModelParams):
     )
 
 
+def _sdv_linear() -> bool:
+    return Field(  # type: ignore[no-any-return]
+        default=True,
+        description="Model a numerical column as its residual from a least-squares line in at most three "
+        "earlier numerical columns when that line explains at least 81% of its variance (cart's `linear`): the "
+        "model draws the residual and the line is added back, at a child's given parent values too (a line "
+        "price and its product's list price: r 0.997 kept instead of the copula's 0.89).",
+    )
+
+
 class GaussianCopulaParams(ModelParams):
     default_distribution: Literal["norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde"] | None = Field(
         None, description="Marginal distribution fitted to numerical columns (SDV default: beta).")
     enforce_min_max_values: bool = Field(True, description="Clip numerical columns to the real range.")
+    linear: bool = _sdv_linear()
 
 
 class NeuralParams(ModelParams):
     epochs: int = Field(300, ge=1, description="Training epochs.")
     batch_size: int = Field(500, ge=10, description="Rows per batch (a multiple of 10 for CTGAN).")
     verbose: bool = Field(False, description="Print SDV's own training log.")
+    linear: bool = _sdv_linear()
 
 
 class DPBayesParams(ModelParams):
@@ -111,9 +123,10 @@ class BuiltinModel:
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=5),  # 2: target-ordered categories, smoothing 0.25, linear parts; 3: own binned trees; 4: common values of columns under sqrt(n) values not blurred, lines in up to 3 columns, whole numbers rounded, systematic donor samples; 5: centres
     "dp_bayes": BuiltinModel("synthspec.models.dp_bayes", DPBayesParams, cost=5, differentially_private=True),
-    # 2: a child table's model also learns its parents' attributes (drawn given them by matching)
-    "gaussian_copula": BuiltinModel("synthspec.models.sdv_models", GaussianCopulaParams, cost=20, revision=2),
-    "tvae": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=90, revision=2),
-    "ctgan": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=100, revision=2),
-    "copulagan": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=110, revision=2),
+    # 2: a child table's model also learns its parents' attributes (drawn given them by matching);
+    # 3: lines (numerical columns nearly linear in earlier ones drawn as residuals)
+    "gaussian_copula": BuiltinModel("synthspec.models.sdv_models", GaussianCopulaParams, cost=20, revision=3),
+    "tvae": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=90, revision=3),
+    "ctgan": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=100, revision=3),
+    "copulagan": BuiltinModel("synthspec.models.sdv_models", NeuralParams, cost=110, revision=3),
 }
