@@ -348,7 +348,7 @@ def _scores(y: np.ndarray) -> np.ndarray:
     """Logistic scores of ``y``'s mid-ranks (ties share one): the scale a centre is fitted on.
     Only the order of a leaf's values matters to a centre, so it is fitted on ranks: a few
     huge lots or prices then weigh no more than their rank, as in a tree's splits."""
-    values, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     mid = (np.cumsum(counts) - counts / 2) / len(y)
     return np.log(mid / (1 - mid + 1e-12))[inverse]
 
@@ -435,25 +435,16 @@ def _sklearn_tree(tree: _Tree) -> Any:
     return shell
 
 
-def _atoms(leaves: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Whether each donor is a point mass of its leaf (a value held by at least
-    :data:`_ATOM_SHARE` of it); ``leaves``/``values`` sorted by (leaf, value)."""
-    if len(values) == 0:
-        return np.zeros(0, bool)
-    new_run = np.r_[True, (leaves[1:] != leaves[:-1]) | (values[1:] != values[:-1])]
-    run_id = np.cumsum(new_run) - 1
-    run_len = np.bincount(run_id)[run_id]
-    return run_len >= _ATOM_SHARE * np.bincount(leaves)[leaves]
-
-
-def _donor_bandwidth(leaves: np.ndarray, values: np.ndarray, smoothing: float,
-                     atoms: np.ndarray | None = None) -> np.ndarray:
-    """Per-donor kernel scale; ``leaves``/``values`` sorted by (leaf, value). ``atoms``: the
-    point masses when known (else found by :func:`_atoms`)."""
+def _donor_bandwidth(leaves: np.ndarray, values: np.ndarray, smoothing: float) -> np.ndarray:
+    """Per-donor kernel scale; ``leaves``/``values`` sorted by (leaf, value)."""
     bw = np.zeros(len(values))
     if smoothing <= 0 or len(values) == 0:
         return bw
-    cont = ~(_atoms(leaves, values) if atoms is None else atoms)
+    new_run = np.r_[True, (leaves[1:] != leaves[:-1]) | (values[1:] != values[:-1])]
+    run_id = np.cumsum(new_run) - 1
+    run_len = np.bincount(run_id)[run_id]
+    leaf_size = np.bincount(leaves)[leaves]
+    cont = run_len < _ATOM_SHARE * leaf_size
     if not cont.any():
         return bw
     # Spread of the continuous (non-atom) donors of each leaf: contiguous groups, still sorted.
@@ -502,7 +493,7 @@ class _ColumnModel:
     # numerical only: the value is the drawn residual + a line in earlier columns (see
     # :class:`_Linear` and :func:`_linear_part`)
     linear: _Linear | None = None
-    # numerical only: centred donors are residuals from this sum of trees (see :func:`_boost`)
+    # numerical only: which of a leaf's donors a row takes follows this sum of trees (see :func:`_boost`)
     centre: _Boosted | None = None
 
 
