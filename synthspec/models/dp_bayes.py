@@ -362,6 +362,27 @@ class DPBayesSynthesizer(Synthesizer):
 
         # 2. rounds: select the worst-fitted marginal privately, measure it, refit.
         workload = [s for k in range(2, p.degree + 1) for s in itertools.combinations(range(d), k)]
+        if p.target is not None:
+            # The pairs of a declared target are chosen by the spec, not by the data: measured
+            # first, at a round's measurement budget, without a selection to pay for.
+            if p.target not in names:
+                raise ValueError(f"dp_bayes target {p.target!r} is not one of the table's columns")
+            ti = names.index(p.target)
+            noise = 1.0 / eps_m
+            for a in range(d):
+                pair = tuple(sorted((a, ti)))
+                if a == ti or sizes[a] * sizes[ti] * noise > p.max_noise_share * total:
+                    continue
+                if _Tree.build([*theta, pair], d, sizes).size(sizes) > p.max_model_cells:
+                    continue
+                y = data.noisy_marginal([names[k] for k in pair], [coarse[names[k]] for k in pair], eps_m)
+                measurements.append((pair, y, np.full(y.shape, 1.0 / (2 * noise**2))))
+                self.measured.append(tuple(names[k] for k in pair))
+                theta.setdefault(pair, np.zeros(y.shape))
+                rounds -= 1
+            tree = _Tree.build(list(theta), d, sizes)
+            beliefs = _fit_factors(tree, theta, sizes, measurements, total, p.iterations)
+            rounds = max(rounds, 1)
         if p.adaptive and workload:
             # Fewer, stronger rounds when rows x epsilon is small: a selection must be able to
             # tell apart candidates whose errors differ by a tenth of the rows.

@@ -66,6 +66,12 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
                     at(path, f"unknown parameter '{name}' for model '{model_type}'" + (f"; did you mean '{hint[0]}'?" if hint else f"; allowed: {', '.join(allowed) or 'none'}"))
                 else:
                     at(path, f"model.params.{name}: {err['msg']}")
+        else:  # parameters that name columns (cart's visit_sequence, dp_bayes's target)
+            params = spec.model.params
+            for i, name in enumerate(params.get("visit_sequence") or []):
+                column_ref(("model", "params", "visit_sequence", i), str(name), "model.params.visit_sequence column")
+            if params.get("target") is not None:
+                column_ref(("model", "params", "target"), str(params["target"]), "model.params.target")
         if spec.privacy.epsilon is not None and not is_differentially_private(model_type):
             at(("privacy", "epsilon"), f"privacy.epsilon needs a differentially private model; '{model_type}' is not one")
         if spec.privacy.epsilon is None and is_differentially_private(model_type):

@@ -57,6 +57,20 @@ def test_unknown_key_with_suggestion(adult_project):
     assert "specs/adult.yml:7:3: unknown key 'model.sede'; did you mean 'seed'?" in result.output
 
 
+def test_model_params_that_name_columns_are_checked(adult_project):
+    """cart's visit_sequence and dp_bayes's target name columns: an unknown one is located at
+    its own line, with a suggestion, before anything is read or trained."""
+    edit(adult_project / "specs" / "adult.yml", "  seed: 7", "  seed: 7\n  params: {visit_sequence: [age, incom]}")
+    result = run(adult_project, "validate")
+    assert result.exit_code == 2
+    assert "specs/adult.yml:8:34: model.params.visit_sequence column 'incom' is not a declared column; did you mean 'income'?" in result.output
+    edit(adult_project / "specs" / "adult.yml", "  type: cart", "  type: dp_bayes")
+    edit(adult_project / "specs" / "adult.yml", "{visit_sequence: [age, incom]}", "{target: incme}")
+    result = run(adult_project, "validate")
+    assert result.exit_code == 2
+    assert "model.params.target 'incme' is not a declared column; did you mean 'income'?" in result.output
+
+
 def test_wrong_type(adult_project):
     edit(adult_project / "specs" / "adult.yml", "  seed: 7", "  seed: seven")
     result = run(adult_project, "apply")
