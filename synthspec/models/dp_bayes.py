@@ -298,6 +298,11 @@ def _coarsen(noisy: np.ndarray, numerical: bool, cells: int, min_mass: float) ->
     return merge
 
 
+#: A declared target's pairs are measured at this many rounds' measurement budget each (they
+#: count as as many rounds): Adult at epsilon 1, 12 fits, TSTR AUC sd 0.0042 at 1, 0.0014 at 2.
+_TARGET_WEIGHT = 2
+
+
 @register("dp_bayes")
 class DPBayesSynthesizer(Synthesizer):
     description = "Differentially private graphical model over noisy low-order marginals (AIM/MST-style)."
@@ -368,18 +373,19 @@ class DPBayesSynthesizer(Synthesizer):
             if p.target not in names:
                 raise ValueError(f"dp_bayes target {p.target!r} is not one of the table's columns")
             ti = names.index(p.target)
-            noise = 1.0 / eps_m
+            eps_t = _TARGET_WEIGHT * eps_m
+            noise = 1.0 / eps_t
             for a in range(d):
                 pair = tuple(sorted((a, ti)))
                 if a == ti or sizes[a] * sizes[ti] * noise > p.max_noise_share * total:
                     continue
                 if _Tree.build([*theta, pair], d, sizes).size(sizes) > p.max_model_cells:
                     continue
-                y = data.noisy_marginal([names[k] for k in pair], [coarse[names[k]] for k in pair], eps_m)
+                y = data.noisy_marginal([names[k] for k in pair], [coarse[names[k]] for k in pair], eps_t)
                 measurements.append((pair, y, np.full(y.shape, 1.0 / (2 * noise**2))))
                 self.measured.append(tuple(names[k] for k in pair))
                 theta.setdefault(pair, np.zeros(y.shape))
-                rounds -= 1
+                rounds -= _TARGET_WEIGHT
             tree = _Tree.build(list(theta), d, sizes)
             beliefs = _fit_factors(tree, theta, sizes, measurements, total, p.iterations)
             rounds = max(rounds, 1)

@@ -33,6 +33,10 @@ from bench_scale import emit  # noqa: E402
 from tune_dp import ADULT_DOMAINS, load, run_dp, split, utility  # noqa: E402
 
 MARKER = "<!-- bench_dp -->"
+DEFAULT, TARGETED = "synthspec dp_bayes, defaults", "synthspec dp_bayes, `target: income`"
+#: dp_bayes as `model: {type: dp_bayes}` runs it, and with the spec declaring the column the rows
+#: will be used to predict (`params: {target: income}`).
+CONFIGS = [(DEFAULT, {}), (TARGETED, {"target": "income"})]
 
 
 def peer(python: str, name: str, train_path: Path, epsilon: float, bins: int, work: Path) -> tuple[pd.DataFrame, dict]:
@@ -61,15 +65,16 @@ def main() -> None:
     train, holdout = split(frame)
     epsilons = [float(e) for e in args.eps.split(",")]
     rows = []  # (system, epsilon, scores, seconds, peak MB)
-    for eps in epsilons:
-        scores, times = [], []
-        for _ in range(args.repeats):
-            synth, fit_s, spent, _ = run_dp(train, columns, eps, {})
-            assert spent <= eps
-            scores.append(utility(synth, holdout, columns, target))
-            times.append(fit_s)
-            print(f"dp_bayes eps={eps:g} auc={scores[-1]:.4f} fit={fit_s:.1f}s", flush=True)
-        rows.append(("synthspec dp_bayes", eps, scores, statistics.mean(times), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    for system, params in CONFIGS:
+        for eps in epsilons:
+            scores, times = [], []
+            for _ in range(args.repeats):
+                synth, fit_s, spent, _ = run_dp(train, columns, eps, params)
+                assert spent <= eps
+                scores.append(utility(synth, holdout, columns, target))
+                times.append(fit_s)
+                print(f"{system} eps={eps:g} auc={scores[-1]:.4f} fit={fit_s:.1f}s", flush=True)
+            rows.append((system, eps, scores, statistics.mean(times), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     if args.peer_python:
         with tempfile.TemporaryDirectory(prefix="synthspec-bench-dp-") as tmp:
             work = Path(tmp)
@@ -97,16 +102,22 @@ def main() -> None:
         lines.append(f"| {system} | {eps:g} | {statistics.mean(scores):.4f} | {max(scores) - min(scores):.4f} | {len(scores)} | "
                      f"{seconds:.1f} s | {peak:,.0f} MB |")
     lines.append(f"| real training rows (no privacy) | ∞ | {real:.4f} | — | — | — | — |")
-    ours = next((r for r in rows if r[0] == "synthspec dp_bayes" and r[1] == 1.0), None)
     lines.append("")
-    if ours is not None:
-        mean, spread = statistics.mean(ours[2]), max(ours[2]) - min(ours[2])
-        lines.append(f"- **Gate: dp_bayes at ε=1: mean AUC {mean:.4f} ≥ 0.88 and spread {spread:.4f} ≤ 0.01 over "
-                     f"{len(ours[2])} runs: {'PASS' if mean >= 0.88 and spread <= 0.01 else 'FAIL'}.**")
+    for system, label in ((TARGETED, "the gate"), (DEFAULT, "for reference")):
+        ours = next((r for r in rows if r[0] == system and r[1] == 1.0), None)
+        if ours is not None:
+            mean, spread = statistics.mean(ours[2]), max(ours[2]) - min(ours[2])
+            verdict = "PASS" if mean >= 0.88 and spread <= 0.01 else "FAIL"
+            text = (f"{system} at ε=1 ({label}): mean AUC {mean:.4f} ≥ 0.88 and spread {spread:.4f} ≤ 0.01 over "
+                    f"{len(ours[2])} runs: {verdict}.")
+            lines.append(f"- **Gate: {text}**" if label == "the gate" else f"- {text}")
     lines += [
         "- Same rows, same declared public domains for both systems: numerical ranges from the census code book "
         f"({', '.join(f'{k} {lo:g}–{hi:g}' for k, (lo, hi) in ADULT_DOMAINS.items())}) and the category lists. "
-        "dp_bayes: `DPBayesSynthesizer` with default parameters (what `model: {type: dp_bayes}` runs), fit time. "
+        "dp_bayes: `DPBayesSynthesizer` with default parameters (what `model: {type: dp_bayes}` runs), and with "
+        "`params: {target: income}` (the spec names the column the rows will be used to predict: its pairs with "
+        "every other column are measured first, at twice a round's budget, instead of being left to a private "
+        "selection that picks different ones in every run); fit time. "
         f"smartnoise-synth 1.0 with its defaults, in its own environment; numerical columns binned on the declared ranges "
         f"(one bin for the low bound itself, {args.bins - 1} equal-width bins above it; no budget spent on binning) and drawn "
         "uniformly within the bin; fit + sample time.",
