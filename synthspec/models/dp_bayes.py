@@ -301,6 +301,8 @@ def _coarsen(noisy: np.ndarray, numerical: bool, cells: int, min_mass: float) ->
 #: A declared target's pairs are measured at this many rounds' measurement budget each (they
 #: count as as many rounds): Adult at epsilon 1, 12 fits, TSTR AUC sd 0.0042 at 1, 0.0014 at 2.
 _TARGET_WEIGHT = 2
+#: With a target, the selected rounds are at least this share of the columns (or all of `rounds`).
+_MIN_SELECTED = 1.0
 
 
 @register("dp_bayes")
@@ -330,10 +332,17 @@ class DPBayesSynthesizer(Synthesizer):
         names = [c.name for c in self.columns]
         data.check_public(names)
         d = len(names)
+        if p.target is not None and p.target not in names:  # before any budget is spent
+            raise ValueError(f"dp_bayes target {p.target!r} is not one of the table's columns")
         rounds = p.rounds if p.rounds is not None else 2 * d
+        # A declared target's pairs (at most d - 1) cost _TARGET_WEIGHT measurements each and
+        # take the place of as many selected rounds, leaving at least min(rounds, _MIN_SELECTED * d).
+        targeted = d - 1 if p.target is not None else 0
+        if targeted:
+            rounds = max(rounds - _TARGET_WEIGHT * targeted, min(rounds, math.ceil(_MIN_SELECTED * d)))
         eps = data.remaining()
         share = p.selection_share
-        eps_1 = p.oneway * eps / (p.oneway * d + rounds / (1 - share)) * (1 - 1e-9)
+        eps_1 = p.oneway * eps / (p.oneway * d + _TARGET_WEIGHT * targeted + rounds / (1 - share)) * (1 - 1e-9)
         eps_m = eps_1 / p.oneway
         eps_s = share / (1 - share) * eps_m
         noise1 = 1.0 / eps_1
@@ -369,9 +378,8 @@ class DPBayesSynthesizer(Synthesizer):
         workload = [s for k in range(2, p.degree + 1) for s in itertools.combinations(range(d), k)]
         if p.target is not None:
             # The pairs of a declared target are chosen by the spec, not by the data: measured
-            # first, at a round's measurement budget, without a selection to pay for.
-            if p.target not in names:
-                raise ValueError(f"dp_bayes target {p.target!r} is not one of the table's columns")
+            # first, at _TARGET_WEIGHT rounds' measurement budget, without a selection to pay for
+            # (a pair skipped for its noise leaves its budget to the rounds).
             ti = names.index(p.target)
             eps_t = _TARGET_WEIGHT * eps_m
             noise = 1.0 / eps_t
@@ -385,10 +393,8 @@ class DPBayesSynthesizer(Synthesizer):
                 measurements.append((pair, y, np.full(y.shape, 1.0 / (2 * noise**2))))
                 self.measured.append(tuple(names[k] for k in pair))
                 theta.setdefault(pair, np.zeros(y.shape))
-                rounds -= _TARGET_WEIGHT
             tree = _Tree.build(list(theta), d, sizes)
             beliefs = _fit_factors(tree, theta, sizes, measurements, total, p.iterations)
-            rounds = max(rounds, 1)
         if p.adaptive and workload:
             # Fewer, stronger rounds when rows x epsilon is small: a selection must be able to
             # tell apart candidates whose errors differ by a tenth of the rows.

@@ -51,7 +51,7 @@ class CartParams(ModelParams):
     centre: bool = Field(
         default=True,
         description="Give a continuous column (not levels, not on a line) a centre: a few boosted trees in the "
-        "earlier columns, kept when they explain at least a fifth of held-out rows' variance. A row then takes "
+        "earlier columns, kept when they explain at least a fifth of the variance of its ranks in held-out rows. A row then takes "
         "the donor of its leaf at the rank its predictors call for (centre + the leaf's residual noise), "
         "instead of a random one: the leaf's values are kept exactly, but a house price follows location and "
         "size as closely as in the real rows (kc_house TSTR R² 0.81 -> 0.87).",
@@ -83,7 +83,7 @@ def _sdv_linear() -> bool:
 class GaussianCopulaParams(ModelParams):
     default_distribution: Literal["norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde"] | None = Field(
         None, description="Marginal distribution fitted to numerical columns (SDV default: beta).")
-    enforce_min_max_values: bool = Field(True, description="Clip numerical columns to the real range.")
+    enforce_min_max_values: bool = Field(True, description="Clip numerical columns to the real range (a column drawn off a line, see `linear`: its residual; the value itself within a range's width beyond it).")
     linear: bool = _sdv_linear()
 
 

@@ -66,12 +66,17 @@ def lint_spec(loaded: LoadedSpec, project: Project) -> list[Problem]:
                     at(path, f"unknown parameter '{name}' for model '{model_type}'" + (f"; did you mean '{hint[0]}'?" if hint else f"; allowed: {', '.join(allowed) or 'none'}"))
                 else:
                     at(path, f"model.params.{name}: {err['msg']}")
-        else:  # parameters that name columns (cart's visit_sequence, dp_bayes's target)
+        else:  # parameters that name modelled columns (cart's visit_sequence, dp_bayes's target)
             params = spec.model.params
-            for i, name in enumerate(params.get("visit_sequence") or []):
-                column_ref(("model", "params", "visit_sequence", i), str(name), "model.params.visit_sequence column")
+            named = [(("model", "params", "visit_sequence", i), str(name), "model.params.visit_sequence column")
+                     for i, name in enumerate(params.get("visit_sequence") or [])]
             if params.get("target") is not None:
-                column_ref(("model", "params", "target"), str(params["target"]), "model.params.target")
+                named.append((("model", "params", "target"), str(params["target"]), "model.params.target"))
+            for path, name, what in named:
+                if name not in declared:
+                    column_ref(path, name, what)
+                elif (role := ColumnPlan(name, "", spec.columns[name]).role) != "model":
+                    at(path, f"{what} '{name}' is not a modelled column: it is {ROLE_TEXT[role]}")
         if spec.privacy.epsilon is not None and not is_differentially_private(model_type):
             at(("privacy", "epsilon"), f"privacy.epsilon needs a differentially private model; '{model_type}' is not one")
         if spec.privacy.epsilon is None and is_differentially_private(model_type):

@@ -69,6 +69,10 @@ def test_model_params_that_name_columns_are_checked(adult_project):
     result = run(adult_project, "validate")
     assert result.exit_code == 2
     assert "model.params.target 'incme' is not a declared column; did you mean 'income'?" in result.output
+    edit(adult_project / "specs" / "adult.yml", "{target: incme}", "{target: income}")
+    edit(adult_project / "specs" / "adult.yml", "  income: {type: categorical}", "  income: {type: categorical, pii: drop}")
+    result = run(adult_project, "validate")
+    assert result.exit_code == 2 and "model.params.target 'income' is not a modelled column: it is" in result.output
 
 
 def test_wrong_type(adult_project):

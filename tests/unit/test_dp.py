@@ -207,3 +207,24 @@ def test_two_fits_on_the_same_data_differ_because_noise_is_not_seeded(tmp_path: 
     (tmp_path / "b").mkdir()
     second.save(tmp_path / "b")
     assert (tmp_path / "model.npz").read_bytes() != (tmp_path / "b" / "model.npz").read_bytes()
+
+
+@pytest.mark.parametrize("rounds", [0, 3, None])
+def test_a_declared_target_has_every_pair_measured_within_the_budget(rounds: int | None) -> None:
+    """Its pairs are measured first, whatever the rounds (never past the budget), and the
+    rounds chosen privately still come after them."""
+    params = FAST.model_copy(update={"target": "band", "rounds": rounds})
+    model, table = fitted(epsilon=1.0, params=params)
+    assert model.epsilon_spent is not None and model.epsilon_spent <= 1.0
+    pairs = model.measured[: len(COLUMNS) - 1]
+    assert sorted(tuple(sorted(p)) for p in pairs) == sorted(tuple(sorted((c.name, "band"))) for c in COLUMNS if c.name != "band")
+    if rounds != 0:
+        assert len(model.measured) > len(pairs)  # selected rounds too
+    assert len(model.sample(200, seed=1)) == 200
+
+
+def test_an_unknown_target_is_refused_before_anything_is_spent() -> None:
+    table = PrivateTable(make_frame(), COLUMNS, Budget(1.0))
+    with pytest.raises(ValueError, match="target 'bnad'"):
+        DPBayesSynthesizer(COLUMNS, FAST.model_copy(update={"target": "bnad"}), 0, Budget(1.0)).fit(table)
+    assert table.remaining() == 1.0
