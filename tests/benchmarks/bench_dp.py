@@ -108,9 +108,11 @@ def main() -> None:
         if ours is not None:
             mean, spread = statistics.mean(ours[2]), max(ours[2]) - min(ours[2])
             verdict = "PASS" if mean >= 0.88 and spread <= 0.01 else "FAIL"
-            text = (f"{system} at ε=1 ({label}): mean AUC {mean:.4f} ≥ 0.88 and spread {spread:.4f} ≤ 0.01 over "
+            text = (f"{system} at ε=1: mean AUC {mean:.4f} ≥ 0.88 and spread {spread:.4f} ≤ 0.01 over "
                     f"{len(ours[2])} runs: {verdict}.")
-            lines.append(f"- **Gate: {text}**" if label == "the gate" else f"- {text}")
+            lines.append(f"- **Gate: {text}**" if label == "the gate" else f"- For reference, {text}")
+    lines.append("- A spread over 5 runs is itself noisy: `--eps 1 --repeats 12` measures the run-to-run standard "
+                 "deviation (2026-12-02: 0.0031 over 12 fits with `target: income`, 0.0058 over 8 with the defaults).")
     lines += [
         "- Same rows, same declared public domains for both systems: numerical ranges from the census code book "
         f"({', '.join(f'{k} {lo:g}–{hi:g}' for k, (lo, hi) in ADULT_DOMAINS.items())}) and the category lists. "
