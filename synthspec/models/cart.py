@@ -258,15 +258,10 @@ class _Tree:
         return self.donors[idx] + rng.standard_normal(len(x)) * self.bandwidth[idx]
 
     def _atoms(self) -> np.ndarray:
-        """Whether each donor is a point mass of its leaf: a value held by at least
-        :data:`_ATOM_SHARE` of the leaf's donors (computed once)."""
+        """Whether each donor is a point mass of its leaf (:func:`_point_masses`; computed once)."""
         cached = self.__dict__.get("_atom")
         if cached is None:
-            leaves = np.repeat(np.arange(len(self.left)), np.diff(self.offsets))
-            new_run = np.r_[True, (leaves[1:] != leaves[:-1]) | (self.donors[1:] != self.donors[:-1])]
-            run_id = np.cumsum(new_run) - 1
-            run_len = np.bincount(run_id)[run_id]
-            cached = run_len >= _ATOM_SHARE * np.bincount(leaves, minlength=len(self.left))[leaves]
+            cached = _point_masses(np.repeat(np.arange(len(self.left)), np.diff(self.offsets)), self.donors)
             self.__dict__["_atom"] = cached
         return cached
 
@@ -460,16 +455,23 @@ def _sklearn_tree(tree: _Tree) -> Any:
     return shell
 
 
+def _point_masses(leaves: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each donor is a point mass of its leaf: a value held by at least
+    :data:`_ATOM_SHARE` of the leaf's donors; ``leaves``/``values`` sorted by (leaf, value)."""
+    if len(values) == 0:
+        return np.zeros(0, bool)
+    new_run = np.r_[True, (leaves[1:] != leaves[:-1]) | (values[1:] != values[:-1])]
+    run_id = np.cumsum(new_run) - 1
+    run_len = np.bincount(run_id)[run_id]
+    return run_len >= _ATOM_SHARE * np.bincount(leaves)[leaves]
+
+
 def _donor_bandwidth(leaves: np.ndarray, values: np.ndarray, smoothing: float) -> np.ndarray:
     """Per-donor kernel scale; ``leaves``/``values`` sorted by (leaf, value)."""
     bw = np.zeros(len(values))
     if smoothing <= 0 or len(values) == 0:
         return bw
-    new_run = np.r_[True, (leaves[1:] != leaves[:-1]) | (values[1:] != values[:-1])]
-    run_id = np.cumsum(new_run) - 1
-    run_len = np.bincount(run_id)[run_id]
-    leaf_size = np.bincount(leaves)[leaves]
-    cont = run_len < _ATOM_SHARE * leaf_size
+    cont = ~_point_masses(leaves, values)
     if not cont.any():
         return bw
     # Spread of the continuous (non-atom) donors of each leaf: contiguous groups, still sorted.
@@ -550,6 +552,13 @@ class _Linear:
             values = values.astype(np.float64)
             out += slope * np.where(np.isnan(values), fill, values)
         return out
+
+
+def _line_range(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Values drawn off a line, cut a range's width beyond the observed range ``lo``..``hi``
+    and at 0 for a column never negative (not reflected: that would break a total's sum)."""
+    low = 2 * lo - hi
+    return np.clip(values, max(low, 0.0) if lo >= 0 else low, 2 * hi - lo)
 
 
 #: Most earlier columns one line combines, the share of variance each further one must add,
@@ -887,8 +896,7 @@ class CartSynthesizer(Synthesizer):
                         # their largest values add up to a total above the largest real one);
                         # only cut a range's width beyond it, and at 0 for a column never negative.
                         v = v + m.linear.line_of([out[self._order[k]] for k in m.linear.columns])
-                        low = 2 * m.lo - m.hi
-                        values = np.clip(v, max(low, 0.0) if m.lo >= 0 else low, 2 * m.hi - m.lo)
+                        values = _line_range(v, m.lo, m.hi)
                     if name in whole:
                         # Whole numbers as they will be published, here: later columns then see,
                         # and lines add up, the values a reader gets (above + basement = living).

@@ -134,13 +134,13 @@ class _Lines:
         todo = [n for n in self.lines if names is None or n in names]
         if not todo:
             return frame
+        from synthspec.models.cart import _line_range
+
         frame = frame.copy()
         for name in todo:
             line = self.lines[name]
             v = frame[name].to_numpy(np.float64) + line.line_of([frame[self.numeric[k]].to_numpy(np.float64) for k in line.columns])
-            lo, hi = self.ranges[name]
-            low = 2 * lo - hi
-            frame[name] = np.clip(v, max(low, 0.0) if lo >= 0 else low, 2 * hi - lo)
+            frame[name] = _line_range(v, *self.ranges[name])
         return frame
 
     def to_json(self) -> dict[str, Any]:
