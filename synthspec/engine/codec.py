@@ -128,7 +128,15 @@ def _pre_policy(series: pd.Series, plan: ColumnPlan, *, published: bool = False)
     if spec.pii == "mask":
         return policies.mask_values(series, keep_last=4 if spec.keep_last is None else spec.keep_last)
     if spec.pii == "generalize" and spec.width is not None:
-        return policies.generalize_numeric(series, width=spec.width, published=published)
+        edges = policies.generalize_numeric(series, width=spec.width, published=published)
+        limits = type_limits(plan.duckdb_type)
+        if limits is not None and (edges < limits[0]).any():
+            # The lowest bin may start below what the type holds (TINYINT's -128 with width 10:
+            # -130). Its values are bottom-coded to the first edge the type holds (-120), as
+            # outliers are with explicit bins, so publishing never overflows the column.
+            first = policies.generalize_numeric(pd.Series([limits[0] + spec.width]), width=spec.width).iloc[0]
+            edges = edges.mask(edges < limits[0], first)
+        return edges
     if spec.pii == "generalize" and spec.truncate is not None:
         return policies.generalize_datetime(series, spec.truncate)
     return series

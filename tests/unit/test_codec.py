@@ -276,6 +276,25 @@ def test_published_generalized_numbers_go_back_to_their_edges():
     assert codec.encode(pd.DataFrame({"x": [36.5999985]}), plans)["x"].iloc[0] == 36.5  # not published: its bin
 
 
+def test_generalized_edges_below_the_type_are_bottom_coded_to_the_first_edge_it_holds():
+    """TINYINT holds -128..127: width 10 puts -128 in the bin [-130, -120), whose edge -130 the
+    column cannot hold. Such values take the first edge inside the type (-120), before the model
+    sees them and again after sampling, and the published values CAST without overflow."""
+    real = pd.DataFrame({"t": pd.array([-128, -121, -120, -3, 0, 127, None] * 5, dtype="Int8")})
+    plans = [plan("t", "TINYINT", type="numerical", pii="generalize", width=10)]
+    model = codec.encode(real, plans)
+    assert model["t"].iloc[:7].tolist()[:6] == [-120, -120, -120, -10, 0, 120]
+    sampled = pd.DataFrame({"t": [-131.0, -128.0, -119.5, 126.9]})
+    out = codec.decode(sampled, plans, real, 4, np.random.default_rng(0))
+    assert objects(out["t"]) == [-120, -120, -120, 120]
+    assert duckdb.sql("SELECT CAST(t AS TINYINT) AS t FROM out").df()["t"].tolist() == [-120, -120, -120, 120]
+    # Unsigned and wide types keep their ordinary lower edges.
+    for duckdb_type in ("UTINYINT", "INTEGER", "DOUBLE"):
+        wide = codec.encode(pd.DataFrame({"t": [0.0, 7.0, -3.0 if duckdb_type != "UTINYINT" else 3.0]}),
+                            [plan("t", duckdb_type, type="numerical", pii="generalize", width=10)])
+        assert wide["t"].tolist() == [0, 0, -10 if duckdb_type != "UTINYINT" else 0], duckdb_type
+
+
 def test_numbers_float32_holds_exactly_are_held_as_float32():
     from synthspec.io.compact import narrow, widened
 
