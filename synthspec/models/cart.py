@@ -42,6 +42,13 @@ TSTR R² of log price 0.81 -> 0.87 and accuracy 0.969 -> 0.973; the 47-table cor
 quality_score +0.0027 on average (23 up, 6 down) at an unchanged mean dcr_share; Adult has no
 such column and is unchanged.
 
+A categorical column whose categories all spell numbers (bathrooms ``"1.75"``, a grade ``"7"``:
+what ``init`` drafts for numbers of few values, so that only real values are published) is
+ordered by them (:func:`_ordered_codes`) and may take a centre the same way: its leaf's codes
+are exchanged in that order, its nulls stay random. A bathroom count then follows the house's
+grade where a leaf mixing grades would draw it at random (kc_house, 3 seeds: accuracy
+0.9728 -> 0.9735, bathrooms-grade pair 0.934 -> 0.96; DCR share unchanged).
+
 Trees are grown by :mod:`synthspec.models.tree` (CART on binned predictors, in numpy) and kept as
 flat numpy arrays, so a saved model is plain ``.npz`` + JSON (no pickle) and samples identically
 wherever it is loaded.
@@ -51,6 +58,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -67,7 +75,8 @@ from synthspec.models.registry import register
 from synthspec.models.tree import GrownTree, Layout
 from synthspec.models.tree import grow as grow_tree
 
-_FORMAT = 4  # 2: per-tree category orders (recode_*), linear parts; 3: lines in several columns; 4: centres
+_FORMAT = 5  # 2: per-tree category orders (recode_*), linear parts; 3: lines in several columns; 4: centres;
+# 5: centres of ordered categories (a format-4 reader would ignore them and draw such a column at random)
 _LEAF = -1
 # A value holding at least this share of its leaf is a point mass (capital_gain == 0,
 # hours_per_week == 40): it is donated exactly, never blurred, so spikes survive smoothing.
@@ -131,6 +140,12 @@ class _Tree:
     #: noise of the rank a synthetic row takes in its leaf (see :meth:`draw`); empty when the
     #: column has no centre.
     residual_sd: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        #: An ordered categorical column's tree (donors are codes, in the order of their numbers):
+        #: the number of its codes a centre ranks, all but the null code (see :meth:`_ranked`).
+        #: Not saved: the column's vocabulary gives it back.
+        self.ordered_codes: int | None = None
 
     @classmethod
     def single_leaf(cls) -> _Tree:
@@ -224,11 +239,11 @@ class _Tree:
             self.bandwidth[_common_values(self.donors)] = 0.0
         self.residual_sd = np.zeros(0)
         if centre is not None:
-            # The spread of the scores of the leaf's continuous donors (its point masses are not
-            # ranked, see :meth:`draw`) around the centre, widened as the held-out rows' spread
+            # The spread of the scores of the leaf's ranked donors (not its point masses nor
+            # nulls, see :meth:`_ranked`) around the centre, widened as the held-out rows' spread
             # was (the centre was fitted on most of these rows: their residuals are too small).
             fitted, scores, widen = centre
-            continuous = ~self._atoms()
+            continuous = self._ranked()
             residual = np.where(continuous, scores[order] - fitted[order], 0.0)
             m = np.maximum(np.add.reduceat(np.r_[continuous, False].astype(np.int64), self.offsets[:-1]), 1)
             total = np.add.reduceat(np.r_[residual, 0.0], self.offsets[:-1])
@@ -244,18 +259,26 @@ class _Tree:
         high values, as often as the real residuals allow. The leaf's donors are used as many times
         as without a centre, so its values and their distribution are kept exactly; its point masses
         (:data:`_ATOM_SHARE`: a basement area of 0) stay with the rows that drew them at random, so
-        a centre does not tie them to its predictors."""
+        a centre does not tie them to its predictors. An ordered categorical column's donors are
+        codes in the order of their numbers, all ranked but the null code (:meth:`_ranked`)."""
         leaf = self.route(x)
         idx = self.donor_positions(leaf, rng)
         if centre is not None and self.residual_sd.size:
             keys = centre.predict(x) + self.residual_sd[leaf] * rng.standard_normal(len(x))
-            rest = np.flatnonzero(~self._atoms()[idx])
+            rest = np.flatnonzero(self._ranked()[idx])
             # Both sorted by leaf (a leaf's donors are contiguous, in node order), then rows by
             # key and donors by position (value): pairing them is a rank match within each leaf.
             rows = rest[np.lexsort((keys[rest], leaf[rest]))]
             idx[rows] = np.sort(idx[rest])
         # Always consume the normals so a column's RNG use depends on the model, not the rows.
         return self.donors[idx] + rng.standard_normal(len(x)) * self.bandwidth[idx]
+
+    def _ranked(self) -> np.ndarray:
+        """Whether a centre ranks each donor: a numerical column's continuous donors (its point
+        masses stay random), every donor but the null code of an ordered categorical column."""
+        if self.ordered_codes is not None:
+            return self.donors < self.ordered_codes
+        return ~self._atoms()
 
     def _atoms(self) -> np.ndarray:
         """Whether each donor is a point mass of its leaf (:func:`_point_masses`; computed once)."""
@@ -365,7 +388,12 @@ _BOOST_BINS = 63
 def _scores(y: np.ndarray) -> np.ndarray:
     """Logistic scores of ``y``'s mid-ranks (ties share one): the scale a centre is fitted on.
     Only the order of a leaf's values matters to a centre, so it is fitted on ranks: a few
-    huge lots or prices then weigh no more than their rank, as in a tree's splits."""
+    huge lots or prices then weigh no more than their rank, as in a tree's splits.
+
+    Ordered categories (a few values, ties the rule) are scored the same way. Spreading each
+    tie uniformly over its ranks was measured too: a room count in one leaf then followed its
+    predictor less closely than the real rows (correlation 0.88 for a real 0.94; 0.91 with
+    mid-ranks; both 0.94 with leaves of 300 rows)."""
     _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     mid = (np.cumsum(counts) - counts / 2) / len(y)
     return np.log(mid / (1 - mid + 1e-12))[inverse]
@@ -520,7 +548,8 @@ class _ColumnModel:
     # numerical only: the value is the drawn residual + a line in earlier columns (see
     # :class:`_Linear` and :func:`_linear_part`)
     linear: _Linear | None = None
-    # numerical only: which of a leaf's donors a row takes follows this sum of trees (see :func:`_boost`)
+    # numerical or ordered categorical: which of a leaf's donors a row takes follows this sum of
+    # trees (see :func:`_boost`)
     centre: _Boosted | None = None
 
 
@@ -673,8 +702,32 @@ def _explained(a: np.ndarray, y: np.ndarray) -> float | None:
     return None if fit is None else _r2(a, y, fit)
 
 
-def _category_key(value: Any) -> tuple[str, str]:
-    return (type(value).__name__, str(value))
+def _number(value: Any) -> float | None:
+    """The finite number a category's text spells (``"2.5"``, ``"98052"``), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _category_key(value: Any) -> tuple[str, bool, float, str]:
+    """Vocabulary order: by type, then categories that spell numbers by their value (``"2"``
+    before ``"10"``), then the rest as text."""
+    number = _number(value)
+    return (type(value).__name__, number is None, 0.0 if number is None else number, str(value))
+
+
+def _ordered_codes(vocab: list[Any]) -> int | None:
+    """For a vocabulary of at least three categories that all spell numbers (bathrooms
+    ``"1.75"``, a grade ``"7"``; :func:`_category_key` sorts them by value), the number of its
+    non-null codes: the column is ordered and may take a centre. Else None."""
+    values = vocab[:-1] if vocab and vocab[-1] is None else vocab
+    if len(values) < 3 or any(_number(v) is None for v in values):
+        return None
+    return len(values)
 
 
 def _clean_category(value: Any) -> Any:
@@ -775,9 +828,10 @@ class CartSynthesizer(Synthesizer):
         numerical: set[int] = set()  # numerical predictors (visit positions)
 
         def build(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float, predictors: dict[int, int],
-                  levels: bool, centre: bool) -> tuple[_Tree, _Boosted | None]:
+                  levels: bool, centre: bool, ordered: int | None) -> tuple[_Tree, _Boosted | None]:
             """Tree ``j``; ``predictors``: its categorical predictors (column -> codes), taken
-            when it was submitted (the main thread goes on adding later columns)."""
+            when it was submitted (the main thread goes on adding later columns); ``ordered``: an
+            ordered categorical column's number of non-null codes (:func:`_ordered_codes`)."""
             xj = x[rows, :j].astype(np.float32)  # columns before j: filled before this is submitted
             if j == 0:
                 tree = _Tree.single_leaf()
@@ -792,9 +846,16 @@ class CartSynthesizer(Synthesizer):
                                                   min_samples_leaf=leaf, max_depth=p.max_depth))
                 tree.set_recode(orders)
             boosted, scores = None, None
+            tree.ordered_codes = ordered
             if centre and j:
-                scores = _scores(y)
-                boosted = _boost(xj, scores, predictors, self.seed + j)
+                if ordered is None:
+                    scores = _scores(y)
+                    boosted = _boost(xj, scores, predictors, self.seed + j)
+                else:  # fitted on the rows holding a value (the null code is not ranked)
+                    ranked = y < ordered
+                    scores = np.zeros(len(y))
+                    scores[ranked] = _scores(y[ranked])
+                    boosted = _boost(xj[ranked], scores[ranked], predictors, self.seed + j)
             tree.set_donors(tree.route(xj), y.astype(np.float64), smooth, levels=levels,
                             centre=None if boosted is None else (boosted.predict(xj), scores, boosted.widen))
             return tree, boosted
@@ -809,15 +870,18 @@ class CartSynthesizer(Synthesizer):
         with ThreadPoolExecutor(max_workers=_fit_threads()) as pool:
 
             def grow(key: tuple[str, str], j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float,
-                     levels: bool = False, centre: bool = False) -> None:
+                     levels: bool = False, centre: bool = False, ordered: int | None = None) -> None:
                 trees[key] = pool.submit(build, j, rows, y, classify, smooth, {k: n for k, n in categories.items() if k < j},
-                                         levels, centre)
+                                         levels, centre, ordered)
 
             for j, name in enumerate(self._order):
                 col = data[name]
                 if by_name[name].kind == "categorical":
                     vocab, y = _category_codes(col)
-                    grow((name, "value"), j, everyone, y, True, 0.0)
+                    # Categories that spell numbers are ordered: like a continuous column, the
+                    # column may take a centre (a bathroom count follows a house's grade).
+                    ordered = _ordered_codes(vocab) if p.centre else None
+                    grow((name, "value"), j, everyone, y, True, 0.0, centre=ordered is not None, ordered=ordered)
                     self._models[name] = _ColumnModel("categorical", vocab, 0.0, 0.0, None, None)
                     # Predictors see nulls as NaN (the trees learn which side missing values go to).
                     null_code = len(vocab) - 1 if vocab and vocab[-1] is None else -1
@@ -877,7 +941,7 @@ class CartSynthesizer(Synthesizer):
                 out[name], x[:, j] = self._given_column(m, given[name])
             elif m.kind == "categorical":
                 assert m.value_tree is not None
-                codes = m.value_tree.draw(xj, rng).astype(np.int64)
+                codes = m.value_tree.draw(xj, rng, m.centre).astype(np.int64)
                 out[name] = np.array(m.vocab, dtype=object)[codes]
                 null_code = len(m.vocab) - 1 if m.vocab and m.vocab[-1] is None else -1
                 x[:, j] = np.where(codes == null_code, np.nan, codes)
@@ -946,7 +1010,7 @@ class CartSynthesizer(Synthesizer):
         cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int
     ) -> CartSynthesizer:
         meta = json.loads((Path(directory) / "model.json").read_text())
-        if meta.get("format") not in (2, 3, _FORMAT):  # format 2's one-column lines read as such
+        if meta.get("format") not in (2, 3, 4, _FORMAT):  # format 2's one-column lines read as such
             raise ValueError(f"unsupported cart model format: {meta.get('format')!r}")
         model = cls(columns, params, seed)
         model._order = list(meta["order"])
@@ -968,7 +1032,7 @@ class CartSynthesizer(Synthesizer):
                                 **{f.name: npz[f"{key}_{f.name}"] for f in fields(_Boosted) if f.name not in ("base", "widen")})
 
             for name, e in meta["columns"].items():
-                model._models[name] = _ColumnModel(
+                model._models[name] = m = _ColumnModel(
                     e["kind"],
                     e["vocab"],
                     e["lo"],
@@ -978,6 +1042,8 @@ class CartSynthesizer(Synthesizer):
                     None if e["linear"] is None else _Linear.from_saved(e["linear"]),
                     centre(e.get("centre")),
                 )
+                if m.kind == "categorical" and m.centre is not None and m.value_tree is not None:
+                    m.value_tree.ordered_codes = _ordered_codes(m.vocab)
         return model
 
 

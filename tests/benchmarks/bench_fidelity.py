@@ -56,6 +56,7 @@ REPO = Path(__file__).resolve().parents[2]
 MARKER = "<!-- bench_fidelity -->"
 SPLIT_SEED = 0
 DCR_ROWS = 5000
+RESAMPLE = "a resample of the training rows (a bootstrap; not a generator)"
 QUICK_ROWS = 2000
 QUICK_MOSTLY_MINUTES = 0.5
 
@@ -276,6 +277,11 @@ def run_dataset(name: str, rows: int | None, systems: list[str], work: Path,
     log(f"{name}: {len(train):,} training rows, {len(holdout):,} holdout rows, {len(kinds)} columns")
     out = [{"system": "a real holdout (the ceiling: real rows no model saw)", "run": None, "rows": len(train),
             **score_ceiling(data, train_n, holdout_n, kinds)}]
+    # Not a generator: the training rows themselves, as many drawn with replacement as a system
+    # draws. What copying them costs in accuracy (resampling noise alone) and in DCR share.
+    resample = train_n.sample(len(train_n), replace=True, random_state=SPLIT_SEED).reset_index(drop=True)
+    out.append({"system": RESAMPLE, "run": None, "rows": len(resample),
+                **score_synthetic(data, train_n, holdout_n, resample, kinds)})
     for key in systems:
         label, runner = SYSTEMS[key]
         log(f"{name}: {label}")
@@ -317,8 +323,8 @@ def table(name: str, rows: list[dict[str, Any]]) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         wall, peak = _time(r["run"])
-        dcr_cell = ("0.500 (by definition)" if r["run"] is None else "—" if "dcr" not in r
-                    else f"{r['dcr']:.3f} ({r['dcr_qa']:.3f})")
+        dcr_cell = (f"{r['dcr']:.3f} ({r['dcr_qa']:.3f})" if "dcr" in r
+                    else "0.500 (by definition)" if r["run"] is None else "—")
         lines.append(f"| {r['system']} | **{_acc(r.get('vs_holdout'))}** | {_acc(r.get('vs_train'))} | {_num(r.get('quality'))} "
                      f"| {dcr_cell} | {_num(r.get('tstr'))} | {wall} | {peak} |")
     return lines
@@ -327,6 +333,7 @@ def table(name: str, rows: list[dict[str, Any]]) -> list[str]:
 def verdicts(name: str, rows: list[dict[str, Any]]) -> list[str]:
     """Where synthspec stands: its gap to the ceiling, and against each peer."""
     ceiling, ours = rows[0], next((r for r in rows[1:] if r["system"] == SYSTEMS["synthspec"][0]), None)
+    resample = next((r for r in rows if r["system"] == RESAMPLE), None)
     if ours is None:
         return []
     if "vs_holdout" not in ours:
@@ -335,8 +342,14 @@ def verdicts(name: str, rows: list[dict[str, Any]]) -> list[str]:
     lines = [f"- **{name}: synthspec's accuracy vs the holdout is {gap:.4f} below the ceiling's "
              f"({ours['vs_holdout']['accuracy']:.4f} vs {ceiling['vs_holdout']['accuracy']:.4f}); TSTR {ours['tstr']:.4f} "
              f"vs TRTR {ceiling['tstr']:.4f}; DCR share {ours['dcr']:.3f}.**"]
+    if resample is not None:
+        lines.append(f"- {name}: a resample of the training rows themselves is "
+                     f"{ceiling['vs_holdout']['accuracy'] - resample['vs_holdout']['accuracy']:.4f} below the ceiling "
+                     f"({resample['vs_holdout']['accuracy']:.4f}) at a DCR share of {resample['dcr']:.3f}: the accuracy "
+                     "that drawing as many rows as the training half from its own distribution costs, with nothing "
+                     "learnt and every row a copy.")
     for peer in rows[1:]:
-        if peer is ours or "vs_holdout" not in peer:
+        if peer is ours or peer["run"] is None or "vs_holdout" not in peer:
             continue
         pairs = (("accuracy vs holdout", ours["vs_holdout"]["accuracy"], peer["vs_holdout"]["accuracy"]),
                  ("SDMetrics quality", ours["quality"], peer["quality"]), ("TSTR", ours["tstr"], peer["tstr"]))
@@ -363,7 +376,9 @@ def section(results: dict[str, list[dict[str, Any]]], command: str, minutes: flo
              "reference column: MOSTLY AI QA's measure, implemented independently in tests/benchmarks/scoring.py. The "
              "ceiling row is real data no model saw: the training half scored against the holdout (and the holdout against "
              "the training half), equal sizes; a generator can match it, not beat it. Synthetic accuracy vs training above "
-             "the ceiling means the rows are closer to the training rows than fresh real rows are.",
+             "the ceiling means the rows are closer to the training rows than fresh real rows are. The resample row is "
+             "no generator: the training rows themselves, as many drawn with replacement (seed 0); its gap to the ceiling "
+             "is what the noise of drawing that many rows costs a perfect copy, and its DCR share what copying costs.",
              "- **SDMetrics quality**: `sdmetrics` 0.32 QualityReport of the rows against the holdout, column "
              "kinds by dtype.",
              f"- **DCR share**: the share of {DCR_ROWS:,} synthetic rows closer to a training row than to a holdout row, "
