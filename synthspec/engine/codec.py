@@ -7,6 +7,7 @@ exact DuckDB type (column roles come from ``synthspec.engine.columns``).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
+from synthspec.engine.columns import (
+    ColumnPlan,
+    is_integer_type,
+    is_text_type,
+    is_tz_type,
+    width_decimals,
+)
 from synthspec.io.compact import compact, held, narrow, objects, recode
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
@@ -131,10 +138,10 @@ def _pre_policy(series: pd.Series, plan: ColumnPlan, *, published: bool = False)
         edges = policies.generalize_numeric(series, width=spec.width, published=published)
         limits = type_limits(plan.duckdb_type)
         if limits is not None and (edges < limits[0]).any():
-            # The lowest bin may start below what the type holds (TINYINT's -128 with width 10:
-            # -130). Its values are bottom-coded to the first edge the type holds (-120), as
-            # outliers are with explicit bins, so publishing never overflows the column.
-            first = policies.generalize_numeric(pd.Series([limits[0] + spec.width]), width=spec.width).iloc[0]
+            # The lowest bin may start below what an integer or DECIMAL type holds (TINYINT's
+            # -128 with width 10: -130). Its values are bottom-coded to the first edge the type
+            # holds (-120), as outliers are with explicit bins, so publishing never overflows.
+            first = round(math.ceil(limits[0] / spec.width - 1e-9) * spec.width, width_decimals(spec.width))
             edges = edges.mask(edges < limits[0], first)
         return edges
     if spec.pii == "generalize" and spec.truncate is not None:

@@ -59,6 +59,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -318,7 +319,8 @@ class _Tree:
 @dataclass
 class _Boosted:
     """A column's centre: a sum of regression trees in earlier columns (gradient boosting,
-    squared error, :func:`_boost`), the part of a numerical column its predictors explain. It
+    squared error, :func:`_boost`), the part of a numerical or ordered categorical column's ranks
+    its predictors explain. It
     decides which of a leaf's donors a synthetic row takes (:meth:`_Tree.draw`), never the value
     itself. Node arrays of every tree side by side (children are global node indices, ``-1`` for
     leaves), ``value`` the leaf values (learning rate included), ``roots`` each tree's first
@@ -702,14 +704,16 @@ def _explained(a: np.ndarray, y: np.ndarray) -> float | None:
     return None if fit is None else _r2(a, y, fit)
 
 
+#: A number as text: ASCII digits, an optional sign, point and exponent (not ``" 5"``,
+#: ``"1_000"``, ``"inf"``, ``"nan"`` or other digits, all of which ``float`` would read).
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
 def _number(value: Any) -> float | None:
     """The finite number a category's text spells (``"2.5"``, ``"98052"``), else None."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not _NUMBER_TEXT.fullmatch(value):
         return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
+    number = float(value)
     return number if math.isfinite(number) else None
 
 
@@ -723,7 +727,11 @@ def _category_key(value: Any) -> tuple[str, bool, float, str]:
 def _ordered_codes(vocab: list[Any]) -> int | None:
     """For a vocabulary of at least three categories that all spell numbers (bathrooms
     ``"1.75"``, a grade ``"7"``; :func:`_category_key` sorts them by value), the number of its
-    non-null codes: the column is ordered and may take a centre. Else None."""
+    non-null codes: the column is ordered and may take a centre. Else None.
+
+    A heuristic on the text: codes that are numbers (zip codes, ids held as text) count as
+    ordered too. Their order only matters where it predicts: a centre is kept only when it
+    explains a fifth of the held-out variance (:func:`_boost`)."""
     values = vocab[:-1] if vocab and vocab[-1] is None else vocab
     if len(values) < 3 or any(_number(v) is None for v in values):
         return None
@@ -846,7 +854,6 @@ class CartSynthesizer(Synthesizer):
                                                   min_samples_leaf=leaf, max_depth=p.max_depth))
                 tree.set_recode(orders)
             boosted, scores = None, None
-            tree.ordered_codes = ordered
             if centre and j:
                 if ordered is None:
                     scores = _scores(y)
@@ -856,6 +863,7 @@ class CartSynthesizer(Synthesizer):
                     scores = np.zeros(len(y))
                     scores[ranked] = _scores(y[ranked])
                     boosted = _boost(xj[ranked], scores[ranked], predictors, self.seed + j)
+            tree.ordered_codes = ordered if boosted is not None else None  # read only with a centre
             tree.set_donors(tree.route(xj), y.astype(np.float64), smooth, levels=levels,
                             centre=None if boosted is None else (boosted.predict(xj), scores, boosted.widen))
             return tree, boosted
@@ -975,10 +983,13 @@ class CartSynthesizer(Synthesizer):
     def _given_column(m: _ColumnModel, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """The given values as output, and as the predictors the trees were grown on."""
         if m.kind == "categorical":
-            code_of = {_category_key(v): i for i, v in enumerate(m.vocab) if v is not None}
+            # Keyed as the vocabulary's identity (type and text), not its order: no number parsing per row.
+            code_of = {(type(v).__name__, str(v)): i for i, v in enumerate(m.vocab) if v is not None}
             raw = values.to_numpy(dtype=object)
-            codes = np.array([np.nan if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
-                              else code_of.get(_category_key(_clean_category(v)), np.nan) for v in raw], np.float64)
+            cleaned = (None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else _clean_category(v)
+                       for v in raw)
+            codes = np.array([np.nan if c is None else code_of.get((type(c).__name__, str(c)), np.nan) for c in cleaned],
+                             np.float64)
             return raw, codes
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
         return numbers, numbers
@@ -996,6 +1007,8 @@ class CartSynthesizer(Synthesizer):
                     key = f"t{i}{role[0]}"
                     arrays.update({f"{key}_{f.name}": getattr(tree, f.name) for f in fields(_Tree)})
                 entry[role] = key
+            if m.kind == "categorical" and m.centre is not None:
+                entry["ordered"] = m.value_tree.ordered_codes if m.value_tree is not None else None
             if m.centre is not None:
                 key = f"c{i}"
                 arrays.update({f"{key}_{f.name}": getattr(m.centre, f.name) for f in fields(_Boosted)
@@ -1042,8 +1055,12 @@ class CartSynthesizer(Synthesizer):
                     None if e["linear"] is None else _Linear.from_saved(e["linear"]),
                     centre(e.get("centre")),
                 )
-                if m.kind == "categorical" and m.centre is not None and m.value_tree is not None:
-                    m.value_tree.ordered_codes = _ordered_codes(m.vocab)
+                if m.kind == "categorical" and m.centre is not None:
+                    # Saved with the model: the codes it ranks, all but the null code.
+                    ordered = e.get("ordered")
+                    if m.value_tree is None or not isinstance(ordered, int) or not 0 < ordered <= len(m.vocab):
+                        raise ValueError(f"cart model: categorical column {name!r} has a centre but no valid ordered codes")
+                    m.value_tree.ordered_codes = ordered
         return model
 
 

@@ -610,6 +610,9 @@ def test_categories_that_spell_numbers_are_ordered_by_value() -> None:
     assert _ordered_codes(["1", "2"]) is None  # two categories: nothing to order
     assert _ordered_codes(["1", "2", "x"]) is None and _ordered_codes(["1", "2", "nan"]) is None
     assert _category_codes(pd.Series(["b", "10", "a", "9"], dtype=object))[0] == ["9", "10", "a", "b"]
+    # Numbers as ASCII text only: not what else float() reads.
+    for text in (" 5", "1_000", "nan", "inf", "\u0663", "5.", "-.5", "1e3"):
+        assert (_ordered_codes(["1", "2", text]) is not None) == (text in ("5.", "-.5", "1e3")), text
 
 
 def test_a_centre_orders_a_numbered_category_by_its_predictors() -> None:
@@ -653,3 +656,49 @@ def test_a_numbered_category_with_a_centre_saves_and_loads(tmp_path: Path) -> No
     loaded = CartSynthesizer.load(tmp_path, LEVELS, model.params, 4)
     pd.testing.assert_frame_equal(loaded.sample(1500, seed=3), model.sample(1500, seed=3))
 
+
+
+def test_a_given_numbered_category_maps_to_its_own_code() -> None:
+    """Given values find their codes by identity, whatever the vocabulary's order: "10" is not "1"."""
+    model = CartSynthesizer(LEVELS, Params(visit_sequence=["rooms", "x"]), 1)
+    model.fit(_rooms(600))
+    vocab = model._models["rooms"].vocab
+    assert vocab[:3] == ["0", "1", "2"] and vocab.index("10") == 10
+    given = pd.DataFrame({"rooms": ["10", "1", None, "99"]}, dtype=object)
+    _, codes = CartSynthesizer._given_column(model._models["rooms"], given["rooms"])
+    assert codes[:2].tolist() == [10, 1] and np.isnan(codes[2:]).all()
+    out = model.sample(4, seed=1, given=given)
+    assert out["rooms"].tolist()[:2] == ["10", "1"]
+
+
+def test_ordered_codes_are_saved_and_checked_on_load(tmp_path: Path) -> None:
+    """A format-5 model names the codes a centre ranks; a categorical centre without them is a
+    damaged model, refused. A format-4 model (no categorical centres) still loads and samples."""
+    import json
+
+    model = CartSynthesizer(LEVELS, Params(visit_sequence=["x", "rooms"]), 4)
+    model.fit(_rooms(2000))
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["columns"]["rooms"]["ordered"] == 11  # "0".."10"; the null code is not ranked
+    del meta["columns"]["rooms"]["ordered"]
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="ordered codes"):
+        CartSynthesizer.load(tmp_path, LEVELS, model.params, 4)
+    plain = CartSynthesizer(CURVE, Params(visit_sequence=["x", "y"]), 4)
+    plain.fit(_curve(3000))
+    assert plain._models["y"].centre is not None
+    plain.save(tmp_path)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    meta["format"] = 4
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    loaded = CartSynthesizer.load(tmp_path, CURVE, plain.params, 4)
+    pd.testing.assert_frame_equal(loaded.sample(500, seed=1), plain.sample(500, seed=1))
+
+
+def test_no_ordered_codes_without_a_centre() -> None:
+    """First in the visit order (no predictors) or unexplained: no centre, nothing ranked."""
+    model = CartSynthesizer(LEVELS, Params(visit_sequence=["rooms", "x"]), 1)
+    model.fit(_rooms(600))
+    rooms = model._models["rooms"]
+    assert rooms.centre is None and rooms.value_tree.ordered_codes is None

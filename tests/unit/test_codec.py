@@ -283,16 +283,19 @@ def test_generalized_edges_below_the_type_are_bottom_coded_to_the_first_edge_it_
     real = pd.DataFrame({"t": pd.array([-128, -121, -120, -3, 0, 127, None] * 5, dtype="Int8")})
     plans = [plan("t", "TINYINT", type="numerical", pii="generalize", width=10)]
     model = codec.encode(real, plans)
-    assert model["t"].iloc[:7].tolist()[:6] == [-120, -120, -120, -10, 0, 120]
+    assert model["t"].iloc[:6].tolist() == [-120, -120, -120, -10, 0, 120] and np.isnan(model["t"].iloc[6])
     sampled = pd.DataFrame({"t": [-131.0, -128.0, -119.5, 126.9]})
     out = codec.decode(sampled, plans, real, 4, np.random.default_rng(0))
     assert objects(out["t"]) == [-120, -120, -120, 120]
     assert duckdb.sql("SELECT CAST(t AS TINYINT) AS t FROM out").df()["t"].tolist() == [-120, -120, -120, 120]
-    # Unsigned and wide types keep their ordinary lower edges.
-    for duckdb_type in ("UTINYINT", "INTEGER", "DOUBLE"):
-        wide = codec.encode(pd.DataFrame({"t": [0.0, 7.0, -3.0 if duckdb_type != "UTINYINT" else 3.0]}),
+    # A DECIMAL's range too: DECIMAL(3,1) holds -99.9, whose bin of width 10 starts at -100.
+    decimal = [plan("d", "DECIMAL(3,1)", type="numerical", pii="generalize", width=10)]
+    assert codec.encode(pd.DataFrame({"d": [-99.9, -90.0, 99.9]}), decimal)["d"].tolist() == [-90, -90, 90]
+    # Types that hold the bin's edge keep it.
+    for duckdb_type in ("SMALLINT", "INTEGER", "DOUBLE"):
+        wide = codec.encode(pd.DataFrame({"t": [-128.0, 7.0, -3.0]}),
                             [plan("t", duckdb_type, type="numerical", pii="generalize", width=10)])
-        assert wide["t"].tolist() == [0, 0, -10 if duckdb_type != "UTINYINT" else 0], duckdb_type
+        assert wide["t"].tolist() == [-130, 0, -10], duckdb_type
 
 
 def test_numbers_float32_holds_exactly_are_held_as_float32():
