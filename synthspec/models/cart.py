@@ -143,9 +143,9 @@ class _Tree:
     residual_sd: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
-        #: An ordered categorical column's tree (donors are codes, in the order of their numbers):
-        #: the number of its codes a centre ranks, all but the null code (see :meth:`_ranked`).
-        #: Not saved: the column's vocabulary gives it back.
+        #: An ordered categorical column's tree with a centre (donors are codes, in the order of
+        #: their numbers): the number of its codes the centre ranks, all but the null code (see
+        #: :meth:`_ranked`). Saved in model.json with the column, not among the tree's arrays.
         self.ordered_codes: int | None = None
 
     @classmethod
@@ -320,11 +320,11 @@ class _Tree:
 class _Boosted:
     """A column's centre: a sum of regression trees in earlier columns (gradient boosting,
     squared error, :func:`_boost`), the part of a numerical or ordered categorical column's ranks
-    its predictors explain. It
-    decides which of a leaf's donors a synthetic row takes (:meth:`_Tree.draw`), never the value
-    itself. Node arrays of every tree side by side (children are global node indices, ``-1`` for
-    leaves), ``value`` the leaf values (learning rate included), ``roots`` each tree's first
-    node. Categorical predictors are seen as ``recode_*`` ranks, as in :class:`_Tree`."""
+    its predictors explain. It decides which of a leaf's donors a synthetic row takes
+    (:meth:`_Tree.draw`), never the value itself. Node arrays of every tree side by side
+    (children are global node indices, ``-1`` for leaves), ``value`` the leaf values (learning
+    rate included), ``roots`` each tree's first node. Categorical predictors are seen as
+    ``recode_*`` ranks, as in :class:`_Tree`."""
 
     base: float
     left: np.ndarray
