@@ -7,7 +7,6 @@ exact DuckDB type (column roles come from ``synthspec.engine.columns``).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
@@ -15,13 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from synthspec.engine.columns import (
-    ColumnPlan,
-    is_integer_type,
-    is_text_type,
-    is_tz_type,
-    width_decimals,
-)
+from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
 from synthspec.io.compact import compact, held, narrow, objects, recode
 from synthspec.models.base import ModelColumn
 from synthspec.spec.models import InequalityConstraint
@@ -135,15 +128,10 @@ def _pre_policy(series: pd.Series, plan: ColumnPlan, *, published: bool = False)
     if spec.pii == "mask":
         return policies.mask_values(series, keep_last=4 if spec.keep_last is None else spec.keep_last)
     if spec.pii == "generalize" and spec.width is not None:
-        edges = policies.generalize_numeric(series, width=spec.width, published=published)
+        # An integer or DECIMAL type's least value bounds the edges: publishing never overflows.
         limits = type_limits(plan.duckdb_type)
-        if limits is not None and (edges < limits[0]).any():
-            # The lowest bin may start below what an integer or DECIMAL type holds (TINYINT's
-            # -128 with width 10: -130). Its values are bottom-coded to the first edge the type
-            # holds (-120), as outliers are with explicit bins, so publishing never overflows.
-            first = round(math.ceil(limits[0] / spec.width - 1e-9) * spec.width, width_decimals(spec.width))
-            edges = edges.mask(edges < limits[0], first)
-        return edges
+        return policies.generalize_numeric(series, width=spec.width, published=published,
+                                           lowest=None if limits is None else limits[0])
     if spec.pii == "generalize" and spec.truncate is not None:
         return policies.generalize_datetime(series, spec.truncate)
     return series

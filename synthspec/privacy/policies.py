@@ -604,7 +604,8 @@ def _as_float(values: pd.Series, policy: str) -> np.ndarray:
 
 
 def generalize_numeric(
-    values: pd.Series, *, width: float | None = None, bins: Sequence[float] | None = None, published: bool = False
+    values: pd.Series, *, width: float | None = None, bins: Sequence[float] | None = None, published: bool = False,
+    lowest: float | None = None,
 ) -> pd.Series:
     """Replace each number by the lower edge of its bin (float64; nulls stay NaN).
 
@@ -617,7 +618,10 @@ def generalize_numeric(
     * ``width``: equal bins anchored at 0, ``[k*width, (k+1)*width)``; ``37 -> 30`` with
       width 10, ``-3 -> -10``. A value within 1e-9 (relative) of an edge counts as on it, so
       ``0.3`` with width ``0.1`` lands in ``[0.3, 0.4)`` although ``0.3 / 0.1 < 3`` in floating
-      point, and edges are rounded to the decimals of ``width`` (``0.6``, not ``0.6000000000000001``);
+      point, and edges are rounded to the decimals of ``width`` (``0.6``, not ``0.6000000000000001``).
+      ``lowest``: the least value the column's type holds; a bin starting below it is
+      bottom-coded to the first edge at or above it (TINYINT's ``-128`` with width 10: ``-120``,
+      not ``-130``, which the column could not hold);
     * ``bins``: strictly increasing finite edges; a value maps to the greatest edge ``<=`` it.
       Values below the first edge map to the first edge and values above the last edge to the
       last (bottom- and top-coding: outliers are the most identifying values, so the open-ended
@@ -636,6 +640,9 @@ def generalize_numeric(
             nearest = np.round(ratio)
             on_edge = published | (np.abs(ratio - nearest) <= 1e-9 * np.maximum(1.0, np.abs(nearest)))
             out = np.round(np.where(on_edge, nearest, np.floor(ratio)) * width, width_decimals(width))
+        if lowest is not None:
+            first = round(math.ceil(lowest / width - 1e-9) * width, width_decimals(width))
+            out = np.where(out < lowest, first, out)
         out = np.where(np.isinf(array), array, out)
     else:
         edges = np.asarray(list(bins or []), dtype=np.float64)
