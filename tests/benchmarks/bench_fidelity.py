@@ -50,7 +50,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale import replace_section  # noqa: E402
-from scoring import accuracy, tstr  # noqa: E402
+from scoring import ROUND_MIN_DISTINCT, accuracy, roundness, tstr  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 MARKER = "<!-- bench_fidelity -->"
@@ -256,7 +256,8 @@ def dcr_mostly_qa(train: Any, holdout: Any, synthetic: Any) -> float:
 def score_synthetic(data: Dataset, train: Any, holdout: Any, synthetic: Any, kinds: dict[str, str]) -> dict[str, Any]:
     return {"vs_holdout": accuracy(holdout, synthetic), "vs_train": accuracy(train, synthetic),
             "quality": quality(holdout, synthetic, kinds), "dcr": dcr(train, holdout, synthetic, kinds),
-            "dcr_qa": dcr_mostly_qa(train, holdout, synthetic), "tstr": tstr(synthetic, holdout, data.target, data.task)}
+            "dcr_qa": dcr_mostly_qa(train, holdout, synthetic), "tstr": tstr(synthetic, holdout, data.target, data.task),
+            "roundness": roundness(holdout, synthetic)}
 
 
 def score_ceiling(data: Dataset, train: Any, holdout: Any, kinds: dict[str, str]) -> dict[str, Any]:
@@ -264,7 +265,7 @@ def score_ceiling(data: Dataset, train: Any, holdout: Any, kinds: dict[str, str]
     (and the holdout against the training half); DCR share is 0.5 by construction."""
     return {"vs_holdout": accuracy(holdout, train), "vs_train": accuracy(train, holdout),
             "quality": quality(holdout, train, kinds),
-            "tstr": tstr(train, holdout, data.target, data.task)}
+            "tstr": tstr(train, holdout, data.target, data.task), "roundness": roundness(holdout, train)}
 
 
 def run_dataset(name: str, rows: int | None, systems: list[str], work: Path,
@@ -319,14 +320,14 @@ def table(name: str, rows: list[dict[str, Any]]) -> list[str]:
     data = DATASETS[name]
     tstr_name = f"TSTR AUC `{data.target}`" if data.task == "classification" else f"TSTR R² log `{data.target}`"
     lines = [f"| system | accuracy vs holdout (uni / bi) | accuracy vs training (uni / bi) | SDMetrics quality vs holdout "
-             f"| DCR share (MOSTLY AI QA's) | {tstr_name} (ceiling: TRTR) | time | peak RSS |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"| DCR share (MOSTLY AI QA's) | {tstr_name} (ceiling: TRTR) | roundness | time | peak RSS |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         wall, peak = _time(r["run"])
         dcr_cell = (f"{r['dcr']:.3f} ({r['dcr_qa']:.3f})" if "dcr" in r
                     else "0.500 (by definition)" if r["run"] is None else "—")
         lines.append(f"| {r['system']} | **{_acc(r.get('vs_holdout'))}** | {_acc(r.get('vs_train'))} | {_num(r.get('quality'))} "
-                     f"| {dcr_cell} | {_num(r.get('tstr'))} | {wall} | {peak} |")
+                     f"| {dcr_cell} | {_num(r.get('tstr'))} | {_num(r.get('roundness'), 3)} | {wall} | {peak} |")
     return lines
 
 
@@ -387,6 +388,10 @@ def section(results: dict[str, list[dict[str, Any]]], command: str, minutes: flo
              "frames (L2 on its embeddings, the highest over its column groups) as an independent cross-check.",
              "- **TSTR**: HistGradientBoosting (random_state 0) trained on the synthetic rows, tested on the holdout: "
              "Adult ROC AUC of `income`, kc_house R² of log `price`; the ceiling row is TRTR (trained on the training half).",
+             "- **Roundness**: how round the numbers are as written, a tell a reviewer sees at a glance and the scores above "
+             "do not (real prices are 450,000 or 451,500, not 451,237): per value, its trailing zeros or its number of "
+             f"decimals; 1 − total variation distance between their distributions in the holdout and in the rows, averaged "
+             f"over the numerical columns of at least {ROUND_MIN_DISTINCT} distinct values (1 is ideal; scoring.roundness).",
              "- **Time**: the wall time of one fresh process per system (synthspec: `synthspec apply` on a DuckDB file "
              "project drafted by `synthspec init`, end to end: it fits on 80% of the training half, keeps 20% for its own "
              "checks, samples, gates, writes its report and publishes the view; the peers: fit + sample in Python), and "

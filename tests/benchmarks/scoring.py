@@ -4,7 +4,9 @@ metrics synthspec gates on are checked by something else.
 Accuracy is the measure of MOSTLY AI's open-source QA (``mostlyai-qa``): 1 - total variation
 distance between the real and the synthetic distribution of every column and of every pair of
 columns, numbers in 10 quantile bins of the real column, averaged. TSTR (train on synthetic, test
-on real) is the usefulness of the rows for a downstream model.
+on real) is the usefulness of the rows for a downstream model. Roundness is a reviewer's tell that
+neither sees: how many values end in zeros, or in how many decimals (real prices are written
+450,000 or 451,500, not 451,237).
 """
 
 from __future__ import annotations
@@ -97,3 +99,36 @@ def tstr(fit_on: Any, test: Any, target: str, task: str = "classification") -> f
         model = HistGradientBoostingRegressor(random_state=0, categorical_features="from_dtype")
         model.fit(x_fit, log_target(fit_on))
         return float(r2_score(log_target(test), model.predict(x_test)))
+
+
+#: Numerical columns with at least this many distinct real values are scored for roundness (fewer
+#: are levels, drawn as they are by any generator that keeps its values).
+ROUND_MIN_DISTINCT = 30
+
+
+def _round_class(value: float) -> int:
+    """How round a number is as written: its integer part's trailing zeros (450000: 4, at most 9),
+    or minus its decimals (47.6801: -4; -7 for seven or more: no rounding to speak of)."""
+    import numpy as np
+
+    text = np.format_float_positional(abs(value), trim="-")
+    if "." in text:
+        return -min(len(text.split(".")[1]), 7)
+    return min(len(text) - len(text.rstrip("0")), 9) if text != "0" else 9
+
+
+def roundness(real: Any, synth: Any) -> float | None:
+    """1 - total variation distance between the real and the synthetic distribution of
+    :func:`_round_class`, averaged over the numerical columns of many values; None if none."""
+    import numpy as np
+    import pandas as pd
+
+    scores = []
+    for c in real.columns:
+        if not (pd.api.types.is_numeric_dtype(real[c]) and pd.api.types.is_numeric_dtype(synth[c])):
+            continue
+        r, s = real[c].dropna().astype(float), synth[c].dropna().astype(float)
+        if r.nunique() < ROUND_MIN_DISTINCT or not len(s):
+            continue
+        scores.append(_similarity(np.array([_round_class(v) for v in r]), np.array([_round_class(v) for v in s])))
+    return float(np.mean(scores)) if scores else None
