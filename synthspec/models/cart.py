@@ -51,13 +51,23 @@ grade where a leaf mixing grades would draw it at random (kc_house, 3 seeds: acc
 
 Real numbers are written round: 78% of kc_house's prices are whole thousands, 98% of its areas
 whole tens, and a few round sums are shared by many rows (450,000). A value held by
-:data:`_COMMON_COUNT` rows or more is therefore donated exactly (heaps stay where they are), and a
-blurred value is drawn on its donor's grid (:func:`_grid_codes`, :func:`_on_grid`): exactly as
-round as the donor (451,500 gives an odd multiple of 500), no coarser than a quarter of its kernel
-(the rounding never undoes the blur). Without this, 0.1% of synthetic prices were whole thousands
-and a reviewer could tell them at a glance; with it, the share of multiples of 10, 100, 1,000 and
-10,000 matches the real one in every kc_house column within 0.02 (3 seeds: accuracy +0.0002,
-DCR share unchanged; the 47-table corpus: quality_score +0.0012, 33 up, 9 down, dcr_share +0.0002).
+:data:`_COMMON_COUNT` rows or more of a column not drawn off a line is therefore donated exactly
+(heaps stay where they are), and a blurred value is drawn on its donor's grid (:func:`_grid_codes`,
+:func:`_on_grid`): exactly as round as the donor (451,500 gives an odd multiple of 500) where that
+unit is within a tenth of its kernel, else rounded to at most a quarter of it (the rounding never
+undoes the blur: a rare value comes back exactly in at most about one draw in ten). Without this,
+0.1% of synthetic prices were whole thousands and a reviewer could tell them at a glance; with it,
+the share of multiples of 10, 100, 1,000 and 10,000 matches the real one in every kc_house column
+within 0.02 (3 seeds: accuracy +0.0002, DCR share unchanged; the 47-table corpus: quality_score
++0.0012, 33 up, 9 down, dcr_share +0.0002).
+
+A column that is never below (or above) an earlier one of its kind in the real rows keeps that
+order: a first order is never before the signup, a last never before the first, a sale price
+never above the list price (:func:`_bounds`). Values drawn past the bound are mirrored across it
+(:func:`_within`), and a bound whose gaps vary at most half as much as the column (days between
+dates years apart) becomes its line: the gap is drawn, within the real gaps' range, with their
+point masses (a last order on the day of the first). Without this, 17% of synthetic customers
+had their last order before their first, and 2% their first before their signup.
 
 Trees are grown by :mod:`synthspec.models.tree` (CART on binned predictors, in numpy) and kept as
 flat numpy arrays, so a saved model is plain ``.npz`` + JSON (no pickle) and samples identically
@@ -86,9 +96,10 @@ from synthspec.models.registry import register
 from synthspec.models.tree import GrownTree, Layout
 from synthspec.models.tree import grow as grow_tree
 
-_FORMAT = 6  # 2: per-tree category orders (recode_*), linear parts; 3: lines in several columns; 4: centres;
+_FORMAT = 7  # 2: per-tree category orders (recode_*), linear parts; 3: lines in several columns; 4: centres;
 # 5: centres of ordered categories (a format-4 reader would ignore them and draw such a column at random);
-# 6: donors' grids (a format-5 reader would publish blurred values off their grid)
+# 6: donors' grids (a format-5 reader would publish blurred values off their grid); 7: bounds
+# (a format-6 reader would draw a gap to a bound as a residual, past the bound)
 _LEAF = -1
 # A value holding at least this share of its leaf is a point mass (capital_gain == 0,
 # hours_per_week == 40): it is donated exactly, never blurred, so spikes survive smoothing.
@@ -143,6 +154,9 @@ _KIND_CODES = {
     True: np.r_[[i for i in range(_SECOND) if _UNITS[i][1] > 1], np.arange(_SECOND, len(_UNITS))],
 }
 _NO_GRID = -1  # a donor whose value is a multiple of none of its kind's units
+#: A blurred value's unit is at most these shares of its kernel's scale, drawn exactly on it or
+#: only rounded to it (see :meth:`_Tree.set_donors`).
+_GRID_KERNEL = (0.1, 0.25)
 #: Added to a grid code (:attr:`_Tree.grid`): the value is drawn exactly on the unit (see :data:`_UNITS`).
 _EXACT = 128
 _NPZ_DATE = (1980, 1, 1, 0, 0, 0)
@@ -166,11 +180,11 @@ def _common_values(values: np.ndarray) -> np.ndarray:
     return counts[inverse] >= _COMMON_COUNT
 
 
-def _multiple_of(values: np.ndarray, code: int) -> np.ndarray:
-    """Whether each of ``values`` is a whole multiple of unit ``code`` (to float precision:
-    47.6801 is a multiple of 0.0001)."""
+def _multiple_of(values: np.ndarray, code: int, precision: float = 2e-15) -> np.ndarray:
+    """Whether each of ``values`` is a whole multiple of unit ``code`` to a relative
+    ``precision`` (a few ulps: 47.6801 is a multiple of 0.0001)."""
     r = values * _UNIT_DEN[code] / _UNIT_NUM[code]
-    return np.abs(r - np.round(r)) <= np.maximum(1e-9, np.abs(r) * 2e-15)  # a few ulps of r
+    return np.abs(r - np.round(r)) <= np.maximum(1e-9, np.abs(r) * precision)
 
 
 def _grid_codes(values: np.ndarray, datetime: bool = False) -> np.ndarray:
@@ -184,6 +198,10 @@ def _grid_codes(values: np.ndarray, datetime: bool = False) -> np.ndarray:
     codes = np.full(len(values), _NO_GRID, np.int64)
     codes[values == 0] = kind[-1]
     whole = values == np.round(values)
+    # Fractions read from single precision (a REAL column: 37.2 is 37.20000076) are multiples
+    # to its precision; whole numbers are exact in both.
+    fractions = values[~whole & np.isfinite(values)]
+    single = fractions.size and np.array_equal(fractions.astype(np.float32).astype(np.float64), fractions)
     # Smallest unit first (whole numbers from 1: they are on every finer unit). A value off a
     # unit that every coarser one is a multiple of (all but the twos: 5 is no multiple of 2) is
     # off all of them and leaves the loop.
@@ -191,7 +209,7 @@ def _grid_codes(values: np.ndarray, datetime: bool = False) -> np.ndarray:
         for code in kind[(_UNIT_NUM[kind] < _UNIT_DEN[kind]) == fine]:
             if not alive.size:
                 break
-            on = _multiple_of(values[alive], code)
+            on = _multiple_of(values[alive], code, 2.5e-7 if fine and single else 2e-15)
             codes[alive[on]] = code
             if _UNITS[code][2] != (5,):  # not a 2
                 alive = alive[on]
@@ -245,10 +263,9 @@ class _Tree:
     #: noise of the rank a synthetic row takes in its leaf (see :meth:`draw`); empty when the
     #: column has no centre.
     residual_sd: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    #: Per donor: the unit (code into :data:`_UNITS`) its blurred value is rounded to: its own
-    #: value's (:func:`_grid_codes`), exactly (+ :data:`_EXACT`), unless that is wider than a
-    #: quarter of its kernel, then the widest unit within that; :data:`_NO_GRID` for donors
-    #: given exactly. Empty when the column's values are not rounded.
+    #: Per donor: the unit (code into :data:`_UNITS`) its blurred value is rounded to, and
+    #: whether exactly on it (+ :data:`_EXACT`): see :meth:`set_donors`; :data:`_NO_GRID` for
+    #: donors given exactly. Empty when the column's values are not rounded.
     grid: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
 
     def __post_init__(self) -> None:
@@ -339,8 +356,9 @@ class _Tree:
         """``common``: values held by :data:`_COMMON_COUNT` donors or more are donated exactly
         (heaps at round numbers stay where they are). ``grid``: the unit code of each donor's
         own value (:func:`_grid_codes`; its value, not its residual from a line): a blurred
-        value is drawn exactly on it, or on the widest unit of its kind (``datetime``: time
-        units) within a quarter of its kernel where that is finer, so rounding never undoes
+        value is drawn exactly on it where it is within :data:`_GRID_KERNEL`'s tenth of the
+        donor's kernel, else rounded to it or to the widest unit of its kind (``datetime``: time
+        units) within a quarter of the kernel, whichever is finer, so rounding never undoes
         the blur. ``centre``: the column's centre at each donor's row, the row's own score
         (:func:`_scores`) and how much wider held-out rows' residuals were; each leaf keeps the
         spread of the scores around the centre, the noise of a synthetic row's simulated score
@@ -355,14 +373,20 @@ class _Tree:
         self.grid = np.zeros(0, np.int16)
         if grid is not None and len(values):
             kind = _KIND_CODES[datetime]
-            # The kernel's unit: the widest of the kind within a quarter of the donor's kernel,
-            # so rounding (exactly on a unit: up to 2 units) moves a value by half its kernel at
-            # most, and a rare value blurred is seldom drawn back exactly.
-            finest = np.searchsorted(_UNIT_NUM[kind] / _UNIT_DEN[kind], self.bandwidth / 4, side="right") - 1
-            kernel = np.where(finest >= 0, kind[np.maximum(finest, 0)], _NO_GRID)
-            own = grid[order]
-            # On the donor's own unit exactly where the kernel allows it, else on the kernel's.
-            code = np.where(own <= kernel, own + _EXACT * (own >= 0), kernel)
+            # The widest units of the kind within a tenth and a quarter of the donor's kernel. A
+            # value is drawn exactly on its donor's unit when that is within the tenth (exact
+            # multiples are sparser: 1, 3, 7, 9 on a unit of 1), else on the donor's unit or the
+            # quarter's, whichever is finer: a rare value blurred is drawn back exactly at most
+            # about one time in ten, as rounding a blurred whole number to one always was.
+            widths = _UNIT_NUM[kind] / _UNIT_DEN[kind]
+
+            def widest(share: float) -> np.ndarray:
+                within = np.searchsorted(widths, self.bandwidth * share, side="right") - 1
+                return np.where(within >= 0, kind[np.maximum(within, 0)], _NO_GRID)
+
+            own, exact, plain = grid[order], widest(_GRID_KERNEL[0]), widest(_GRID_KERNEL[1])
+            code = np.where(own <= exact, own + _EXACT * (own >= 0), np.minimum(own, plain))
+            code = np.where((own > exact) & (own < 0), _NO_GRID, code)
             self.grid = np.where(self.bandwidth > 0, code, _NO_GRID).astype(np.int16)
         self.residual_sd = np.zeros(0)
         if centre is not None:
@@ -379,10 +403,11 @@ class _Tree:
             self.residual_sd = widen * sd
 
     def draw(self, x: np.ndarray, rng: np.random.Generator, centre: _Boosted | None = None,
-             offset: np.ndarray | None = None) -> np.ndarray:
-        """A donor value per row of ``x`` plus its kernel noise (plus ``offset``: a line at the
-        row's predictors, the donors being residuals from it), rounded to the donor's grid
-        (:attr:`grid`): a donor price of 451,500 gives 463,500, not 463,217.
+             offset: np.ndarray | None = None, within: tuple[float, float] | None = None) -> np.ndarray:
+        """A donor value per row of ``x`` plus its kernel noise (reflected into ``within``: the
+        range of the real gaps to a bound) plus ``offset`` (a line at the row's predictors, the
+        donors being residuals from it), rounded to the donor's grid (:attr:`grid`): a donor
+        price of 451,500 gives 463,500, not 463,217.
 
         With the column's ``centre``, the rows of a leaf that drew one of its continuous donors
         exchange them so that the row with the lowest simulated score (centre at the row +
@@ -404,6 +429,10 @@ class _Tree:
             idx[rows] = np.sort(idx[rest])
         # Always consume the normals so a column's RNG use depends on the model, not the rows.
         values = self.donors[idx] + rng.standard_normal(len(x)) * self.bandwidth[idx]
+        if within is not None:
+            lo, hi = within
+            values = np.where(values < lo, 2 * lo - values, values)
+            values = np.clip(np.where(values > hi, 2 * hi - values, values), lo, hi)
         if offset is not None:
             values = values + offset
         return _on_grid(values, self.grid[idx].astype(np.int64)) if self.grid.size else values
@@ -687,6 +716,13 @@ class _ColumnModel:
     # numerical or ordered categorical: which of a leaf's donors a row takes follows this sum of
     # trees (see :func:`_boost`)
     centre: _Boosted | None = None
+    # numerical only: the earlier columns (visit positions) it is at least / at most in every
+    # real row (see :func:`_bounds`), or -1
+    lower: int = -1
+    upper: int = -1
+    # numerical only: the line is one of those bounds, the residual the gap to it (drawn within
+    # the real gaps' range, so the bound holds)
+    gap: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -717,6 +753,68 @@ class _Linear:
             values = values.astype(np.float64)
             out += slope * np.where(np.isnan(values), fill, values)
         return out
+
+
+#: Fewest rows in which a column must be at least (or at most) an earlier one for that to be
+#: kept as a bound (:func:`_bounds`).
+_BOUND_MIN_ROWS = 10
+#: A bound is kept when the gaps to it vary at most this share of the column's variance: a
+#: first order days after a signup spread over years, a sale price a little under its list price.
+_BOUND_GAP_SHARE = 0.5
+
+
+def _bounds(x: np.ndarray, y: np.ndarray, candidates: list[int]) -> tuple[tuple[int, float], tuple[int, float]]:
+    """The earlier columns (visit positions among ``candidates``) that ``y`` is at least (lower)
+    and at most (upper) in every row of ``x`` (rows: ``y``'s, none null in the column): a first
+    order is never before the signup, a last never before the first. Each with the share of
+    ``y``'s variance the gap to it leaves: the tightest bound of each side, if that share is at
+    most :data:`_BOUND_GAP_SHARE` (a price is always above a floor area in other units, a share
+    of elderly in poverty below a population density: orders that hold by accident, whose
+    gaps vary as much as the values); (-1, inf) where none."""
+    none = (-1, math.inf)
+    lower, upper = none, none
+    spread = float(np.var(y))
+    if len(y) < _BOUND_MIN_ROWS or not spread > 0:
+        return lower, upper
+    step = -(-len(y) // _LINEAR_SELECTION_ROWS)
+    for k in candidates:
+        # Rows spread over the table first: most pairs are out of order in some of them.
+        for rows in (slice(None, None, step), slice(None)) if step > 1 else (slice(None),):
+            gap = y[rows] - x[rows, k]
+            below, above = gap.min() >= 0, gap.max() <= 0  # False on a null
+            var = float(np.var(gap)) / spread
+            if not (below or above) or not var <= _BOUND_GAP_SHARE * (1.25 if step > 1 and rows.step else 1.0):
+                break
+        else:
+            if below and var < lower[1]:
+                lower = (k, var)
+            if above and var < upper[1]:
+                upper = (k, var)
+    return lower, upper
+
+
+def _within(values: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None, lo: float, hi: float,
+            whole: bool = False) -> np.ndarray:
+    """``values`` on the right side of per-row bounds (NaN: none), those beyond mirrored across
+    the bound (a first order drawn a day before the signup is a day after it) but kept within
+    ``lo``..``hi`` (then the bound itself); ``whole``: whole numbers, the nearest on the right side."""
+    out = values.copy()
+    with np.errstate(invalid="ignore"):
+        if lower is not None:
+            wrong = out < lower
+            out[wrong] = np.maximum(lower[wrong], np.minimum(2 * lower[wrong] - out[wrong], hi))
+        if upper is not None:
+            wrong = out > upper
+            out[wrong] = np.minimum(upper[wrong], np.maximum(2 * upper[wrong] - out[wrong], lo))
+        if whole:
+            out = np.round(out)
+            if upper is not None:
+                out = np.where(out > upper, np.floor(upper), out)
+            if lower is not None:
+                out = np.where(out < lower, np.ceil(lower), out)
+        if lower is not None:  # bounds the other way round (their own columns out of order)
+            out = np.where(out < lower, lower, out)
+    return out
 
 
 def _line_range(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -1045,11 +1143,25 @@ class CartSynthesizer(Synthesizer):
                 ordinal = distinct < _ORDINAL_LEVELS  # neither blurred nor drawn off a line
                 smooth = 0.0 if ordinal else p.smoothing
                 levels = not ordinal and _levels(distinct, nonnull.size)
-                target, linear = v[nonnull], None
+                target, linear, gap = v[nonnull], None, None
+                earlier = x[nonnull, :j] if null.any() else x[:, :j]  # at the rows holding a value
+                kin = [k for k in range(j) if k in numerical and by_name[self._order[k]].datetime == by_name[name].datetime]
+                (lower, lower_var), (upper, upper_var) = ((-1, 0.0), (-1, 0.0)) if ordinal else _bounds(earlier, target, kin)
                 if p.linear and not ordinal:
-                    linear = _linear_part(x[nonnull], target, [k for k in range(j) if k in numerical])
+                    linear = _linear_part(earlier, target, [k for k in range(j) if k in numerical])
+                    # A datetime's bound close to as good as the line becomes the line: the value
+                    # is drawn as its gap to the bound (a duration), never beyond it, with the
+                    # real gaps' point masses (a last order on the day of the first). Numbers
+                    # are not (a share of graduates is no fixed gap below the share of school
+                    # leavers: corpus midwest's quality fell 0.036); their bounds only hold.
+                    bound, bound_var = (lower, lower_var) if lower_var <= upper_var else (upper, upper_var)
+                    if bound >= 0 and by_name[name].datetime and (
+                            linear is None or np.var(target - linear.line(earlier)) >= 0.5 * bound_var * np.var(target)):
+                        linear = _Linear((bound,), 0.0, (1.0,), (float(np.mean(earlier[:, bound])),))
+                        gaps = target - earlier[:, bound]
+                        gap = (float(gaps.min()), float(gaps.max()))
                     if linear is not None:
-                        target = target - linear.line(x[nonnull])
+                        target = target - linear.line(earlier)
                 if nonnull.size:
                     # Blurred values keep their donors' heaps and grids, as round as the real
                     # ones (a residual from a line is not a value: its heaps are not kept).
@@ -1058,7 +1170,7 @@ class CartSynthesizer(Synthesizer):
                          common=linear is None, grid=None if ordinal else v[nonnull],
                          datetime=by_name[name].datetime)
                 lo, hi = (float(v[nonnull].min()), float(v[nonnull].max())) if nonnull.size else (0.0, 0.0)
-                self._models[name] = _ColumnModel("numerical", [], lo, hi, None, None, linear)
+                self._models[name] = _ColumnModel("numerical", [], lo, hi, None, None, linear, None, lower, upper, gap)
                 x[:, j] = v
                 numerical.add(j)
             for j, name in enumerate(self._order):
@@ -1100,7 +1212,7 @@ class CartSynthesizer(Synthesizer):
                 values = np.full(n, np.nan)
                 if m.value_tree is not None:
                     line = None if m.linear is None else m.linear.line_of([out[self._order[k]] for k in m.linear.columns])
-                    v = m.value_tree.draw(xj, rng, m.centre, line)
+                    v = m.value_tree.draw(xj, rng, m.centre, line, m.gap)
                     if m.linear is None:
                         # Reflect kernel noise at the observed range so edges keep their density.
                         # (np.where, not lo + |v - lo|, so unsmoothed donors stay bit-exact.)
@@ -1116,6 +1228,9 @@ class CartSynthesizer(Synthesizer):
                         # Whole numbers as they will be published, here: later columns then see,
                         # and lines add up, the values a reader gets (above + basement = living).
                         values = np.round(values)
+                    if m.lower >= 0 or m.upper >= 0:
+                        values = _within(values, out[self._order[m.lower]] if m.lower >= 0 else None,
+                                         out[self._order[m.upper]] if m.upper >= 0 else None, m.lo, m.hi, name in whole)
                 if m.null_tree is not None:
                     values[m.null_tree.draw(xj, rng) > 0.5] = np.nan
                 out[name] = values
@@ -1157,6 +1272,8 @@ class CartSynthesizer(Synthesizer):
                 arrays.update({f"{key}_{f.name}": getattr(m.centre, f.name) for f in fields(_Boosted)
                                if f.name not in ("base", "widen")})
                 entry["centre"] = {"key": key, "base": m.centre.base, "widen": m.centre.widen}
+            if m.lower >= 0 or m.upper >= 0:
+                entry.update(lower=m.lower, upper=m.upper, gap=None if m.gap is None else list(m.gap))
             meta["columns"][name] = entry
         _write_npz(Path(directory) / "trees.npz", arrays)
         (Path(directory) / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
@@ -1166,7 +1283,7 @@ class CartSynthesizer(Synthesizer):
         cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int
     ) -> CartSynthesizer:
         meta = json.loads((Path(directory) / "model.json").read_text())
-        if meta.get("format") not in (2, 3, 4, 5, _FORMAT):  # format 2's one-column lines read as such
+        if meta.get("format") not in (2, 3, 4, 5, 6, _FORMAT):  # format 2's one-column lines read as such
             raise ValueError(f"unsupported cart model format: {meta.get('format')!r}")
         model = cls(columns, params, seed)
         model._order = list(meta["order"])
@@ -1198,6 +1315,9 @@ class CartSynthesizer(Synthesizer):
                     tree(e["value_tree"]),
                     None if e["linear"] is None else _Linear.from_saved(e["linear"]),
                     centre(e.get("centre")),
+                    int(e.get("lower", -1)),
+                    int(e.get("upper", -1)),
+                    None if e.get("gap") is None else (float(e["gap"][0]), float(e["gap"][1])),
                 )
                 if m.kind == "categorical" and m.centre is not None:
                     # Saved with the model: the codes it ranks, all but the null code.

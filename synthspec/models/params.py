@@ -40,8 +40,9 @@ class CartParams(ModelParams):
         "of Silverman's bandwidth, still keeps continuous values from being copied exactly but no "
         "longer flattens peaked distributions (1.0 cost Adult's fnlwgt and hours_per_week 0.02 "
         "of their holdout accuracy while moving the DCR share by less than its noise). Values held "
-        "by 5 rows or more are never blurred; a blurred value is drawn on its donor's grid, as round "
-        "as the donor (451,500 gives a multiple of 500) but no coarser than a quarter of the blur.",
+        "by 5 rows or more are not blurred (unless drawn off a line); a blurred value is drawn on "
+        "its donor's grid, as round as the donor (451,500 gives a multiple of 500) but no coarser "
+        "than a tenth of the blur (then rounded to at most a quarter of it).",
     )
     linear: bool = Field(
         default=True,
@@ -132,7 +133,7 @@ class BuiltinModel:
 
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
-    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=7),  # 2: target-ordered categories, smoothing 0.25, linear parts; 3: own binned trees; 4: common values of columns under sqrt(n) values not blurred, lines in up to 3 columns, whole numbers rounded, systematic donor samples; 5: centres; 6: centres of ordered categories; 7: common values of every column not blurred, blurred values on their donors' grids
+    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=8),  # 2: target-ordered categories, smoothing 0.25, linear parts; 3: own binned trees; 4: common values of columns under sqrt(n) values not blurred, lines in up to 3 columns, whole numbers rounded, systematic donor samples; 5: centres; 6: centres of ordered categories; 7: common values of every column not blurred, blurred values on their donors' grids; 8: bounds (a column never below / above an earlier one stays so; a tight one drawn as the gap)
     "dp_bayes": BuiltinModel("synthspec.models.dp_bayes", DPBayesParams, cost=5, differentially_private=True),
     # 2: a child table's model also learns its parents' attributes (drawn given them by matching);
     # 3: lines (numerical columns nearly linear in earlier ones drawn as residuals)
