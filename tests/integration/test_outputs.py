@@ -134,7 +134,7 @@ def test_report_run_rebuilds_a_past_run_from_the_history(two):
 
 
 def test_a_failed_check_is_a_failure_in_every_report(two):
-    _edit(two / "specs" / "one.yml", "  b: {type: categorical}\n", "  b: {type: categorical}\nchecks: {quality_score: {min: 0.9999}}\n")
+    _edit(two / "specs" / "one.yml", "  b: {type: categorical}\n", "  b: {type: categorical}\nchecks: {quality_score: {min: 0.9999, decide: value}}\n")
     result = run_cli(two, "apply", "-q")
     assert result.exit_code == 1
     results = _results(two)

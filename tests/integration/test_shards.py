@@ -132,7 +132,8 @@ def test_a_failed_gate_publishes_nothing_and_leaves_no_part(keyed_project: Path)
     assert run_cli(keyed_project, "apply", "-q").exit_code == 0
     before = published(keyed_project)
     spec = keyed_project / "specs" / "t.yml"
-    spec.write_text(spec.read_text().replace("rows: 1000", "rows: 1000\nchecks:\n  quality_score: {min: 0.9999}"))
+    # A DCR share of at most 0.05 cannot be met (its 90% interval lies around 0.5), so the gate fails.
+    spec.write_text(spec.read_text().replace("rows: 1000", "rows: 1000\nchecks:\n  dcr_share: {max: 0.05}"))
     result = run_cli(keyed_project, "apply", "-q")
     assert result.exit_code == 1, result.output
     assert published(keyed_project) == before
