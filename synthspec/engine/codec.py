@@ -16,7 +16,7 @@ import pandas as pd
 
 from synthspec.engine.columns import ColumnPlan, is_integer_type, is_text_type, is_tz_type
 from synthspec.io.compact import compact, held, narrow, objects, recode
-from synthspec.models.base import ModelColumn
+from synthspec.models.base import ModelColumn, reflect_past
 from synthspec.spec.models import InequalityConstraint
 
 if TYPE_CHECKING:
@@ -351,23 +351,11 @@ def enforce(frame: pd.DataFrame, plans: list[ColumnPlan], constraints: list[Ineq
 
 
 def _reflect(values: np.ndarray, bound: np.ndarray, *, above: bool) -> np.ndarray:
-    """Values on the wrong side of a per-row bound (a parent's value) mirrored across it, so a
-    child keeps its distance from the parent's value rather than piling up on it; never beyond
-    the column's sampled range (then the bound itself). Nulls are left alone."""
-    out = values.copy()
-    with np.errstate(invalid="ignore"):
-        wrong = values < bound if above else values > bound
-    if not wrong.any():
-        return out
-    mirrored = 2 * bound - values
-    if above:
-        limit = np.nanmax(values)
-        mirrored = np.where(mirrored > limit, np.maximum(bound, np.minimum(mirrored, limit)), mirrored)
-    else:
-        limit = np.nanmin(values)
-        mirrored = np.where(mirrored < limit, np.minimum(bound, np.maximum(mirrored, limit)), mirrored)
-    out[wrong] = mirrored[wrong]
-    return out
+    """Values on the wrong side of a per-row bound (a parent's value) mirrored across it
+    (:func:`~synthspec.models.base.reflect_past`), never beyond the column's sampled range."""
+    if np.isnan(values).all():  # nothing to move (and no range)
+        return values.copy()
+    return reflect_past(values, bound, above=above, limit=np.nanmax(values) if above else np.nanmin(values))
 
 
 def conform_rules(plans: list[ColumnPlan], real: pd.DataFrame) -> dict[str, tuple[str, Any]]:

@@ -128,3 +128,19 @@ class Synthesizer(ABC):
     @abstractmethod
     def load(cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int) -> Synthesizer:
         """Read a model written by ``save``."""
+
+
+def reflect_past(values: Any, bound: Any, *, above: bool, limit: float) -> Any:
+    """``values`` on the wrong side of a per-row ``bound`` (``above``: they must be at least it)
+    mirrored across it, so they keep their distance from it rather than pile up on it (a first
+    order drawn a day before the signup is a day after it); never past ``limit`` (the column's
+    range; then the bound itself). NaN values and bounds are left alone."""
+    import numpy as np
+
+    out = values.copy()
+    with np.errstate(invalid="ignore"):
+        wrong = values < bound if above else values > bound
+    if wrong.any():
+        b, mirrored = bound[wrong], 2 * bound[wrong] - values[wrong]
+        out[wrong] = np.maximum(b, np.minimum(mirrored, limit)) if above else np.minimum(b, np.maximum(mirrored, limit))
+    return out

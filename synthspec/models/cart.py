@@ -90,7 +90,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from synthspec.models.base import Budget, ModelColumn, ModelParams, Synthesizer
+from synthspec.models.base import Budget, ModelColumn, ModelParams, Synthesizer, reflect_past
 from synthspec.models.params import CartParams, leaf_size
 from synthspec.models.registry import register
 from synthspec.models.tree import GrownTree, Layout
@@ -130,6 +130,7 @@ _SECOND = len(_UNITS)
 _UNITS += [(1, 1, (60,)), (60, 1, (60,)), (3_600, 1, (24,)), (86_400, 1, ())]
 _UNIT_NUM = np.array([u[0] for u in _UNITS], np.float64)
 _UNIT_DEN = np.array([u[1] for u in _UNITS], np.float64)
+
 
 def _steps() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per unit, the period ``p`` of its exact multiples (the product of its moduli: 10 for
@@ -386,7 +387,6 @@ class _Tree:
 
             own, exact, plain = grid[order], widest(_GRID_KERNEL[0]), widest(_GRID_KERNEL[1])
             code = np.where(own <= exact, own + _EXACT * (own >= 0), np.minimum(own, plain))
-            code = np.where((own > exact) & (own < 0), _NO_GRID, code)
             self.grid = np.where(self.bandwidth > 0, code, _NO_GRID).astype(np.int16)
         self.residual_sd = np.zeros(0)
         if centre is not None:
@@ -777,13 +777,15 @@ def _bounds(x: np.ndarray, y: np.ndarray, candidates: list[int]) -> tuple[tuple[
     if len(y) < _BOUND_MIN_ROWS or not spread > 0:
         return lower, upper
     step = -(-len(y) // _LINEAR_SELECTION_ROWS)
+    # Rows spread over the table first (most pairs are out of order in some of them, and the
+    # share is only estimated there: a little slack), then every row.
+    passes = ((slice(None, None, step), 1.25), (slice(None), 1.0)) if step > 1 else ((slice(None), 1.0),)
     for k in candidates:
-        # Rows spread over the table first: most pairs are out of order in some of them.
-        for rows in (slice(None, None, step), slice(None)) if step > 1 else (slice(None),):
+        for rows, slack in passes:
             gap = y[rows] - x[rows, k]
             below, above = gap.min() >= 0, gap.max() <= 0  # False on a null
             var = float(np.var(gap)) / spread
-            if not (below or above) or not var <= _BOUND_GAP_SHARE * (1.25 if step > 1 and rows.step else 1.0):
+            if not (below or above) or var > _BOUND_GAP_SHARE * slack:
                 break
         else:
             if below and var < lower[1]:
@@ -796,16 +798,14 @@ def _bounds(x: np.ndarray, y: np.ndarray, candidates: list[int]) -> tuple[tuple[
 def _within(values: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None, lo: float, hi: float,
             whole: bool = False) -> np.ndarray:
     """``values`` on the right side of per-row bounds (NaN: none), those beyond mirrored across
-    the bound (a first order drawn a day before the signup is a day after it) but kept within
-    ``lo``..``hi`` (then the bound itself); ``whole``: whole numbers, the nearest on the right side."""
-    out = values.copy()
+    the bound (:func:`reflect_past`) within ``lo``..``hi``; ``whole``: whole numbers, the
+    nearest on the right side."""
+    out = values
+    if lower is not None:
+        out = reflect_past(out, lower, above=True, limit=hi)
+    if upper is not None:
+        out = reflect_past(out, upper, above=False, limit=lo)
     with np.errstate(invalid="ignore"):
-        if lower is not None:
-            wrong = out < lower
-            out[wrong] = np.maximum(lower[wrong], np.minimum(2 * lower[wrong] - out[wrong], hi))
-        if upper is not None:
-            wrong = out > upper
-            out[wrong] = np.minimum(upper[wrong], np.maximum(2 * upper[wrong] - out[wrong], lo))
         if whole:
             out = np.round(out)
             if upper is not None:
