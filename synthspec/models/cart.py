@@ -67,7 +67,12 @@ never above the list price (:func:`_bounds`). Values drawn past the bound are mi
 (:func:`_within`), and a bound whose gaps vary at most half as much as the column (days between
 dates years apart) becomes its line: the gap is drawn, within the real gaps' range, with their
 point masses (a last order on the day of the first). Without this, 17% of synthetic customers
-had their last order before their first, and 2% their first before their signup.
+had their last order before their first, and 2% their first before their signup. An order is a
+bound only where chance would rarely give it (:func:`_by_chance`: not a price above a floor area
+in other units, true of every pair of rows), and a sentinel (:func:`_sentinel`: a renovation
+year of 0 for never, an end date of 9999) is exempt from it: kc_house's houses are never
+renovated before they are built, the 96% never renovated aside (3.5% of the synthetic renovated
+houses were).
 
 Trees are grown by :mod:`synthspec.models.tree` (CART on binned predictors, in numpy) and kept as
 flat numpy arrays, so a saved model is plain ``.npz`` + JSON (no pickle) and samples identically
@@ -96,10 +101,11 @@ from synthspec.models.registry import register
 from synthspec.models.tree import GrownTree, Layout
 from synthspec.models.tree import grow as grow_tree
 
-_FORMAT = 7  # 2: per-tree category orders (recode_*), linear parts; 3: lines in several columns; 4: centres;
+_FORMAT = 8  # 2: per-tree category orders (recode_*), linear parts; 3: lines in several columns; 4: centres;
 # 5: centres of ordered categories (a format-4 reader would ignore them and draw such a column at random);
 # 6: donors' grids (a format-5 reader would publish blurred values off their grid); 7: bounds
-# (a format-6 reader would draw a gap to a bound as a residual, past the bound)
+# (a format-6 reader would draw a gap to a bound as a residual, past the bound); 8: sentinels exempt
+# from bounds (a format-7 reader would push a renovation year of 0 past the year built)
 _LEAF = -1
 # A value holding at least this share of its leaf is a point mass (capital_gain == 0,
 # hours_per_week == 40): it is donated exactly, never blurred, so spikes survive smoothing.
@@ -723,6 +729,11 @@ class _ColumnModel:
     # numerical only: the line is one of those bounds, the residual the gap to it (drawn within
     # the real gaps' range, so the bound holds)
     gap: tuple[float, float] | None = None
+    # numerical only: whether rows holding a sentinel (this column's, below, or the bound's) are
+    # exempt from the lower / upper bound (see :func:`_sentinel`)
+    exempt: tuple[bool, bool] = (False, False)
+    # numerical only: this column's sentinel (:func:`_sentinel`), NaN where none
+    sentinel: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -758,40 +769,100 @@ class _Linear:
 #: Fewest rows in which a column must be at least (or at most) an earlier one for that to be
 #: kept as a bound (:func:`_bounds`).
 _BOUND_MIN_ROWS = 10
-#: A bound is kept when the gaps to it vary at most this share of the column's variance: a
-#: first order days after a signup spread over years, a sale price a little under its list price.
+#: An order holding in all ``n`` real rows is a bound only if chance would rarely give it:
+#: ``(1 - q) ** n`` below this, ``q`` the share of pairs of *different* rows out of that order.
+#: A price is above a floor area in other units in every pair of rows (``q = 0``: no bound); a
+#: house is built after another's renovation in 1.8% of pairs of kc_house's renovated houses,
+#: never after its own (453 rows: 10^-3.6). A bound holding in every real row costs little if
+#: it is one by chance, so the bar is not set lower.
+_BOUND_CHANCE = 1e-2
+#: A bound is drawn as the gap to it (a datetime's, :meth:`_Tree.draw` ``within``) when the gaps
+#: vary at most this share of the column's variance: a first order days after a signup spread
+#: over years.
 _BOUND_GAP_SHARE = 0.5
 
 
-def _bounds(x: np.ndarray, y: np.ndarray, candidates: list[int]) -> tuple[tuple[int, float], tuple[int, float]]:
+@dataclass(frozen=True)
+class _Bound:
+    """The earlier column (visit position, -1: none) a column is at least or at most in every real
+    row, the share of the column's variance the gaps to it leave, and whether rows holding either
+    column's sentinel (:func:`_sentinel`) are exempt."""
+
+    column: int = -1
+    spread: float = math.inf
+    exempt: bool = False
+
+
+def _sentinel(values: np.ndarray) -> float:
+    """A number standing for "none" in a column: its smallest or largest value, held by at least
+    :data:`_BOUND_MIN_ROWS` rows but not all but a few (a renovation year of 0 for a house never
+    renovated, 9999 for no end date); NaN where there is none. Only bounds look at it: a sentinel
+    row is exempt from an order every other row keeps (:func:`_bounds`)."""
+    finite = values[~np.isnan(values)]
+    if finite.size < 2 * _BOUND_MIN_ROWS:
+        return math.nan
+    ends = [(int(np.count_nonzero(finite == end)), float(end)) for end in (finite.min(), finite.max())]
+    count, end = max(ends)
+    return end if _BOUND_MIN_ROWS <= count <= finite.size - _BOUND_MIN_ROWS else math.nan
+
+
+def _by_chance(y: np.ndarray, x: np.ndarray, lower: bool, rows: int) -> bool:
+    """Whether ``y >= x`` (``lower``, else ``<=``) holding in ``rows`` rows is what chance gives:
+    ``(1 - q) ** rows`` at least :data:`_BOUND_CHANCE`, ``q`` the share of pairs of different
+    rows of ``y`` and ``x`` (a sample of them) out of that order."""
+    order = np.sort(x)
+    if lower:  # pairs with x_j > y_i
+        wrong = len(x) - np.searchsorted(order, y, side="right")
+    else:
+        wrong = np.searchsorted(order, y, side="left")
+    q = float(wrong.sum()) / (float(len(y)) * len(x))
+    return q < 1.0 and rows * math.log1p(-q) >= math.log(_BOUND_CHANCE)
+
+
+def _better(found: _Bound, kept: _Bound) -> bool:
+    return kept.column < 0 or (found.exempt, found.spread) < (kept.exempt, kept.spread)
+
+
+def _bounds(x: np.ndarray, y: np.ndarray, candidates: list[int], sentinels: np.ndarray,
+            own: float) -> tuple[_Bound, _Bound]:
     """The earlier columns (visit positions among ``candidates``) that ``y`` is at least (lower)
-    and at most (upper) in every row of ``x`` (rows: ``y``'s, none null in the column): a first
-    order is never before the signup, a last never before the first. Each with the share of
-    ``y``'s variance the gap to it leaves: the tightest bound of each side, if that share is at
-    most :data:`_BOUND_GAP_SHARE` (a price is always above a floor area in other units, a share
-    of elderly in poverty below a population density: orders that hold by accident, whose
-    gaps vary as much as the values); (-1, inf) where none."""
-    none = (-1, math.inf)
-    lower, upper = none, none
-    spread = float(np.var(y))
-    if len(y) < _BOUND_MIN_ROWS or not spread > 0:
+    and at most (upper) in every row of ``x`` (rows: ``y``'s, none null in the column) beyond
+    chance (:func:`_by_chance`): a first order is never before the signup, a last never before
+    the first. An order that fails only in rows where ``y`` holds its sentinel ``own`` or the
+    earlier column its sentinel (``sentinels``, by visit position; NaN: none) holds with those
+    rows exempt: a house is never renovated before it is built, a renovation year of 0 aside.
+    Of each side, the bound whose gaps vary least (a sentinel-free one first)."""
+    lower, upper = _Bound(), _Bound()
+    if len(y) < _BOUND_MIN_ROWS or not float(np.var(y)) > 0:
         return lower, upper
     step = -(-len(y) // _LINEAR_SELECTION_ROWS)
-    # Rows spread over the table first (most pairs are out of order in some of them, and the
-    # share is only estimated there: a little slack), then every row.
-    passes = ((slice(None, None, step), 1.25), (slice(None), 1.0)) if step > 1 else ((slice(None), 1.0),)
+    # Rows spread over the table first (most pairs are out of order in some of them), then every
+    # row; chance is judged on the spread rows.
+    screen = slice(None, None, step)
     for k in candidates:
-        for rows, slack in passes:
-            gap = y[rows] - x[rows, k]
-            below, above = gap.min() >= 0, gap.max() <= 0  # False on a null
-            var = float(np.var(gap)) / spread
-            if not (below or above) or var > _BOUND_GAP_SHARE * slack:
+        for exempt in (False, True):
+            keep: Any = slice(None)
+            if exempt:
+                if math.isnan(own) and math.isnan(sentinels[k]):
+                    break
+                keep = (y != own) & (x[:, k] != sentinels[k])  # NaN differs from everything
+            yk, xk = y[keep], x[keep, k]
+            if len(yk) < _BOUND_MIN_ROWS:
                 break
-        else:
-            if below and var < lower[1]:
-                lower = (k, var)
-            if above and var < upper[1]:
-                upper = (k, var)
+            gap = yk[screen] - xk[screen]
+            below, above = gap.min() >= 0, gap.max() <= 0  # False on a null
+            if below or above:
+                gap = yk - xk
+                below, above = below and gap.min() >= 0, above and gap.max() <= 0
+            if not (below or above):
+                continue  # out of order: with the sentinels exempt?
+            spread = float(np.var(gap)) / max(float(np.var(yk)), 1e-300)
+            found = _Bound(k, spread, exempt)
+            if below and _better(found, lower) and not _by_chance(yk[screen], xk[screen], True, len(yk)):
+                lower = found
+            if above and _better(found, upper) and not _by_chance(yk[screen], xk[screen], False, len(yk)):
+                upper = found
+            break
     return lower, upper
 
 
@@ -1066,6 +1137,7 @@ class CartSynthesizer(Synthesizer):
         # categorical predictors (column -> number of codes) with more than two categories
         categories: dict[int, int] = {}
         numerical: set[int] = set()  # numerical predictors (visit positions)
+        sentinels = np.full(len(self._order), math.nan)  # by visit position (:func:`_sentinel`)
 
         def build(j: int, rows: np.ndarray, y: np.ndarray, classify: bool, smooth: float, predictors: dict[int, int],
                   centre: bool, ordered: int | None, common: bool, grid: np.ndarray | None,
@@ -1146,7 +1218,8 @@ class CartSynthesizer(Synthesizer):
                 target, linear, gap = v[nonnull], None, None
                 earlier = x[nonnull, :j] if null.any() else x[:, :j]  # at the rows holding a value
                 kin = [k for k in range(j) if k in numerical and by_name[self._order[k]].datetime == by_name[name].datetime]
-                (lower, lower_var), (upper, upper_var) = ((-1, 0.0), (-1, 0.0)) if ordinal else _bounds(earlier, target, kin)
+                sentinels[j] = _sentinel(v)
+                lower, upper = (_Bound(), _Bound()) if ordinal else _bounds(earlier, target, kin, sentinels, sentinels[j])
                 if p.linear and not ordinal:
                     linear = _linear_part(earlier, target, [k for k in range(j) if k in numerical])
                     # A datetime's bound close to as good as the line becomes the line: the value
@@ -1154,11 +1227,13 @@ class CartSynthesizer(Synthesizer):
                     # real gaps' point masses (a last order on the day of the first). Numbers
                     # are not (a share of graduates is no fixed gap below the share of school
                     # leavers: corpus midwest's quality fell 0.036); their bounds only hold.
-                    bound, bound_var = (lower, lower_var) if lower_var <= upper_var else (upper, upper_var)
-                    if bound >= 0 and by_name[name].datetime and (
-                            linear is None or np.var(target - linear.line(earlier)) >= 0.5 * bound_var * np.var(target)):
-                        linear = _Linear((bound,), 0.0, (1.0,), (float(np.mean(earlier[:, bound])),))
-                        gaps = target - earlier[:, bound]
+                    # A bound with exempt rows is no line (a sentinel is no gap away from anything).
+                    bound = min((b for b in (lower, upper) if b.column >= 0 and not b.exempt),
+                                key=lambda b: b.spread, default=_Bound())
+                    if bound.spread <= _BOUND_GAP_SHARE and by_name[name].datetime and (
+                            linear is None or np.var(target - linear.line(earlier)) >= 0.5 * bound.spread * np.var(target)):
+                        linear = _Linear((bound.column,), 0.0, (1.0,), (float(np.mean(earlier[:, bound.column])),))
+                        gaps = target - earlier[:, bound.column]
                         gap = (float(gaps.min()), float(gaps.max()))
                     if linear is not None:
                         target = target - linear.line(earlier)
@@ -1170,7 +1245,8 @@ class CartSynthesizer(Synthesizer):
                          common=linear is None, grid=None if ordinal else v[nonnull],
                          datetime=by_name[name].datetime)
                 lo, hi = (float(v[nonnull].min()), float(v[nonnull].max())) if nonnull.size else (0.0, 0.0)
-                self._models[name] = _ColumnModel("numerical", [], lo, hi, None, None, linear, None, lower, upper, gap)
+                self._models[name] = _ColumnModel("numerical", [], lo, hi, None, None, linear, None, lower.column,
+                                                  upper.column, gap, (lower.exempt, upper.exempt), sentinels[j])
                 x[:, j] = v
                 numerical.add(j)
             for j, name in enumerate(self._order):
@@ -1229,13 +1305,28 @@ class CartSynthesizer(Synthesizer):
                         # and lines add up, the values a reader gets (above + basement = living).
                         values = np.round(values)
                     if m.lower >= 0 or m.upper >= 0:
-                        values = _within(values, out[self._order[m.lower]] if m.lower >= 0 else None,
-                                         out[self._order[m.upper]] if m.upper >= 0 else None, m.lo, m.hi, name in whole)
+                        values = self._bounded(m, values, out, name in whole)
                 if m.null_tree is not None:
                     values[m.null_tree.draw(xj, rng) > 0.5] = np.nan
                 out[name] = values
                 x[:, j] = values
         return pd.DataFrame({c.name: out[c.name] for c in self.columns}, index=pd.RangeIndex(n))
+
+    def _bounded(self, m: _ColumnModel, values: np.ndarray, out: dict[str, np.ndarray], whole: bool) -> np.ndarray:
+        """A column's drawn ``values`` within its bounds (:func:`_within`) at the drawn rows
+        ``out``, rows holding a sentinel exempt from a bound that exempts them."""
+        own = values == m.sentinel  # all False without one (NaN)
+
+        def bound(k: int, exempt: bool) -> np.ndarray | None:
+            if k < 0:
+                return None
+            at = out[self._order[k]]
+            if not exempt:
+                return at
+            free = own | (at == self._models[self._order[k]].sentinel)
+            return np.where(free, np.nan, at) if free.any() else at
+
+        return _within(values, bound(m.lower, m.exempt[0]), bound(m.upper, m.exempt[1]), m.lo, m.hi, whole)
 
     @staticmethod
     def _given_column(m: _ColumnModel, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -1274,6 +1365,10 @@ class CartSynthesizer(Synthesizer):
                 entry["centre"] = {"key": key, "base": m.centre.base, "widen": m.centre.widen}
             if m.lower >= 0 or m.upper >= 0:
                 entry.update(lower=m.lower, upper=m.upper, gap=None if m.gap is None else list(m.gap))
+                if any(m.exempt):
+                    entry["exempt"] = list(m.exempt)
+            if not math.isnan(m.sentinel):
+                entry["sentinel"] = m.sentinel
             meta["columns"][name] = entry
         _write_npz(Path(directory) / "trees.npz", arrays)
         (Path(directory) / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
@@ -1283,7 +1378,7 @@ class CartSynthesizer(Synthesizer):
         cls, directory: Path, columns: list[ModelColumn], params: ModelParams, seed: int
     ) -> CartSynthesizer:
         meta = json.loads((Path(directory) / "model.json").read_text())
-        if meta.get("format") not in (2, 3, 4, 5, 6, _FORMAT):  # format 2's one-column lines read as such
+        if meta.get("format") not in (2, 3, 4, 5, 6, 7, _FORMAT):  # format 2's one-column lines read as such
             raise ValueError(f"unsupported cart model format: {meta.get('format')!r}")
         model = cls(columns, params, seed)
         model._order = list(meta["order"])
@@ -1318,6 +1413,8 @@ class CartSynthesizer(Synthesizer):
                     int(e.get("lower", -1)),
                     int(e.get("upper", -1)),
                     None if e.get("gap") is None else (float(e["gap"][0]), float(e["gap"][1])),
+                    (bool(e.get("exempt", (False, False))[0]), bool(e.get("exempt", (False, False))[1])),
+                    float(e.get("sentinel", math.nan)),
                 )
                 if m.kind == "categorical" and m.centre is not None:
                     # Saved with the model: the codes it ranks, all but the null code.

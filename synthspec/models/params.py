@@ -133,7 +133,7 @@ class BuiltinModel:
 
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
-    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=8),  # 2: target-ordered categories, smoothing 0.25, linear parts; 3: own binned trees; 4: common values of columns under sqrt(n) values not blurred, lines in up to 3 columns, whole numbers rounded, systematic donor samples; 5: centres; 6: centres of ordered categories; 7: common values of every column not blurred, blurred values on their donors' grids; 8: bounds (a column never below / above an earlier one stays so; a tight one drawn as the gap)
+    "cart": BuiltinModel("synthspec.models.cart", CartParams, cost=1, revision=9),  # 2: target-ordered categories, smoothing 0.25, linear parts; 3: own binned trees; 4: common values of columns under sqrt(n) values not blurred, lines in up to 3 columns, whole numbers rounded, systematic donor samples; 5: centres; 6: centres of ordered categories; 7: common values of every column not blurred, blurred values on their donors' grids; 8: bounds (a column never below / above an earlier one stays so; a tight one drawn as the gap); 9: bounds judged against chance, not by their gaps; sentinels (a renovation year of 0) exempt
     "dp_bayes": BuiltinModel("synthspec.models.dp_bayes", DPBayesParams, cost=5, differentially_private=True),
     # 2: a child table's model also learns its parents' attributes (drawn given them by matching);
     # 3: lines (numerical columns nearly linear in earlier ones drawn as residuals)
