@@ -230,7 +230,10 @@ FREQUENT_MASS = 0.9
 def discrete_support(real: pd.Series) -> np.ndarray | None:
     """The sorted real values of a discrete numerical column, or None when it is not discrete.
     Values held by fewer rows than the rare-value threshold are left out of the support (a
-    sample near one moves to a frequent neighbour) when the others hold 90% of the rows."""
+    sample near one moves to a frequent neighbour) when the others hold 90% of the rows. Rare
+    values beyond the frequent ones (a tail of long hospital stays, each held by a patient or
+    two) are pooled instead (:func:`_tail_points`): snapped onto the last frequent value, a
+    tail of 41 to 83 days was published as a heap at 40 and nothing above it."""
     from synthspec.spec.models import DEFAULT_RARE_MIN_COUNT
 
     values = pd.to_numeric(objects(real), errors="coerce").dropna().to_numpy(dtype="float64")
@@ -245,7 +248,35 @@ def discrete_support(real: pd.Series) -> np.ndarray | None:
     # ones carry the distribution (ratings, counts); when they do not (prices in whole units,
     # a few rows each), snapping onto them would collapse it: every real value is the support.
     frequent = counts >= DEFAULT_RARE_MIN_COUNT
-    return support[frequent] if counts[frequent].sum() >= FREQUENT_MASS * values.size else support
+    if counts[frequent].sum() < FREQUENT_MASS * values.size:
+        return support
+    body = support[frequent]
+    below, above = support < body[0], support > body[-1]
+    tails = [_tail_points(support[below][::-1], counts[below][::-1], DEFAULT_RARE_MIN_COUNT),
+             _tail_points(support[above], counts[above], DEFAULT_RARE_MIN_COUNT)]
+    return np.unique(np.concatenate([body, *tails]))
+
+
+def _tail_points(values: np.ndarray, counts: np.ndarray, rows: int) -> np.ndarray:
+    """Rare ``values`` beyond a column's frequent ones (nearest first, held by ``counts`` rows)
+    pooled into runs of at least ``rows`` rows, each run standing for its rows as its median (a
+    real value): a tail's shape is kept, and no published value stands for fewer than ``rows``
+    real rows. A remainder too small for a run of its own joins the last run; a tail too small
+    for any run is left out (its samples move to the nearest frequent value)."""
+    runs: list[tuple[int, int]] = []
+    start, held = 0, 0
+    for i, count in enumerate(counts):
+        held += int(count)
+        if held >= rows:
+            runs.append((start, i + 1))
+            start, held = i + 1, 0
+    if held and runs:
+        runs[-1] = (runs[-1][0], len(values))
+    points = []
+    for a, b in runs:
+        pooled = np.repeat(values[a:b], counts[a:b])
+        points.append(np.sort(pooled)[(len(pooled) - 1) // 2])
+    return np.asarray(points, dtype="float64")
 
 
 def snap(values: np.ndarray, support: np.ndarray) -> np.ndarray:

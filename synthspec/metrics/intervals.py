@@ -132,12 +132,15 @@ def ratio_interval(ratio: float | None, baseline: float | None, baseline_interva
     """Interval of ``synthetic / baseline`` where both scores are taken at the same sizes (the
     synthetic rows subsampled to the holdout's size) and ``baseline_interval`` is the real
     score's. Under the hypothesis a relative threshold tests (the synthetic rows are as good as
-    real ones) both scores have the same spread, so their relative half-widths add in
-    quadrature (delta method): one bootstrap instead of two."""
+    real ones) both scores have the same spread ``s``, so by the delta method the ratio's is
+    ``s / baseline * sqrt(1 + ratio**2)``: one bootstrap instead of two. (Not ``ratio * sqrt(2)``
+    times the baseline's relative spread, which takes the synthetic score's *relative* spread
+    for the baseline's and narrows the interval of a low ratio: a 37-row table whose 7-row
+    holdout scored 0.73 failed at 0.61 of it "beyond noise".)"""
     if ratio is None or baseline is None or baseline_interval is None or baseline <= 0:
         return None
     relative_half = (baseline_interval.high - baseline_interval.low) / 2 / baseline
-    half = ratio * math.sqrt(2.0) * relative_half
+    half = math.sqrt(1.0 + ratio**2) * relative_half
     return Interval(max(0.0, ratio - half), ratio + half, "bootstrap ratio")
 
 

@@ -167,3 +167,15 @@ def test_a_spec_cannot_loosen_a_relative_guardrail(write, tmp_path) -> None:
     messages = [p.message for p in raised.value.problems]
     assert "checks.quality_score.min_relative loosens the project guardrail (min_relative 0.9)" in messages
     assert "checks.quality_score.decide 'interval' loosens the project guardrail (value)" in messages
+
+
+def test_a_low_ratio_keeps_the_spread_of_a_score_as_noisy_as_the_baseline() -> None:
+    """Both scores spread like the baseline (±0.1 around 0.8): the ratio's half-width is
+    0.1 / 0.8 * sqrt(1 + ratio²) (delta method), not narrower for a lower ratio."""
+    import math
+
+    spread = Interval(0.7, 0.9, "bootstrap")
+    for ratio in (0.6, 1.0, 1.2):
+        interval = ratio_interval(ratio, 0.8, spread)
+        assert interval is not None
+        assert math.isclose((interval.high - interval.low) / 2, 0.125 * math.sqrt(1 + ratio**2))
