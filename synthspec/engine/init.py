@@ -30,6 +30,11 @@ from synthspec.privacy.providers import draft_fakes
 from synthspec.spec.project import PROJECT_FILE
 
 _ID_NAME = re.compile(r"(?i:^id$|_id$|^id_|uuid|guid|^key$|_key$)|[a-z0-9](Id|ID)$")
+#: Words of a column name that make a dense integer sequence a time axis, not a serial key: a
+#: table of yearly rates (1936 to 1972, one row a year) keeps its years as values the other
+#: columns follow; drafted as a key, they were generated and the trend was lost.
+_TIME_WORDS = frozenset({"year", "years", "yr", "month", "day", "week", "quarter", "hour", "minute", "time",
+                         "period", "date", "age", "season", "decade"})
 
 #: The policy `init` drafts for each detected entity that `privacy.providers.draft_fakes` does
 #: not fake (which picks the Faker provider from the column name too): hash for national ids
@@ -88,7 +93,13 @@ def _is_key(column: ColumnProfile, rows: int, *, first: bool) -> bool:
     if t == "UUID":
         return True
     keyish = (is_integer_type(t) or is_text_type(t)) and bool(_ID_NAME.search(column.name))
-    return keyish or bool(first and column.shape is not None and column.shape.sequence)
+    return keyish or bool(first and column.shape is not None and column.shape.sequence and not _time_named(column.name))
+
+
+def _time_named(name: str) -> bool:
+    """Whether a column name holds a time word (``year``, ``Month``, ``time_index``, ``dayOfStudy``)."""
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)
+    return any(word.lower() in _TIME_WORDS for word in words)
 
 
 def reference_name_matches(column: str, table: str, key: str, same_table: bool) -> bool:

@@ -389,6 +389,8 @@ def _presidio_entity(
         schemed_url = entity == "URL" and span.lower().startswith(("http://", "https://"))
         if entity in _COVERAGE_REQUIRED and coverage < _MIN_COVERAGE and not schemed_url:
             continue
+        if entity == "URL" and value[result.end : result.end + 1].isalnum():
+            continue  # a domain cut inside a word: "auto.CVT" (a transmission) is no "auto.cv"
         if entity == "PHONE_NUMBER" and not rec.plausible_phone(span, column_supports=phone_column):
             continue
         if entity == "US_SSN" and result.score < 0.5 and not ssn_column:

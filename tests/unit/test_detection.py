@@ -232,6 +232,16 @@ def test_bigint_ids_and_phones() -> None:
     assert "account_no" not in found  # bare 10-digit integers are IDs, not phones
 
 
+def test_a_code_with_a_dot_is_no_domain() -> None:
+    """Transmission codes (R's car90: "auto.4", "auto.3", "auto.CVT"): Presidio reads a URL
+    "auto.CV" (Cape Verde) inside "auto.CVT"; a domain cut inside a word is none. Real domains
+    still count, schemed or not."""
+    codes = pd.DataFrame({"Trans2": ["auto.4"] * 10 + ["auto.3"] * 5 + ["auto.CVT"]})
+    assert detect_pii(codes) == []
+    sites = pd.DataFrame({"site": [f"shop{i}.example.com" for i in range(20)]})
+    assert by_column(detect_pii(sites))["site"].entity == "URL"
+
+
 # --------------------------------------------------------------------------- other entities
 
 

@@ -119,3 +119,21 @@ def test_reference_names_of_prefixed_and_camel_case_tables():
     assert not reference_name_matches("user_id", "raw_customers", "id", False)
     assert reference_name_matches("ReportsTo", "employees", "EmployeeId", True)
     assert not reference_name_matches("Title", "employees", "EmployeeId", True)
+
+
+def test_a_dense_sequence_named_for_time_is_a_time_axis_not_a_key(tmp_path):
+    """A first column of consecutive integers is drafted as a serial key, unless its name is a
+    time word: yearly rates, one row a year (R's melanoma: 1936 to 1972), keep their years as
+    values the rates follow (drafted as a key, the years were generated and the trend lost)."""
+    db = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.rates AS SELECT 1935 + i AS year, round(0.8 + i * 0.1, 1) AS incidence FROM range(1, 38) t(i)")
+    con.execute("CREATE TABLE raw.visits AS SELECT i AS dayOfStudy, i % 7 AS weekday FROM range(1, 40) t(i)")
+    con.execute("CREATE TABLE raw.items AS SELECT i AS n, i % 7 AS size FROM range(1, 40) t(i)")
+    con.close()
+    profiles = {p.name: p for p in profile_duckdb(db, "raw", key_of=primary_key, matches=reference_name_matches)}
+    assert primary_key(profiles["rates"]) is None and primary_key(profiles["visits"]) is None
+    assert primary_key(profiles["items"]) == "n"
+    rates = dict(draft_columns(profiles["rates"]))
+    assert rates["year"].type == "numerical" and "primary_key: true" not in rates["year"].parts
