@@ -232,8 +232,9 @@ def discrete_support(real: pd.Series) -> np.ndarray | None:
     Values held by fewer rows than the rare-value threshold are left out of the support (a
     sample near one moves to a frequent neighbour) when the others hold 90% of the rows. Rare
     values beyond the frequent ones (a tail of long hospital stays, each held by a patient or
-    two) are pooled instead (:func:`_tail_points`): snapped onto the last frequent value, a
-    tail of 41 to 83 days was published as a heap at 40 and nothing above it."""
+    two) are pooled instead, each run of at least that many rows standing as its rounded mean
+    (:func:`_tail_points`): snapped onto the last frequent value, a tail of 41 to 83 days was
+    published as a heap at 40 and nothing above it."""
     from synthspec.spec.models import DEFAULT_RARE_MIN_COUNT
 
     values = pd.to_numeric(objects(real), errors="coerce").dropna().to_numpy(dtype="float64")
@@ -258,11 +259,12 @@ def discrete_support(real: pd.Series) -> np.ndarray | None:
 
 
 def _tail_points(values: np.ndarray, counts: np.ndarray, rows: int) -> np.ndarray:
-    """Rare ``values`` beyond a column's frequent ones (nearest first, held by ``counts`` rows)
-    pooled into runs of at least ``rows`` rows, each run standing for its rows as its median (a
-    real value): a tail's shape is kept, and no published value stands for fewer than ``rows``
-    real rows. A remainder too small for a run of its own joins the last run; a tail too small
-    for any run is left out (its samples move to the nearest frequent value)."""
+    """Rare whole ``values`` beyond a column's frequent ones (nearest first, held by ``counts``
+    rows) pooled into runs of at least ``rows`` rows, each standing for its rows as their mean
+    rounded to a whole number (micro-aggregation: a tail's shape is kept, and no published value
+    is one chosen from fewer than ``rows`` real rows). A remainder too small for a run of its
+    own joins the last run; a tail too small for any run is left out (its samples move to the
+    nearest frequent value)."""
     runs: list[tuple[int, int]] = []
     start, held = 0, 0
     for i, count in enumerate(counts):
@@ -272,10 +274,7 @@ def _tail_points(values: np.ndarray, counts: np.ndarray, rows: int) -> np.ndarra
             start, held = i + 1, 0
     if held and runs:
         runs[-1] = (runs[-1][0], len(values))
-    points = []
-    for a, b in runs:
-        pooled = np.repeat(values[a:b], counts[a:b])
-        points.append(np.sort(pooled)[(len(pooled) - 1) // 2])
+    points = [np.round(np.average(values[a:b], weights=counts[a:b])) for a, b in runs]
     return np.asarray(points, dtype="float64")
 
 

@@ -33,8 +33,8 @@ _ID_NAME = re.compile(r"(?i:^id$|_id$|^id_|uuid|guid|^key$|_key$)|[a-z0-9](Id|ID
 #: Words of a column name that make a dense integer sequence a time axis, not a serial key: a
 #: table of yearly rates (1936 to 1972, one row a year) keeps its years as values the other
 #: columns follow; drafted as a key, they were generated and the trend was lost.
-_TIME_WORDS = frozenset({"year", "years", "yr", "month", "day", "week", "quarter", "hour", "minute", "time",
-                         "period", "date", "age", "season", "decade"})
+_TIME_WORDS = frozenset({"year", "yr", "month", "day", "week", "quarter", "hour", "minute", "time", "period", "date",
+                         "age", "season", "decade"})
 
 #: The policy `init` drafts for each detected entity that `privacy.providers.draft_fakes` does
 #: not fake (which picks the Faker provider from the column name too): hash for national ids
@@ -97,9 +97,9 @@ def _is_key(column: ColumnProfile, rows: int, *, first: bool) -> bool:
 
 
 def _time_named(name: str) -> bool:
-    """Whether a column name holds a time word (``year``, ``Month``, ``time_index``, ``dayOfStudy``)."""
-    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)
-    return any(word.lower() in _TIME_WORDS for word in words)
+    """Whether a column name holds a time word (``year``, ``Months``, ``time_index``, ``dayOfStudy``)."""
+    words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)]
+    return any(w in _TIME_WORDS or (w.endswith("s") and w[:-1] in _TIME_WORDS) for w in words)
 
 
 def reference_name_matches(column: str, table: str, key: str, same_table: bool) -> bool:

@@ -729,9 +729,9 @@ class _ColumnModel:
     # numerical only: the line is one of those bounds, the residual the gap to it (drawn within
     # the real gaps' range, so the bound holds)
     gap: tuple[float, float] | None = None
-    # numerical only: whether rows holding a sentinel (this column's, below, or the bound's) are
-    # exempt from the lower / upper bound (see :func:`_sentinel`)
-    exempt: tuple[bool, bool] = (False, False)
+    # numerical only: which rows are exempt from the lower / upper bound (:data:`_OWN`: those
+    # holding this column's sentinel, below; :data:`_THEIRS`: the bound's; see :func:`_sentinel`)
+    exempt: tuple[int, int] = (0, 0)
     # numerical only: this column's sentinel (:func:`_sentinel`), NaN where none
     sentinel: float = math.nan
 
@@ -782,15 +782,20 @@ _BOUND_CHANCE = 1e-2
 _BOUND_GAP_SHARE = 0.5
 
 
+#: Bits of a bound's exemption: rows holding the column's own sentinel, or the bound's.
+_OWN, _THEIRS = 1, 2
+
+
 @dataclass(frozen=True)
 class _Bound:
     """The earlier column (visit position, -1: none) a column is at least or at most in every real
-    row, the share of the column's variance the gaps to it leave, and whether rows holding either
-    column's sentinel (:func:`_sentinel`) are exempt."""
+    row, the share of the column's variance the gaps to it leave, and which rows are exempt:
+    those holding the column's own sentinel (:data:`_OWN`), the bound's (:data:`_THEIRS`), or
+    either (:func:`_sentinel`)."""
 
     column: int = -1
     spread: float = math.inf
-    exempt: bool = False
+    exempt: int = 0
 
 
 def _sentinel(values: np.ndarray) -> float:
@@ -815,12 +820,16 @@ def _by_chance(y: np.ndarray, x: np.ndarray, lower: bool, rows: int) -> bool:
         wrong = len(x) - np.searchsorted(order, y, side="right")
     else:
         wrong = np.searchsorted(order, y, side="left")
-    q = float(wrong.sum()) / (float(len(y)) * len(x))
+    # A row's own pair is never out of order: n (n - 1) pairs of different rows.
+    q = float(wrong.sum()) / (float(len(y)) * max(len(x) - 1, 1))
     return q < 1.0 and rows * math.log1p(-q) >= math.log(_BOUND_CHANCE)
 
 
 def _better(found: _Bound, kept: _Bound) -> bool:
-    return kept.column < 0 or (found.exempt, found.spread) < (kept.exempt, kept.spread)
+    """Whether ``found`` beats ``kept``: fewer exemptions first, then gaps that vary less."""
+    def key(b: _Bound) -> tuple[int, float]:
+        return (bin(b.exempt).count("1"), b.spread)
+    return kept.column < 0 or key(found) < key(kept)
 
 
 def _bounds(x: np.ndarray, y: np.ndarray, candidates: list[int], sentinels: np.ndarray,
@@ -828,10 +837,11 @@ def _bounds(x: np.ndarray, y: np.ndarray, candidates: list[int], sentinels: np.n
     """The earlier columns (visit positions among ``candidates``) that ``y`` is at least (lower)
     and at most (upper) in every row of ``x`` (rows: ``y``'s, none null in the column) beyond
     chance (:func:`_by_chance`): a first order is never before the signup, a last never before
-    the first. An order that fails only in rows where ``y`` holds its sentinel ``own`` or the
-    earlier column its sentinel (``sentinels``, by visit position; NaN: none) holds with those
-    rows exempt: a house is never renovated before it is built, a renovation year of 0 aside.
-    Of each side, the bound whose gaps vary least (a sentinel-free one first)."""
+    the first. An order that fails only in rows where ``y`` holds its sentinel ``own``, or the
+    earlier column its own (``sentinels``, by visit position; NaN: none), or either, holds with
+    those rows exempt (the fewest that do): a house is never renovated before it is built, a
+    renovation year of 0 aside, whichever of the two comes first. Of each side, the bound with
+    the fewest exemptions whose gaps vary least."""
     lower, upper = _Bound(), _Bound()
     if len(y) < _BOUND_MIN_ROWS or not float(np.var(y)) > 0:
         return lower, upper
@@ -840,22 +850,26 @@ def _bounds(x: np.ndarray, y: np.ndarray, candidates: list[int], sentinels: np.n
     # row; chance is judged on the spread rows.
     screen = slice(None, None, step)
     for k in candidates:
-        for exempt in (False, True):
+        for exempt in (0, _OWN, _THEIRS, _OWN | _THEIRS):
+            if (exempt & _OWN and math.isnan(own)) or (exempt & _THEIRS and math.isnan(sentinels[k])):
+                continue
             keep: Any = slice(None)
             if exempt:
-                if math.isnan(own) and math.isnan(sentinels[k]):
-                    break
-                keep = (y != own) & (x[:, k] != sentinels[k])  # NaN differs from everything
+                keep = np.ones(len(y), bool)
+                if exempt & _OWN:
+                    keep &= y != own
+                if exempt & _THEIRS:
+                    keep &= x[:, k] != sentinels[k]
             yk, xk = y[keep], x[keep, k]
             if len(yk) < _BOUND_MIN_ROWS:
-                break
+                continue
             gap = yk[screen] - xk[screen]
             below, above = gap.min() >= 0, gap.max() <= 0  # False on a null
             if below or above:
                 gap = yk - xk
                 below, above = below and gap.min() >= 0, above and gap.max() <= 0
             if not (below or above):
-                continue  # out of order: with the sentinels exempt?
+                continue  # out of order: with (more) sentinels exempt?
             spread = float(np.var(gap)) / max(float(np.var(yk)), 1e-300)
             found = _Bound(k, spread, exempt)
             if below and _better(found, lower) and not _by_chance(yk[screen], xk[screen], True, len(yk)):
@@ -1237,6 +1251,9 @@ class CartSynthesizer(Synthesizer):
                         gap = (float(gaps.min()), float(gaps.max()))
                     if linear is not None:
                         target = target - linear.line(earlier)
+                        # Drawn off a line, the column's sentinel comes out only near itself,
+                        # not on it: rows meant to hold it would be mirrored far past the bound.
+                        lower, upper = (b if not b.exempt & _OWN else _Bound() for b in (lower, upper))
                 if nonnull.size:
                     # Blurred values keep their donors' heaps and grids, as round as the real
                     # ones (a residual from a line is not a value: its heaps are not kept).
@@ -1317,13 +1334,15 @@ class CartSynthesizer(Synthesizer):
         ``out``, rows holding a sentinel exempt from a bound that exempts them."""
         own = values == m.sentinel  # all False without one (NaN)
 
-        def bound(k: int, exempt: bool) -> np.ndarray | None:
+        def bound(k: int, exempt: int) -> np.ndarray | None:
             if k < 0:
                 return None
             at = out[self._order[k]]
             if not exempt:
                 return at
-            free = own | (at == self._models[self._order[k]].sentinel)
+            free = own if exempt & _OWN else np.zeros(len(at), bool)
+            if exempt & _THEIRS:
+                free = free | (at == self._models[self._order[k]].sentinel)
             return np.where(free, np.nan, at) if free.any() else at
 
         return _within(values, bound(m.lower, m.exempt[0]), bound(m.upper, m.exempt[1]), m.lo, m.hi, whole)
@@ -1413,7 +1432,7 @@ class CartSynthesizer(Synthesizer):
                     int(e.get("lower", -1)),
                     int(e.get("upper", -1)),
                     None if e.get("gap") is None else (float(e["gap"][0]), float(e["gap"][1])),
-                    (bool(e.get("exempt", (False, False))[0]), bool(e.get("exempt", (False, False))[1])),
+                    (int(e.get("exempt", (0, 0))[0]), int(e.get("exempt", (0, 0))[1])),
                     float(e.get("sentinel", math.nan)),
                 )
                 if m.kind == "categorical" and m.centre is not None:

@@ -141,6 +141,31 @@ _WARM_UP_TEXT = (
 _ENGINE_LOCK = threading.Lock()
 
 
+def _offline_suffixes() -> Any:
+    """tldextract on its bundled public-suffix snapshot (no fetch, no disk cache), built once."""
+    global _SUFFIXES
+    if _SUFFIXES is None:
+        import tldextract
+
+        _SUFFIXES = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
+    return _SUFFIXES
+
+
+_SUFFIXES: Any | None = None
+
+
+def _domain_cut_in_a_word(value: str, start: int, end: int) -> bool:
+    """Whether a URL match ends inside a word whose whole is no domain: Presidio reads
+    "auto.CV" (Cape Verde) in the transmission code "auto.CVT", but also "shop.st" in
+    "https://shop.store", a real one (the word's public suffix decides)."""
+    if not value[end : end + 1].isalnum():
+        return False
+    stop = end
+    while stop < len(value) and (value[stop].isalnum() or value[stop] in "-."):
+        stop += 1
+    return _offline_suffixes()(value[start:stop]).fqdn == ""
+
+
 def _build_engine() -> Any:
     """Build a Presidio AnalyzerEngine that never touches the network.
 
@@ -154,7 +179,6 @@ def _build_engine() -> Any:
     (`suffix_list_urls=()`, `cache_dir=None`: no fetch, no disk cache).
     """
     import spacy
-    import tldextract
     from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
     from presidio_analyzer.predefined_recognizers import (
@@ -176,9 +200,7 @@ def _build_engine() -> Any:
         def load(self) -> None:
             self.nlp = {"en": spacy.blank("en")}
 
-    extractor = tldextract.TLDExtract(
-        cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True
-    )
+    extractor = _offline_suffixes()
 
     def validate_email_offline(pattern_text: str) -> bool:
         return extractor(pattern_text).fqdn != ""
@@ -389,8 +411,8 @@ def _presidio_entity(
         schemed_url = entity == "URL" and span.lower().startswith(("http://", "https://"))
         if entity in _COVERAGE_REQUIRED and coverage < _MIN_COVERAGE and not schemed_url:
             continue
-        if entity == "URL" and value[result.end : result.end + 1].isalnum():
-            continue  # a domain cut inside a word: "auto.CVT" (a transmission) is no "auto.cv"
+        if entity == "URL" and _domain_cut_in_a_word(value, result.start, result.end):
+            continue
         if entity == "PHONE_NUMBER" and not rec.plausible_phone(span, column_supports=phone_column):
             continue
         if entity == "US_SSN" and result.score < 0.5 and not ssn_column:

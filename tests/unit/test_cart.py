@@ -988,9 +988,12 @@ def test_a_sentinel_is_exempt_from_a_bound(order: list[str]) -> None:
     assert _sentinel(real["renovated"].to_numpy()) == 0.0 and _sentinel(real["built"].to_numpy()) == 1900.0
     model = CartSynthesizer(HOUSES, Params(visit_sequence=order), 1)
     model.fit(real)
+    from synthspec.models.cart import _OWN, _THEIRS
+
     later = model._models[order[1]]
+    # renovated >= built but for its own 0; built <= renovated but for the bound's 0
     assert (later.lower, later.upper) == ((0, -1) if order[1] == "renovated" else (-1, 0))
-    assert later.exempt == ((True, False) if order[1] == "renovated" else (False, True))
+    assert later.exempt == ((_OWN, 0) if order[1] == "renovated" else (0, _THEIRS))
     synth = model.sample(4000, seed=2)
     done = synth["renovated"] > 0
     assert (synth.loc[done, "renovated"] >= synth.loc[done, "built"]).all()
@@ -998,16 +1001,40 @@ def test_a_sentinel_is_exempt_from_a_bound(order: list[str]) -> None:
     assert abs(synth.loc[done, "renovated"].median() - real.loc[real["renovated"] > 0, "renovated"].median()) < 5
 
 
-def test_without_the_exemption_the_order_is_broken() -> None:
-    """The same houses with bounds read as before sentinels (none exempt, so no bound at all):
-    renovations before construction come back, which is what the exemption prevents."""
-    real = _houses(4000)
-    model = CartSynthesizer(HOUSES, Params(visit_sequence=["renovated", "built", "area"]), 1)
+def test_only_the_sentinel_an_order_needs_is_exempt() -> None:
+    """A sale price at least the list price, or 0 for unsold; list prices have a floor of 100
+    that 15% of rows hold (a heap at the bound's minimum, a sentinel by shape): only sales of 0
+    are exempt, so no sale of a listing at the floor comes in under it (24 did when rows
+    holding either column's sentinel were exempt)."""
+    from synthspec.models.cart import _OWN
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    listed = np.where(rng.random(n) < 0.15, 100.0, rng.uniform(100, 1000, n))
+    sale = np.where(rng.random(n) < 0.3, 0.0, listed * rng.uniform(1.0, 1.3, n))
+    real = pd.DataFrame({"listed": listed, "sale": sale})
+    columns = [ModelColumn("listed", "numerical"), ModelColumn("sale", "numerical")]
+    model = CartSynthesizer(columns, Params(visit_sequence=["listed", "sale"]), 1)
     model.fit(real)
-    model._models["built"].upper = -1
+    assert model._models["sale"].lower == 0 and model._models["sale"].exempt == (_OWN, 0)
+    synth = model.sample(n, seed=2)
+    sold = synth["sale"] > 0
+    assert sold.mean() > 0.6 and (synth.loc[sold, "sale"] >= synth.loc[sold, "listed"]).all()
+
+
+def test_a_column_drawn_off_a_line_has_no_bound_its_sentinel_escapes() -> None:
+    """Off a line, a sentinel comes out near itself, not on it: rows meant to hold it must not
+    be mirrored far past the bound (2% of rows were more than 500 above, none in the real rows)."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10_000, 4000)
+    y = np.where(rng.random(4000) < 0.05, 0.0, x + rng.uniform(0, 50, 4000))
+    real = pd.DataFrame({"x": x, "y": y})
+    columns = [ModelColumn("x", "numerical"), ModelColumn("y", "numerical")]
+    model = CartSynthesizer(columns, Params(visit_sequence=["x", "y"]), 1)
+    model.fit(real)
+    assert model._models["y"].linear is not None and model._models["y"].lower == -1
     synth = model.sample(4000, seed=2)
-    done = synth["renovated"] > 0
-    assert (synth.loc[done, "renovated"] < synth.loc[done, "built"]).mean() > 0.01
+    assert (synth["y"] > synth["x"] + 500).mean() < 0.002
 
 
 def test_sentinels_and_exemptions_save_and_load(tmp_path: Path) -> None:
@@ -1017,7 +1044,7 @@ def test_sentinels_and_exemptions_save_and_load(tmp_path: Path) -> None:
     model.fit(_houses(2000))
     model.save(tmp_path)
     saved = json.loads((tmp_path / "model.json").read_text())["columns"]
-    assert saved["built"]["exempt"] == [False, True] and saved["renovated"]["sentinel"] == 0.0
+    assert saved["built"]["exempt"] == [0, 2] and saved["renovated"]["sentinel"] == 0.0
     loaded = CartSynthesizer.load(tmp_path, HOUSES, model.params, 1)
     pd.testing.assert_frame_equal(loaded.sample(900, seed=3), model.sample(900, seed=3))
 

@@ -240,6 +240,12 @@ def test_a_code_with_a_dot_is_no_domain() -> None:
     assert detect_pii(codes) == []
     sites = pd.DataFrame({"site": [f"shop{i}.example.com" for i in range(20)]})
     assert by_column(detect_pii(sites))["site"].entity == "URL"
+    # Presidio cuts these inside the word too ("shop.st"), but the whole is a domain
+    for ending in ("store", "travel", "company", "online"):
+        pages = pd.DataFrame({"homepage": [f"https://www.shop{i}.{ending}/about" for i in range(20)],
+                              "site": [f"shop{i}.{ending}" for i in range(20)]})
+        found = by_column(detect_pii(pages))
+        assert found["homepage"].entity == found["site"].entity == "URL", ending
 
 
 # --------------------------------------------------------------------------- other entities

@@ -130,10 +130,12 @@ def test_a_dense_sequence_named_for_time_is_a_time_axis_not_a_key(tmp_path):
     con.execute("CREATE SCHEMA raw")
     con.execute("CREATE TABLE raw.rates AS SELECT 1935 + i AS year, round(0.8 + i * 0.1, 1) AS incidence FROM range(1, 38) t(i)")
     con.execute("CREATE TABLE raw.visits AS SELECT i AS dayOfStudy, i % 7 AS weekday FROM range(1, 40) t(i)")
+    con.execute("CREATE TABLE raw.ages AS SELECT i AS Days, i % 7 AS weekday FROM range(1, 40) t(i)")
     con.execute("CREATE TABLE raw.items AS SELECT i AS n, i % 7 AS size FROM range(1, 40) t(i)")
     con.close()
     profiles = {p.name: p for p in profile_duckdb(db, "raw", key_of=primary_key, matches=reference_name_matches)}
     assert primary_key(profiles["rates"]) is None and primary_key(profiles["visits"]) is None
+    assert primary_key(profiles["ages"]) is None
     assert primary_key(profiles["items"]) == "n"
     rates = dict(draft_columns(profiles["rates"]))
     assert rates["year"].type == "numerical" and "primary_key: true" not in rates["year"].parts
