@@ -1073,3 +1073,30 @@ def test_an_order_is_a_bound_only_beyond_chance() -> None:
     assert _by_chance(y[few], x[few], True, len(few))
     assert not _by_chance(y[many], x[many], True, len(many))
     assert _by_chance(x[many] + 100, x[many], True, len(many))  # q = 0: a thousand rows prove nothing
+
+
+def test_a_small_table_of_measurements_keeps_its_lines() -> None:
+    """25 states' output, capital and labour (R's TranspEq): under 30 distinct values, but one
+    row each, so measurements, not levels: drawn off their lines, not copied (donated exactly
+    as levels, r 0.95 came out 0.23 and every value was a real one)."""
+    rng = np.random.default_rng(4)
+    size = rng.lognormal(4, 1.2, 25)
+    real = pd.DataFrame({"va": size * rng.lognormal(0, 0.1, 25), "capital": 0.1 * size * rng.lognormal(0, 0.25, 25),
+                         "labor": 0.15 * size * rng.lognormal(0, 0.1, 25)})
+    columns = [ModelColumn(c, "numerical") for c in real.columns]
+    model = CartSynthesizer(columns, Params(), 1)
+    model.fit(real)
+    assert model._models["labor"].linear is not None
+    synth = model.sample(25, seed=2)
+    for a, b in (("va", "labor"), ("va", "capital")):
+        assert np.corrcoef(synth[a], synth[b])[0, 1] > np.corrcoef(real[a], real[b])[0, 1] - 0.1, (a, b)
+    assert not synth["labor"].isin(real["labor"]).any()
+
+
+def test_few_values_held_by_many_rows_are_still_levels() -> None:
+    real = pd.DataFrame({"x": np.random.default_rng(0).normal(size=200),
+                         "stars": np.random.default_rng(1).integers(1, 6, 200).astype(float)})
+    columns = [ModelColumn("x", "numerical"), ModelColumn("stars", "numerical", integer=True)]
+    model = CartSynthesizer(columns, Params(visit_sequence=["x", "stars"]), 1)
+    model.fit(real)
+    assert model.sample(200, seed=2)["stars"].isin([1.0, 2.0, 3.0, 4.0, 5.0]).all()
