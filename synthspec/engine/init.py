@@ -99,7 +99,8 @@ def _is_key(column: ColumnProfile, rows: int, *, first: bool) -> bool:
 def _time_named(name: str) -> bool:
     """Whether a column name holds a time word (``year``, ``Months``, ``time_index``, ``dayOfStudy``)."""
     words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)]
-    return any(w in _TIME_WORDS or (w.endswith("s") and w[:-1] in _TIME_WORDS) for w in words)
+    # (not "times": a count, as in times_called)
+    return any(w in _TIME_WORDS or (w.endswith("s") and w != "times" and w[:-1] in _TIME_WORDS) for w in words)
 
 
 def reference_name_matches(column: str, table: str, key: str, same_table: bool) -> bool:

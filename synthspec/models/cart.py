@@ -828,6 +828,14 @@ def _by_chance(y: np.ndarray, x: np.ndarray, lower: bool, rows: int) -> bool:
     return q < 1.0 and rows * math.log1p(-q) >= math.log(_BOUND_CHANCE)
 
 
+def _exemption(saved: bool | int) -> int:
+    """A saved bound exemption: bits (:data:`_OWN`, :data:`_THEIRS`), or ``true`` from models
+    saved while format 8 had one flag for both (rows holding either sentinel)."""
+    if isinstance(saved, bool):
+        return _OWN | _THEIRS if saved else 0
+    return int(saved)
+
+
 def _better(found: _Bound, kept: _Bound) -> bool:
     """Whether ``found`` beats ``kept``: fewer exemptions first, then gaps that vary less."""
     def key(b: _Bound) -> tuple[int, float]:
@@ -1258,6 +1266,9 @@ class CartSynthesizer(Synthesizer):
                         # Drawn off a line, the column's sentinel comes out only near itself,
                         # not on it: rows meant to hold it would be mirrored far past the bound.
                         lower, upper = (b if not b.exempt & _OWN else _Bound() for b in (lower, upper))
+                # Likewise a bound drawn off a line: rows near its sentinel would not be exempt.
+                lower, upper = (b if not (b.exempt & _THEIRS and self._models[self._order[b.column]].linear is not None)
+                                else _Bound() for b in (lower, upper))
                 if nonnull.size:
                     # Blurred values keep their donors' heaps and grids, as round as the real
                     # ones (a residual from a line is not a value: its heaps are not kept).
@@ -1436,7 +1447,7 @@ class CartSynthesizer(Synthesizer):
                     int(e.get("lower", -1)),
                     int(e.get("upper", -1)),
                     None if e.get("gap") is None else (float(e["gap"][0]), float(e["gap"][1])),
-                    (int(e.get("exempt", (0, 0))[0]), int(e.get("exempt", (0, 0))[1])),
+                    tuple(_exemption(v) for v in e.get("exempt", (0, 0))),  # type: ignore[arg-type]
                     float(e.get("sentinel", math.nan)),
                 )
                 if m.kind == "categorical" and m.centre is not None:

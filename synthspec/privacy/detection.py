@@ -157,13 +157,17 @@ _SUFFIXES: Any | None = None
 def _domain_cut_in_a_word(value: str, start: int, end: int) -> bool:
     """Whether a URL match ends inside a word whose whole is no domain: Presidio reads
     "auto.CV" (Cape Verde) in the transmission code "auto.CVT", but also "shop.st" in
-    "https://shop.store", a real one (the word's public suffix decides)."""
+    "https://shop.store", a real one. The whole word is a domain when its public suffix is
+    one, and it is written with a scheme, ``www.`` or in lower case: the suffix list holds
+    words (``type.Auto``, ``grade.Gold`` are codes)."""
     if not value[end : end + 1].isalnum():
         return False
     stop = end
     while stop < len(value) and (value[stop].isalnum() or value[stop] in "-."):
         stop += 1
-    return _offline_suffixes()(value[start:stop]).fqdn == ""
+    word = value[start:stop]
+    marked = word.lower().startswith(("http://", "https://", "www.")) or word == word.lower()
+    return not marked or _offline_suffixes()(word).fqdn == ""
 
 
 def _build_engine() -> Any:

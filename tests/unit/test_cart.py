@@ -1100,3 +1100,35 @@ def test_few_values_held_by_many_rows_are_still_levels() -> None:
     model = CartSynthesizer(columns, Params(visit_sequence=["x", "stars"]), 1)
     model.fit(real)
     assert model.sample(200, seed=2)["stars"].isin([1.0, 2.0, 3.0, 4.0, 5.0]).all()
+
+
+def test_a_bound_drawn_off_a_line_exempts_nothing() -> None:
+    """The bound's own sentinel comes out near itself when the bound is drawn off a line, so no
+    row would be exempt where it should: no bound (2.4% of rows were mirrored across a near-zero
+    bound, more than 500 from their line; none in the real rows)."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10_000, 4000)
+    k = np.where(rng.random(4000) < 0.05, 0.0, x + rng.uniform(50, 100, 4000))
+    real = pd.DataFrame({"x": x, "k": k, "z": x + rng.uniform(-50, 50, 4000)})
+    columns = [ModelColumn(c, "numerical") for c in real.columns]
+    model = CartSynthesizer(columns, Params(visit_sequence=["x", "k", "z"]), 1)
+    model.fit(real)
+    assert model._models["k"].linear is not None and model._models["z"].upper == -1
+    synth = model.sample(4000, seed=2)
+    assert ((synth["z"] - synth["x"]).abs() > 500).mean() < 0.002
+
+
+def test_an_exemption_saved_as_one_flag_loads_as_both_sentinels(tmp_path: Path) -> None:
+    """Format 8 first saved one flag for both sentinels (``true``): it loads as both bits."""
+    import json
+
+    from synthspec.models.cart import _OWN, _THEIRS
+
+    model = CartSynthesizer(HOUSES, Params(visit_sequence=["renovated", "built", "area"]), 1)
+    model.fit(_houses(2000))
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    meta["columns"]["built"]["exempt"] = [False, True]
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    loaded = CartSynthesizer.load(tmp_path, HOUSES, model.params, 1)
+    assert loaded._models["built"].exempt == (0, _OWN | _THEIRS)

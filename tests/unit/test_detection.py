@@ -238,6 +238,9 @@ def test_a_code_with_a_dot_is_no_domain() -> None:
     still count, schemed or not."""
     codes = pd.DataFrame({"Trans2": ["auto.4"] * 10 + ["auto.3"] * 5 + ["auto.CVT"]})
     assert detect_pii(codes) == []
+    # the suffix list holds words ("bank"): a capitalised code cut there ("data.Ba") is no domain
+    levels = pd.DataFrame({"source": ["data.Bank"] * 10 + ["data.File"] * 10})
+    assert detect_pii(levels) == []
     sites = pd.DataFrame({"site": [f"shop{i}.example.com" for i in range(20)]})
     assert by_column(detect_pii(sites))["site"].entity == "URL"
     # Presidio cuts these inside the word too ("shop.st"), but the whole is a domain

@@ -132,10 +132,11 @@ def test_a_dense_sequence_named_for_time_is_a_time_axis_not_a_key(tmp_path):
     con.execute("CREATE TABLE raw.visits AS SELECT i AS dayOfStudy, i % 7 AS weekday FROM range(1, 40) t(i)")
     con.execute("CREATE TABLE raw.ages AS SELECT i AS Days, i % 7 AS weekday FROM range(1, 40) t(i)")
     con.execute("CREATE TABLE raw.items AS SELECT i AS n, i % 7 AS size FROM range(1, 40) t(i)")
+    con.execute("CREATE TABLE raw.calls AS SELECT i AS times_called, i % 7 AS size FROM range(1, 40) t(i)")
     con.close()
     profiles = {p.name: p for p in profile_duckdb(db, "raw", key_of=primary_key, matches=reference_name_matches)}
     assert primary_key(profiles["rates"]) is None and primary_key(profiles["visits"]) is None
     assert primary_key(profiles["ages"]) is None
-    assert primary_key(profiles["items"]) == "n"
+    assert primary_key(profiles["items"]) == "n" and primary_key(profiles["calls"]) == "times_called"
     rates = dict(draft_columns(profiles["rates"]))
     assert rates["year"].type == "numerical" and "primary_key: true" not in rates["year"].parts
