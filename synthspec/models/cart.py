@@ -1263,12 +1263,11 @@ class CartSynthesizer(Synthesizer):
                         gap = (float(gaps.min()), float(gaps.max()))
                     if linear is not None:
                         target = target - linear.line(earlier)
-                        # Drawn off a line, the column's sentinel comes out only near itself,
-                        # not on it: rows meant to hold it would be mirrored far past the bound.
-                        lower, upper = (b if not b.exempt & _OWN else _Bound() for b in (lower, upper))
-                # Likewise a bound drawn off a line: rows near its sentinel would not be exempt.
-                lower, upper = (b if not (b.exempt & _THEIRS and self._models[self._order[b.column]].linear is not None)
-                                else _Bound() for b in (lower, upper))
+                # A sentinel drawn off a line (this column's or its bound's) comes out only near
+                # itself, not on it: rows meant to hold it would be mirrored far past the bound.
+                lower, upper = (_Bound() if (b.exempt & _OWN and linear is not None) or (
+                    b.exempt & _THEIRS and self._models[self._order[b.column]].linear is not None) else b
+                                for b in (lower, upper))
                 if nonnull.size:
                     # Blurred values keep their donors' heaps and grids, as round as the real
                     # ones (a residual from a line is not a value: its heaps are not kept).
